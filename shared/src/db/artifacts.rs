@@ -1,0 +1,42 @@
+//! Queries on `artifacts`: the catalogue of what lives in the object store.
+
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::schema::artifacts;
+use crate::error::Result;
+
+/// An artifact to record.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = artifacts)]
+pub struct NewArtifact {
+    /// Object-store key.
+    pub key: String,
+    /// Producing job.
+    pub job_id: Option<Uuid>,
+    /// What it is (`forecast`, `checkpoint`, `report`, …).
+    pub kind: String,
+    /// MIME type.
+    pub content_type: String,
+    /// Size in bytes.
+    pub size_bytes: i64,
+    /// SHA-256 of the content, hex.
+    pub sha256: String,
+}
+
+/// Records an artifact; writing the same key again replaces its metadata.
+pub async fn upsert(conn: &mut AsyncPgConnection, row: &NewArtifact) -> Result<()> {
+    diesel::insert_into(artifacts::table)
+        .values(row)
+        .on_conflict(artifacts::key)
+        .do_update()
+        .set((
+            artifacts::size_bytes.eq(row.size_bytes),
+            artifacts::sha256.eq(&row.sha256),
+            artifacts::content_type.eq(&row.content_type),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,97 @@
+//! Queries on `candles`.
+
+use diesel::{prelude::*, upsert::excluded};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use super::schema::candles;
+use crate::{error::Result, market_data::{Candle, Interval}};
+
+/// Rows per INSERT statement (PostgreSQL allows 65,535 bind parameters; a row binds 10).
+const CHUNK: usize = 5000;
+
+#[derive(Insertable)]
+#[diesel(table_name = candles)]
+struct NewCandle<'a> {
+    asset_id: i64,
+    interval: &'a str,
+    ts: chrono::DateTime<chrono::Utc>,
+    open: f64,
+    high: f64,
+    low: f64,
+    close: f64,
+    volume: f64,
+    amount: f64,
+    source: &'a str,
+}
+
+/// Inserts or updates candles (same asset, interval and time replaces the row).
+/// Returns the number of rows written.
+pub async fn upsert(
+    conn: &mut AsyncPgConnection,
+    asset_id: i64,
+    interval: Interval,
+    rows: &[Candle],
+    source: &str,
+) -> Result<usize> {
+    let mut written = 0;
+    for chunk in rows.chunks(CHUNK) {
+        let values: Vec<NewCandle<'_>> = chunk
+            .iter()
+            .map(|c| NewCandle {
+                asset_id,
+                interval: interval.as_str(),
+                ts: c.ts,
+                open: c.open,
+                high: c.high,
+                low: c.low,
+                close: c.close,
+                volume: c.volume,
+                amount: c.amount,
+                source,
+            })
+            .collect();
+        written += diesel::insert_into(candles::table)
+            .values(&values)
+            .on_conflict((candles::asset_id, candles::interval, candles::ts))
+            .do_update()
+            .set((
+                candles::open.eq(excluded(candles::open)),
+                candles::high.eq(excluded(candles::high)),
+                candles::low.eq(excluded(candles::low)),
+                candles::close.eq(excluded(candles::close)),
+                candles::volume.eq(excluded(candles::volume)),
+                candles::amount.eq(excluded(candles::amount)),
+                candles::source.eq(excluded(candles::source)),
+            ))
+            .execute(conn)
+            .await?;
+    }
+    Ok(written)
+}
+
+/// The latest `limit` candles of an asset and interval, oldest first.
+pub async fn latest(conn: &mut AsyncPgConnection, asset_id: i64, interval: Interval, limit: i64) -> Result<Vec<Candle>> {
+    let mut rows: Vec<(chrono::DateTime<chrono::Utc>, f64, f64, f64, f64, f64, f64)> = candles::table
+        .filter(candles::asset_id.eq(asset_id))
+        .filter(candles::interval.eq(interval.as_str()))
+        .order(candles::ts.desc())
+        .limit(limit)
+        .select((candles::ts, candles::open, candles::high, candles::low, candles::close, candles::volume, candles::amount))
+        .load(conn)
+        .await?;
+    rows.reverse();
+    Ok(rows
+        .into_iter()
+        .map(|(ts, open, high, low, close, volume, amount)| Candle { ts, open, high, low, close, volume, amount })
+        .collect())
+}
+
+/// Number of candles stored for an asset and interval.
+pub async fn count(conn: &mut AsyncPgConnection, asset_id: i64, interval: Interval) -> Result<i64> {
+    Ok(candles::table
+        .filter(candles::asset_id.eq(asset_id))
+        .filter(candles::interval.eq(interval.as_str()))
+        .count()
+        .get_result(conn)
+        .await?)
+}

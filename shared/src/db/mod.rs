@@ -1,0 +1,50 @@
+//! PostgreSQL access: connection pool, migrations, and one module of queries per table.
+
+pub mod artifacts;
+pub mod assets;
+pub mod candles;
+pub mod jobs;
+pub mod predictions;
+pub mod schema;
+
+use diesel_async::{
+    pooled_connection::{deadpool::Pool, AsyncDieselConnectionManager},
+    AsyncMigrationHarness, AsyncPgConnection,
+};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::error::{Error, Result};
+
+/// The migrations under `migrations/`, compiled into every binary.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");
+
+/// A pool of async PostgreSQL connections.
+pub type DbPool = Pool<AsyncPgConnection>;
+
+/// A connection checked out of [`DbPool`].
+pub type DbConn = diesel_async::pooled_connection::deadpool::Object<AsyncPgConnection>;
+
+/// Builds a connection pool of at most `size` connections.
+pub fn pool(database_url: &str, size: usize) -> Result<DbPool> {
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(database_url);
+    Pool::builder(manager)
+        .max_size(size)
+        .build()
+        .map_err(|e| Error::Pool(e.to_string()))
+}
+
+/// Applies every pending migration; returns the versions applied.
+///
+/// Servers never call this at start: `kronos migrate` (run by `ops/up`) does.
+/// Needs the multi-threaded tokio runtime (the harness uses `block_in_place`).
+pub async fn migrate(database_url: &str) -> Result<Vec<String>> {
+    use diesel_async::AsyncConnection;
+    let conn = AsyncPgConnection::establish(database_url)
+        .await
+        .map_err(|e| Error::Pool(e.to_string()))?;
+    let mut harness = AsyncMigrationHarness::new(conn);
+    harness
+        .run_pending_migrations(MIGRATIONS)
+        .map(|versions| versions.iter().map(ToString::to_string).collect())
+        .map_err(|e| Error::Pool(format!("migration failed: {e}")))
+}

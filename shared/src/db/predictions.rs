@@ -1,0 +1,69 @@
+//! Queries on `predictions`.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::schema::predictions;
+use crate::error::Result;
+
+/// A row of `predictions` (one per prediction job).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = predictions, check_for_backend(diesel::pg::Pg))]
+pub struct Prediction {
+    /// The job that produced it (also the prediction's id).
+    pub job_id: Uuid,
+    /// Asset, for forecasts of stored candles.
+    pub asset_id: Option<i64>,
+    /// Interval of the series.
+    pub interval: String,
+    /// Model name.
+    pub model: String,
+    /// Steps forecast.
+    pub horizon: i32,
+    /// Time of the last observed candle.
+    pub last_ts: DateTime<Utc>,
+    /// Last observed close.
+    pub last_close: f64,
+    /// Forecast rows (see `jobs::payload::ForecastRow`).
+    pub forecast: serde_json::Value,
+    /// Probability that the final close ends above `last_close`.
+    pub prob_up: f64,
+    /// Object-store key of the full forecast document.
+    pub artifact_key: String,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// When the forecast horizon has passed (verification may run).
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Inserts a prediction; a second insert for the same job is ignored (at-least-once delivery).
+pub async fn insert(conn: &mut AsyncPgConnection, row: &Prediction) -> Result<bool> {
+    let n = diesel::insert_into(predictions::table)
+        .values(row)
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    Ok(n == 1)
+}
+
+/// The prediction of a job.
+pub async fn find(conn: &mut AsyncPgConnection, job_id: Uuid) -> Result<Option<Prediction>> {
+    Ok(predictions::table
+        .find(job_id)
+        .select(Prediction::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// Number of prediction rows for a job (tests use it to prove exactly-once results).
+pub async fn count_for_jobs(conn: &mut AsyncPgConnection, job_ids: &[Uuid]) -> Result<i64> {
+    Ok(predictions::table
+        .filter(predictions::job_id.eq_any(job_ids))
+        .count()
+        .get_result(conn)
+        .await?)
+}

@@ -1,0 +1,95 @@
+//! Job payloads as stored in `jobs.payload`, and the forecast they produce.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::market_data::{Candle, Interval};
+
+/// Models every worker can run without weights.
+pub const BASELINE_MODELS: [&str; 2] = ["naive", "drift"];
+
+/// Longest forecast horizon accepted.
+pub const MAX_HORIZON: usize = 512;
+
+/// Default number of stored candles used as context.
+pub const DEFAULT_CONTEXT: usize = 512;
+
+/// Longest context accepted.
+pub const MAX_CONTEXT: usize = 4096;
+
+/// A validated prediction request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PredictionPayload {
+    /// Model name.
+    pub model: String,
+    /// Candle interval.
+    pub interval: Interval,
+    /// Steps to forecast.
+    pub horizon: usize,
+    /// Where the history comes from.
+    pub series: SeriesSource,
+}
+
+/// The history a prediction runs on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "source", rename_all = "snake_case")]
+pub enum SeriesSource {
+    /// The latest `context` stored candles of an asset.
+    Stored {
+        /// Asset symbol.
+        symbol: String,
+        /// Asset id.
+        asset_id: i64,
+        /// Candles of context.
+        context: usize,
+    },
+    /// Candles sent with the request.
+    Inline {
+        /// Oldest first.
+        candles: Vec<Candle>,
+    },
+}
+
+/// One forecast step: the mean path plus close quantiles across sample paths.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForecastRow {
+    /// Bar time.
+    pub ts: DateTime<Utc>,
+    /// Mean-path open.
+    pub open: f64,
+    /// Mean-path high.
+    pub high: f64,
+    /// Mean-path low.
+    pub low: f64,
+    /// Mean-path close.
+    pub close: f64,
+    /// Mean-path volume.
+    pub volume: f64,
+    /// Mean-path amount.
+    pub amount: f64,
+    /// 10th percentile of the close.
+    pub p10: f64,
+    /// Median close.
+    pub p50: f64,
+    /// 90th percentile of the close.
+    pub p90: f64,
+}
+
+/// The forecast document stored in the object store for every prediction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForecastDocument {
+    /// Producing job.
+    pub job_id: uuid::Uuid,
+    /// Model name.
+    pub model: String,
+    /// Interval.
+    pub interval: Interval,
+    /// Time of the last observed candle.
+    pub last_ts: DateTime<Utc>,
+    /// Last observed close.
+    pub last_close: f64,
+    /// Probability that the final close ends above `last_close`.
+    pub prob_up: f64,
+    /// The forecast, one row per step.
+    pub rows: Vec<ForecastRow>,
+}

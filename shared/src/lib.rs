@@ -1,0 +1,17 @@
+//! Kronos platform: the code every process shares.
+//!
+//! Configuration, the PostgreSQL schema and queries, job payloads and the
+//! enqueue/dispatch machinery, object-store keys, market-data types and import,
+//! metrics and tracing set-up. No HTTP handlers and no apalis worker code live here.
+
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod jobs;
+pub mod market_data;
+pub mod metrics;
+pub mod storage;
+pub mod telemetry;
+
+pub use config::Config;
+pub use error::{Error, Result};

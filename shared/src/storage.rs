@@ -1,0 +1,120 @@
+//! The object store (local filesystem by default, S3/MinIO when configured) and the
+//! [`StorageKey`] enum that owns every path in it.
+
+use std::{fmt, sync::Arc};
+
+use bytes::Bytes;
+use object_store::{aws::AmazonS3Builder, local::LocalFileSystem, path::Path, ObjectStore, PutPayload};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::{
+    config::StorageConfig,
+    error::{Error, Result},
+};
+
+/// Every object the platform writes, and where it lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StorageKey {
+    /// The full forecast document of a prediction job.
+    Forecast {
+        /// The prediction job.
+        job_id: Uuid,
+    },
+    /// A probe object written by readiness checks.
+    HealthProbe,
+}
+
+impl StorageKey {
+    /// The object path.
+    pub fn path(&self) -> String {
+        match self {
+            Self::Forecast { job_id } => format!("predictions/{job_id}/forecast.json"),
+            Self::HealthProbe => "health/probe".to_owned(),
+        }
+    }
+}
+
+impl fmt::Display for StorageKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.path())
+    }
+}
+
+/// What [`Storage::put`] wrote.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    /// The key's path.
+    pub key: String,
+    /// Bytes written.
+    pub size: i64,
+    /// SHA-256 of the content, hex.
+    pub sha256: String,
+}
+
+/// A handle on the configured object store; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Storage {
+    store: Arc<dyn ObjectStore>,
+    description: String,
+}
+
+impl Storage {
+    /// Opens the store described by `config` (creating the local root if needed).
+    pub fn open(config: &StorageConfig) -> Result<Self> {
+        match config {
+            StorageConfig::Local { root } => {
+                std::fs::create_dir_all(root)
+                    .map_err(|e| Error::Config(format!("cannot create storage root {}: {e}", root.display())))?;
+                let store = LocalFileSystem::new_with_prefix(root)?;
+                Ok(Self { store: Arc::new(store), description: format!("file://{}", root.display()) })
+            }
+            StorageConfig::S3(s3) => {
+                let mut builder = AmazonS3Builder::new()
+                    .with_bucket_name(&s3.bucket)
+                    .with_region(&s3.region)
+                    .with_access_key_id(&s3.access_key_id)
+                    .with_secret_access_key(&s3.secret_access_key)
+                    .with_virtual_hosted_style_request(!s3.path_style);
+                if let Some(endpoint) = &s3.endpoint {
+                    builder = builder.with_endpoint(endpoint).with_allow_http(endpoint.starts_with("http://"));
+                }
+                Ok(Self { store: Arc::new(builder.build()?), description: format!("s3://{}", s3.bucket) })
+            }
+        }
+    }
+
+    /// Where the store points (no secrets).
+    pub fn describe(&self) -> &str {
+        &self.description
+    }
+
+    /// Writes `bytes` under `key` (overwriting: writes are idempotent by key).
+    pub async fn put(&self, key: &StorageKey, bytes: Bytes) -> Result<Stored> {
+        let size = bytes.len() as i64;
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        self.store.put(&Path::from(key.path()), PutPayload::from_bytes(bytes)).await?;
+        Ok(Stored { key: key.path(), size, sha256 })
+    }
+
+    /// Reads the object under `key`.
+    pub async fn get(&self, key: &StorageKey) -> Result<Bytes> {
+        self.get_path(&key.path()).await
+    }
+
+    /// Reads the object at a stored path (as recorded in the `artifacts` table).
+    pub async fn get_path(&self, path: &str) -> Result<Bytes> {
+        match self.store.get(&Path::from(path)).await {
+            Ok(got) => Ok(got.bytes().await?),
+            Err(object_store::Error::NotFound { .. }) => Err(Error::NotFound(format!("object {path}"))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Round-trips a small probe object: the readiness check.
+    pub async fn probe(&self) -> Result<()> {
+        let key = StorageKey::HealthProbe;
+        self.put(&key, Bytes::from_static(b"ok")).await?;
+        self.get(&key).await.map(|_| ())
+    }
+}
