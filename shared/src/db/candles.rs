@@ -95,3 +95,21 @@ pub async fn count(conn: &mut AsyncPgConnection, asset_id: i64, interval: Interv
         .get_result(conn)
         .await?)
 }
+
+/// Number of stored candles, counting no further than `cap` (cheap existence checks).
+pub async fn count_up_to(conn: &mut AsyncPgConnection, asset_id: i64, interval: Interval, cap: i64) -> Result<i64> {
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let row: N = diesel::sql_query(
+        "SELECT count(*) AS n FROM (SELECT 1 FROM candles WHERE asset_id = $1 AND interval = $2 LIMIT $3) t",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(asset_id)
+    .bind::<diesel::sql_types::Text, _>(interval.as_str())
+    .bind::<diesel::sql_types::BigInt, _>(cap)
+    .get_result(conn)
+    .await?;
+    Ok(row.n)
+}

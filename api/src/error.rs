@@ -1,0 +1,104 @@
+//! The one HTTP error type: `{"error": {"code", "message", "field"}}`.
+
+use axum::{
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    Json,
+};
+use kronos_shared::Error as SharedError;
+use serde_json::json;
+
+/// An error answered to a client.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    field: Option<String>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>, field: Option<&str>) -> Self {
+        Self { status, code, message: message.into(), field: field.map(str::to_owned) }
+    }
+
+    /// 400: the body is not valid JSON.
+    pub fn malformed_json(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "malformed_json", message, None)
+    }
+
+    /// 422: a field failed validation.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", message, Some(field))
+    }
+
+    /// 404: nothing here.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message, None)
+    }
+
+    /// 409: the request conflicts with the resource's state.
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, message, None)
+    }
+
+    /// 413: the body is too large.
+    pub fn too_large(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message, None)
+    }
+
+    /// 503: a dependency is unavailable.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message, None)
+    }
+
+    /// 500: a bug or an unexpected failure (details go to the log, not the client).
+    pub fn internal() -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error", None)
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+impl From<SharedError> for ApiError {
+    fn from(e: SharedError) -> Self {
+        match e {
+            SharedError::NotFound(what) => Self::not_found(format!("{what} not found")),
+            SharedError::Invalid { field, message } => Self::invalid(&field, message),
+            SharedError::Conflict { field, message } => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "conflict", message, Some(&field))
+            }
+            SharedError::Pool(m) => {
+                tracing::error!(error = %m, "database pool unavailable");
+                Self::unavailable("database unavailable")
+            }
+            SharedError::Redis(err) => {
+                tracing::error!(error = %err, "redis unavailable");
+                Self::unavailable("queue unavailable")
+            }
+            other => {
+                tracing::error!(error = %other, "request failed");
+                Self::internal()
+            }
+        }
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        SharedError::from(e).into()
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({"error": {"code": self.code, "message": self.message, "field": self.field}});
+        (self.status, Json(body)).into_response()
+    }
+}
+
+/// Result alias for handlers.
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,11 @@
+//! The Kronos HTTP API: thin handlers (one file per action) over `kronos-shared`.
+//! No model inference or other slow work runs on the request path.
+
+pub mod error;
+pub mod extract;
+pub mod routes;
+pub mod state;
+pub mod views;
+
+pub use routes::router;
+pub use state::AppState;

@@ -1,0 +1,48 @@
+//! `kronos-api`: the HTTP API process. Also runs the dispatcher and reconciler
+//! unless `KRONOS_API_DISPATCHER=false`.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use kronos_api::{router, AppState};
+use kronos_shared::{
+    config::Config,
+    jobs::{dispatcher::Dispatcher, reconciler::Reconciler},
+};
+use tokio::signal::unix::{signal, SignalKind};
+use tracing::info;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    kronos_shared::telemetry::init(config.log_json);
+    let addr = config.api.addr;
+    let state = AppState::connect(config).await.context("connecting to PostgreSQL, Redis and the object store")?;
+    let mut background = Vec::new();
+    if state.config.api.run_dispatcher {
+        let q = state.config.queue.clone();
+        let dispatcher = Dispatcher::new(state.pool.clone(), state.transport.clone(), q.clone(), state.signal.clone(), state.metrics.clone());
+        let reconciler = Reconciler::new(state.pool.clone(), state.transport.clone(), q, state.signal.clone(), state.metrics.clone());
+        background.push(tokio::spawn(dispatcher.run()));
+        background.push(tokio::spawn(reconciler.run(Duration::from_secs(1))));
+    }
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+    info!(%addr, storage = state.storage.describe(), "kronos-api listening");
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    for task in background {
+        task.abort();
+    }
+    info!("kronos-api stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}

@@ -1,0 +1,28 @@
+//! `POST /v1/jobs/{id}/cancel`: queued jobs are cancelled at once, running ones at
+//! their worker's next step.
+
+use axum::{
+    extract::{Path, State},
+    Json,
+};
+use kronos_shared::db::jobs;
+
+use super::parse_id;
+use crate::{
+    error::{ApiError, ApiResult},
+    state::AppState,
+    views::JobView,
+};
+
+/// Handler.
+pub async fn cancel(State(state): State<AppState>, Path(raw): Path<String>) -> ApiResult<Json<JobView>> {
+    let id = parse_id(&raw)?;
+    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    if let Some(job) = jobs::request_cancel(&mut conn, id).await? {
+        return Ok(Json(job.into()));
+    }
+    match jobs::find(&mut conn, id).await? {
+        Some(job) => Err(ApiError::conflict("already_finished", format!("job {id} is already {}", job.status))),
+        None => Err(ApiError::not_found(format!("job {id} not found"))),
+    }
+}

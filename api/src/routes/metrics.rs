@@ -1,0 +1,24 @@
+//! `GET /metrics`: Prometheus text format.
+
+use axum::{extract::State, http::header, response::IntoResponse};
+use kronos_shared::{db::jobs, jobs::JobKind};
+
+use crate::state::AppState;
+
+/// Refreshes the gauges read from PostgreSQL and Redis, then renders every metric.
+pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
+    if let Ok(mut conn) = state.pool.get().await {
+        if let Ok(counts) = jobs::counts_by_kind_status(&mut conn).await {
+            state.metrics.jobs.reset();
+            for (kind, status, n) in counts {
+                state.metrics.jobs.with_label_values(&[&kind, &status]).set(n);
+            }
+        }
+    }
+    for kind in JobKind::ALL {
+        if let Ok(depth) = state.transport.depth(kind).await {
+            state.metrics.queue_depth.with_label_values(&[kind.as_str()]).set(depth);
+        }
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+}

@@ -1,0 +1,54 @@
+//! Every route, in one router.
+
+mod health;
+mod jobs;
+mod metrics;
+mod predictions;
+
+use std::time::Instant;
+
+use axum::{
+    extract::{DefaultBodyLimit, MatchedPath, Request, State},
+    middleware::{self, Next},
+    response::Response,
+    routing::{get, post},
+    Router,
+};
+
+use crate::state::AppState;
+
+/// The API router.
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.config.api.max_body_bytes;
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::render))
+        .route("/v1/predictions", post(predictions::create::create))
+        .route("/v1/predictions/{id}", get(predictions::show::show))
+        .route("/v1/jobs", get(jobs::list::list))
+        .route("/v1/jobs/{id}", get(jobs::show::show))
+        .route("/v1/jobs/{id}/cancel", post(jobs::cancel::cancel))
+        .fallback(|| async { crate::error::ApiError::not_found("no such route") })
+        .layer(middleware::from_fn_with_state(state.clone(), record_http_metrics))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
+}
+
+async fn record_http_metrics(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().as_str().to_owned();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(req).await;
+    let status = response.status().as_u16().to_string();
+    state.metrics.http_requests.with_label_values(&[&method, &route, &status]).inc();
+    state
+        .metrics
+        .http_duration
+        .with_label_values(&[&method, &route])
+        .observe(started.elapsed().as_secs_f64());
+    response
+}

@@ -1,0 +1,4 @@
+//! `/v1/predictions`.
+
+pub mod create;
+pub mod show;

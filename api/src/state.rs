@@ -1,0 +1,45 @@
+//! Shared handles every handler gets.
+
+use std::sync::Arc;
+
+use kronos_shared::{
+    config::Config,
+    db::DbPool,
+    jobs::{enqueue::DispatchSignal, queue::QueueTransport},
+    metrics::Metrics,
+    storage::Storage,
+};
+
+/// The API's state: cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// PostgreSQL pool.
+    pub pool: DbPool,
+    /// Redis transport.
+    pub transport: QueueTransport,
+    /// Object store.
+    pub storage: Storage,
+    /// Metrics registry.
+    pub metrics: Metrics,
+    /// Wakes the in-process dispatcher.
+    pub signal: DispatchSignal,
+    /// Configuration.
+    pub config: Arc<Config>,
+}
+
+impl AppState {
+    /// Opens every handle the configuration names.
+    pub async fn connect(config: Config) -> anyhow::Result<Self> {
+        let pool = kronos_shared::db::pool(&config.database_url, config.db_pool_size)?;
+        let transport = QueueTransport::connect(&config.redis_url, &config.queue.prefix).await?;
+        let storage = Storage::open(&config.storage)?;
+        Ok(Self {
+            pool,
+            transport,
+            storage,
+            metrics: Metrics::new(),
+            signal: DispatchSignal::new(),
+            config: Arc::new(config),
+        })
+    }
+}
