@@ -1,0 +1,75 @@
+//! `kronos import --file F [--symbol S] [--interval 1d] [--class stock]`.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use kronos_shared::{
+    db::{self, assets, candles},
+    market_data::{import::parse_file, Interval},
+    Config,
+};
+
+/// Arguments of `kronos import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// CSV or Parquet file, optionally gzipped.
+    #[arg(long)]
+    file: PathBuf,
+    /// Symbol of a single-series file (default: the file name's stem, upper-cased).
+    /// Files with a Ticker/Symbol column import every series they hold.
+    #[arg(long)]
+    symbol: Option<String>,
+    /// Candle interval of the file.
+    #[arg(long, default_value = "1d")]
+    interval: String,
+    /// Asset class of new assets: stock, crypto, fx or index.
+    #[arg(long, default_value = "stock")]
+    class: String,
+    /// Print at most this many rejected rows.
+    #[arg(long, default_value_t = 20)]
+    show_rejected: usize,
+}
+
+/// Parses the file, upserts its valid candles, reports rejected rows.
+pub async fn run(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
+    let interval: Interval = args.interval.parse()?;
+    if !["stock", "crypto", "fx", "index"].contains(&args.class.as_str()) {
+        bail!("--class must be stock, crypto, fx or index (got {:?})", args.class);
+    }
+    if !args.file.is_file() {
+        bail!("--file {}: no such file", args.file.display());
+    }
+    let default_symbol = args.symbol.clone().or_else(|| {
+        let name = args.file.file_name()?.to_str()?;
+        Some(name.split('.').next()?.to_ascii_uppercase())
+    });
+    let parsed = parse_file(&args.file, default_symbol.as_deref())
+        .with_context(|| format!("reading {}", args.file.display()))?;
+    let pool = db::pool(&config.database_url, 2)?;
+    let mut conn = pool.get().await?;
+    let mut stored = 0;
+    for (symbol, series) in &parsed.series {
+        let asset_id = assets::ensure(&mut conn, symbol, &args.class).await?;
+        let n = candles::upsert(&mut conn, asset_id, interval, series, "import").await?;
+        let first = series.first().map(|c| c.ts.to_rfc3339()).unwrap_or_default();
+        let last = series.last().map(|c| c.ts.to_rfc3339()).unwrap_or_default();
+        println!("{symbol} {interval}: {n} candles stored ({first} .. {last})");
+        stored += n;
+    }
+    for r in parsed.rejected.iter().take(args.show_rejected) {
+        println!("rejected row {}: {}", r.row, r.reason);
+    }
+    if parsed.rejected.len() > args.show_rejected {
+        println!("… and {} more rejected rows", parsed.rejected.len() - args.show_rejected);
+    }
+    println!(
+        "{} rows read, {stored} stored, {} rejected",
+        parsed.rows_read,
+        parsed.rejected.len()
+    );
+    if stored == 0 {
+        bail!("no valid candles in {}", args.file.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,5 @@
+//! One module per subcommand.
+
+pub mod import;
+pub mod jobs;
+pub mod migrate;

@@ -1,0 +1,12 @@
+# Sourced by every ops/ script: where the toolchain pieces live and how to find libtorch.
+# Override any of these in the environment.
+export KRONOS_CACHE="${KRONOS_CACHE:-$HOME/.cache/kronos}"
+export KRONOS_TORCH_VENV="${KRONOS_TORCH_VENV:-$KRONOS_CACHE/torch-venv}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$KRONOS_CACHE/target}"
+export LIBTORCH_USE_PYTORCH=1
+export LIBTORCH_BYPASS_VERSION_CHECK="${LIBTORCH_BYPASS_VERSION_CHECK:-0}"
+export PATH="$KRONOS_TORCH_VENV/bin:$HOME/.cargo/bin:$PATH"
+if [ -d "$KRONOS_TORCH_VENV" ]; then
+  _torch_lib=$(ls -d "$KRONOS_TORCH_VENV"/lib/python3*/site-packages/torch/lib 2>/dev/null | head -n 1)
+  [ -n "$_torch_lib" ] && export LD_LIBRARY_PATH="$_torch_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+fi

@@ -1,0 +1,143 @@
+# Shared steps of ops/up and ops/test. Every step is idempotent: it skips what is
+# already there and installs what is not. Sourced, not run.
+set -euo pipefail
+OPS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$OPS_DIR/.." && pwd)"
+# shellcheck source=ops/env.sh
+source "$OPS_DIR/env.sh"
+
+TORCH_VERSION=2.13.0
+S3S_VERSION=0.14.1
+export KRONOS_S3_PORT="${KRONOS_S3_PORT:-9000}"
+export KRONOS_S3_DATA="${KRONOS_S3_DATA:-$KRONOS_CACHE/s3-data}"
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+apt_updated=0
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing Debian packages: ${missing[*]}"
+  if [ $apt_updated = 0 ]; then as_root apt-get update -qq; apt_updated=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+ensure_system_packages() {
+  apt_install build-essential pkg-config libssl-dev libpq-dev python3-venv unzip curl ca-certificates
+  command -v cargo >/dev/null || { echo "cargo is required (rustup)"; exit 1; }
+  command -v cargo-nextest >/dev/null || { log "installing cargo-nextest"; cargo install --locked cargo-nextest; }
+}
+
+ensure_postgres() {
+  if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then return 0; fi
+  if ! command -v pg_ctlcluster >/dev/null; then apt_install postgresql postgresql-client; fi
+  log "starting PostgreSQL"
+  local version
+  version=$(ls /etc/postgresql | sort -V | tail -n 1)
+  pg_ctlcluster --skip-systemctl-redirect "$version" main start || as_root pg_ctlcluster "$version" main start
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+  pg_isready -q -h 127.0.0.1 -p 5432 || { echo "PostgreSQL did not start"; exit 1; }
+  # trust auth on loopback for the postgres role, as the platform's default URL expects
+  if ! psql -h 127.0.0.1 -U postgres -c 'SELECT 1' >/dev/null 2>&1; then
+    local hba
+    hba=$(ls /etc/postgresql/"$version"/main/pg_hba.conf)
+    as_root sed -i 's/^\(host\s\+all\s\+all\s\+127.0.0.1\/32\s\+\).*/\1trust/' "$hba"
+    pg_ctlcluster --skip-systemctl-redirect "$version" main reload
+  fi
+}
+
+ensure_redis() {
+  if redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then return 0; fi
+  command -v redis-server >/dev/null || apt_install redis-server redis-tools
+  log "starting Redis"
+  mkdir -p /var/lib/redis /var/log/redis 2>/dev/null || true
+  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+    --dir /var/lib/redis --logfile /var/log/redis/kronos.log
+  for _ in $(seq 1 20); do redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && break; sleep 0.5; done
+}
+
+ensure_torch() {
+  if [ -x "$KRONOS_TORCH_VENV/bin/python" ] && \
+     "$KRONOS_TORCH_VENV/bin/python" -c "import torch,sys; sys.exit(torch.__version__.split('+')[0] != '$TORCH_VERSION')" 2>/dev/null; then
+    return 0
+  fi
+  log "installing torch==$TORCH_VERSION into $KRONOS_TORCH_VENV (about 2 minutes)"
+  python3 -m venv "$KRONOS_TORCH_VENV"
+  "$KRONOS_TORCH_VENV/bin/pip" install -q --upgrade pip
+  "$KRONOS_TORCH_VENV/bin/pip" install -q "torch==$TORCH_VERSION"
+  source "$OPS_DIR/env.sh"
+}
+
+S3S_BIN="$KRONOS_CACHE/s3s/bin/s3s-fs"
+ensure_s3_server() {
+  if [ -x "$S3S_BIN" ] && "$S3S_BIN" --version 2>/dev/null | grep -q "$S3S_VERSION"; then return 0; fi
+  log "installing the S3-compatible server s3s-fs $S3S_VERSION from crates.io"
+  CARGO_TARGET_DIR="$KRONOS_CACHE/s3s-build" cargo install --quiet --locked s3s-fs --version "$S3S_VERSION" \
+    --features binary --root "$KRONOS_CACHE/s3s"
+}
+
+# start_s3_server NAME: starts s3s-fs (if not already listening) with bucket NAME.
+start_s3_server() {
+  local bucket="$1"
+  export KRONOS_S3_ENDPOINT="http://127.0.0.1:$KRONOS_S3_PORT"
+  export KRONOS_S3_ACCESS_KEY_ID="${KRONOS_S3_ACCESS_KEY_ID:-kronos}"
+  export KRONOS_S3_SECRET_ACCESS_KEY="${KRONOS_S3_SECRET_ACCESS_KEY:-kronos-secret-key}"
+  mkdir -p "$KRONOS_S3_DATA/$bucket"
+  if curl -s -o /dev/null "http://127.0.0.1:$KRONOS_S3_PORT/" 2>/dev/null; then return 0; fi
+  log "starting s3s-fs on 127.0.0.1:$KRONOS_S3_PORT"
+  mkdir -p "$KRONOS_CACHE/run"
+  nohup "$S3S_BIN" --host 127.0.0.1 --port "$KRONOS_S3_PORT" \
+    --access-key "$KRONOS_S3_ACCESS_KEY_ID" --secret-key "$KRONOS_S3_SECRET_ACCESS_KEY" \
+    "$KRONOS_S3_DATA" >"$KRONOS_CACHE/run/s3s-fs.log" 2>&1 &
+  echo $! >"$KRONOS_CACHE/run/s3s-fs.pid"
+  for _ in $(seq 1 40); do curl -s -o /dev/null "http://127.0.0.1:$KRONOS_S3_PORT/" && return 0; sleep 0.25; done
+  echo "s3s-fs did not start; see $KRONOS_CACHE/run/s3s-fs.log"; exit 1
+}
+
+# Demo data: genuine OHLCV files shipped inside PyPI wheels (see docs/DATA.md).
+DEMO_DIR="$KRONOS_CACHE/demo"
+declare -A DEMO_SHA=(
+  [stocks.csv.gz]=5abadf99b2d394f920120a27de6f0df129859d71d4cfb0bf661bcc99446ab1fd
+  [sp500.csv.gz]=1e028cbb9c400cc018c816ccc439b33c919387e726c3ed5ca2c05c82746059de
+  [nasdaq.csv.gz]=b2009535343ebb14e0aa11ed086788d2997a416ffe4f9450eed9a561ae30ac59
+  [EURUSD.csv]=81e977905a006cc8fbc034ebdb83c999a8ed6ba00191dc7ea5ef5b386fb74a82
+  [STOCKS_GOOGL.csv]=1a3d459fdbcddb9362a157b07438b0fd83e6eb04406a136b5b0a10c5b0df107a
+)
+ensure_demo_data() {
+  local ok=1
+  for f in "${!DEMO_SHA[@]}"; do
+    [ -f "$DEMO_DIR/files/$f" ] && echo "${DEMO_SHA[$f]}  $DEMO_DIR/files/$f" | sha256sum -c --quiet - 2>/dev/null || ok=0
+  done
+  [ $ok = 1 ] && return 0
+  log "fetching demo market data from PyPI wheels"
+  mkdir -p "$DEMO_DIR/wheels" "$DEMO_DIR/files"
+  local pip="$KRONOS_TORCH_VENV/bin/pip"
+  [ -x "$pip" ] || pip="python3 -m pip"
+  for pkg in bokeh-sampledata==2026.1 backtesting==0.6.6 arch==8.0.0 gym-anytrading==2.0.0; do
+    $pip download -q --no-deps -d "$DEMO_DIR/wheels" "$pkg"
+  done
+  unzip -o -j -q "$DEMO_DIR"/wheels/bokeh_sampledata-*.whl 'bokeh_sampledata/_data/stocks.csv.gz' -d "$DEMO_DIR/files"
+  unzip -o -j -q "$DEMO_DIR"/wheels/backtesting-*.whl 'backtesting/test/EURUSD.csv' -d "$DEMO_DIR/files"
+  unzip -o -j -q "$DEMO_DIR"/wheels/arch-*.whl 'arch/data/sp500/sp500.csv.gz' 'arch/data/nasdaq/nasdaq.csv.gz' -d "$DEMO_DIR/files"
+  unzip -o -j -q "$DEMO_DIR"/wheels/gym_anytrading-*.whl 'gym_anytrading/datasets/data/STOCKS_GOOGL.csv' -d "$DEMO_DIR/files"
+  for f in "${!DEMO_SHA[@]}"; do
+    echo "${DEMO_SHA[$f]}  $DEMO_DIR/files/$f" | sha256sum -c --quiet - || { echo "checksum mismatch for $f"; exit 1; }
+  done
+}
+
+build_release() {
+  log "building (release)"
+  (cd "$ROOT" && cargo build --release --locked --bins)
+}
+
+ensure_database() {
+  local url="$1" name
+  name="${url##*/}"; name="${name%%\?*}"
+  psql "${url%/*}/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$name'" | grep -q 1 || \
+    psql "${url%/*}/postgres" -qc "CREATE DATABASE \"$name\""
+}

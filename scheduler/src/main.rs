@@ -1,0 +1,48 @@
+//! `kronos-scheduler`: one active leader per deployment (a PostgreSQL advisory lock)
+//! runs the dispatcher, which meters jobs from PostgreSQL into Redis, and the
+//! reconciler, which returns lost and orphaned jobs to the queue. Replicas wait for
+//! the lock. Cron entries (data refresh, verification, retraining) join this loop as
+//! their job kinds land.
+
+mod leader;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use kronos_shared::{
+    config::Config,
+    jobs::{dispatcher::Dispatcher, enqueue::DispatchSignal, queue::QueueTransport, reconciler::Reconciler},
+    metrics::Metrics,
+};
+use tracing::info;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    kronos_shared::telemetry::init(config.log_json);
+    let pool = kronos_shared::db::pool(&config.database_url, 4)?;
+    let transport = QueueTransport::connect(&config.redis_url, &config.queue.prefix).await.context("connecting to Redis")?;
+    let _leadership = leader::acquire(&config.database_url).await?;
+    info!("kronos-scheduler is the leader");
+    let metrics = Metrics::new();
+    let signal = DispatchSignal::new();
+    let dispatcher = Dispatcher::new(pool.clone(), transport.clone(), config.queue.clone(), signal.clone(), metrics.clone());
+    let reconciler = Reconciler::new(pool, transport, config.queue.clone(), signal, metrics);
+    tokio::select! {
+        _ = dispatcher.run() => {}
+        _ = reconciler.run(Duration::from_secs(1)) => {}
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate() => {}
+    }
+    info!("kronos-scheduler stopped");
+    Ok(())
+}
+
+async fn terminate() {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut s) => {
+            s.recv().await;
+        }
+        Err(_) => std::future::pending().await,
+    }
+}

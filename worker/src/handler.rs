@@ -1,0 +1,75 @@
+//! The apalis handler: claim the job in PostgreSQL, run it, record the outcome.
+//!
+//! PostgreSQL decides everything: a delivery whose claim fails (duplicate, cancelled,
+//! finished) is acknowledged and dropped; failures are recorded as `retrying` with
+//! exponential backoff or `failed`, and the handler still returns `Ok` so that apalis
+//! never retries on its own (it ignores `max_attempts`).
+
+use std::{sync::Arc, time::Instant};
+
+use apalis::prelude::{BoxDynError, Data};
+use kronos_shared::{
+    db::jobs,
+    jobs::{backoff, JobKind, JobRef},
+};
+use tracing::{debug, info, warn, Instrument};
+
+use crate::{
+    pool::PoolContext,
+    runner::{self, JobFailure, Outcome},
+};
+
+/// Handles one delivery of a job.
+pub async fn handle(job: JobRef, ctx: Data<Arc<PoolContext>>) -> Result<(), BoxDynError> {
+    let ctx: Arc<PoolContext> = ctx.0.clone();
+    let span = tracing::info_span!("job", job.id = %job.id, job.kind = tracing::field::Empty, device = %ctx.device);
+    async move {
+        let device = ctx.device.to_string();
+        let claimed = {
+            let mut conn = ctx.pool.get().await?;
+            jobs::claim(&mut conn, job.id, &ctx.worker_name, &device).await?
+        };
+        let Some(claimed) = claimed else {
+            debug!("delivery not claimable (duplicate, cancelled or finished); dropped");
+            return Ok(());
+        };
+        tracing::Span::current().record("job.kind", claimed.kind.as_str());
+        let started = Instant::now();
+        let result = match claimed.kind.parse::<JobKind>() {
+            Ok(JobKind::Prediction) => runner::prediction::run(&ctx, &claimed).await,
+            Ok(other) => Err(JobFailure::permanent(format!("{other} jobs are not supported by this worker yet"))),
+            Err(e) => Err(JobFailure::permanent(e.to_string())),
+        };
+        let outcome = match &result {
+            Ok(Outcome::Succeeded) => "succeeded",
+            Ok(Outcome::Cancelled) => "cancelled",
+            Ok(Outcome::Superseded) => "superseded",
+            Err(f) if f.retryable => "error_retryable",
+            Err(_) => "error_permanent",
+        };
+        let elapsed = started.elapsed();
+        ctx.metrics.job_outcomes.with_label_values(&[&claimed.kind, &device, outcome]).inc();
+        ctx.metrics.job_duration.with_label_values(&[&claimed.kind, outcome]).observe(elapsed.as_secs_f64());
+        match result {
+            Ok(Outcome::Succeeded) => debug!(duration_ms = elapsed.as_millis() as u64, "job succeeded"),
+            Ok(other) => info!(outcome = ?other, "job ended without results"),
+            Err(failure) => {
+                let delay = backoff::delay(claimed.attempts as u32, ctx.queue.retry_base, ctx.queue.retry_max);
+                let mut conn = ctx.pool.get().await?;
+                let status = jobs::mark_failed(
+                    &mut conn,
+                    claimed.id,
+                    claimed.attempts,
+                    &failure.message,
+                    failure.retryable,
+                    delay.as_millis() as i64,
+                )
+                .await?;
+                warn!(error = %failure.message, attempt = claimed.attempts, new_status = ?status, "job attempt failed");
+            }
+        }
+        Ok(())
+    }
+    .instrument(span)
+    .await
+}

@@ -1,0 +1,12 @@
+//! Kronos worker pools: one pool per device (cpu, cuda:0, …), each taking jobs from
+//! the Redis queues with apalis, running compute on dedicated threads (never on the
+//! async runtime), batching prediction work across jobs, and recording every outcome
+//! in PostgreSQL with guarded updates.
+
+pub mod batcher;
+pub mod executor;
+pub mod handler;
+pub mod heartbeat;
+pub mod identity;
+pub mod pool;
+pub mod runner;

@@ -1,0 +1,151 @@
+//! `kronos-worker --devices cpu[,cuda:0,…]`: one pool per device.
+//!
+//! SIGTERM/SIGINT drains: workers stop taking jobs, in-flight jobs finish (up to
+//! `--drain-secs`), and jobs fetched but not started are handed back to the queue.
+
+use std::{sync::Arc, time::Duration};
+
+use anyhow::{bail, Context};
+use apalis::prelude::{BackendExt, Monitor, WorkerBuilder, WorkerBuilderExt};
+use apalis::prelude::ParallelizeExt;
+use apalis_redis::RedisStorage;
+use clap::Parser;
+use kronos_models::ComputeDevice;
+use kronos_shared::{
+    config::Config,
+    jobs::{queue::QueueTransport, JobKind, JobRef},
+    metrics::Metrics,
+    storage::Storage,
+};
+use kronos_worker::{
+    batcher::BatchLimits,
+    handler, heartbeat, identity,
+    pool::{PoolContext, PoolSettings},
+};
+use tokio::signal::unix::{signal, SignalKind};
+use tracing::{info, warn};
+
+/// Command-line options (each also readable from the environment).
+#[derive(Debug, Parser)]
+#[command(name = "kronos-worker", about = "Runs Kronos jobs on device pools")]
+struct Args {
+    /// Devices to run pools on, comma-separated: cpu, cuda:0, cuda:1, …
+    #[arg(long, env = "KRONOS_WORKER_DEVICES", default_value = "cpu", value_delimiter = ',')]
+    devices: Vec<String>,
+    /// Jobs each pool handles at once.
+    #[arg(long, env = "KRONOS_WORKER_CONCURRENCY", default_value_t = 64)]
+    concurrency: usize,
+    /// Compute threads per CPU pool (GPU pools use one).
+    #[arg(long, env = "KRONOS_WORKER_CPU_THREADS", default_value_t = 2)]
+    cpu_threads: usize,
+    /// Most prediction requests batched together.
+    #[arg(long, env = "KRONOS_BATCH_MAX", default_value_t = 64)]
+    max_batch: usize,
+    /// Longest a prediction request waits for a batch to fill, in milliseconds.
+    #[arg(long, env = "KRONOS_BATCH_WAIT_MS", default_value_t = 2)]
+    max_wait_ms: u64,
+    /// Seconds to let in-flight jobs finish after SIGTERM.
+    #[arg(long, env = "KRONOS_WORKER_DRAIN_SECS", default_value_t = 30)]
+    drain_secs: u64,
+    /// Serve Prometheus metrics on this address (off when empty).
+    #[arg(long, env = "KRONOS_WORKER_METRICS_ADDR")]
+    metrics_addr: Option<std::net::SocketAddr>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let config = Config::from_env()?;
+    kronos_shared::telemetry::init(config.log_json);
+    let devices = parse_devices(&args.devices)?;
+    let pool = kronos_shared::db::pool(&config.database_url, config.db_pool_size)?;
+    let transport = QueueTransport::connect(&config.redis_url, &config.queue.prefix).await.context("connecting to Redis")?;
+    let storage = Storage::open(&config.storage)?;
+    let metrics = Metrics::new();
+    let process = identity::process_name();
+    info!(worker = %process, devices = ?args.devices, concurrency = args.concurrency, "kronos-worker starting");
+
+    tokio::spawn(heartbeat::run(pool.clone(), process.clone(), config.queue.lease / 3));
+    if let Some(addr) = args.metrics_addr {
+        tokio::spawn(serve_metrics(addr, metrics.clone()));
+    }
+
+    let mut monitor = Monitor::new()
+        .should_restart(|worker, error| {
+            warn!(worker = worker.name(), %error, "worker stopped with an error; restarting");
+            true
+        })
+        .shutdown_timeout(Duration::from_secs(args.drain_secs));
+    for device in devices {
+        let settings = PoolSettings {
+            device,
+            concurrency: args.concurrency,
+            threads: if device == ComputeDevice::Cpu { args.cpu_threads } else { 1 },
+            batch: BatchLimits { max_batch: args.max_batch, max_wait: Duration::from_millis(args.max_wait_ms) },
+        };
+        let ctx = PoolContext::start(settings, process.clone(), pool.clone(), storage.clone(), metrics.clone(), config.queue.clone())?;
+        let apalis_config = transport
+            .apalis_config(JobKind::Prediction)
+            .batch_size(args.concurrency)
+            .heartbeat_interval(Duration::from_secs(2))
+            .missed_heartbeats(3);
+        let conn = transport.connection();
+        let poll = config.queue.poll_interval;
+        let base = format!("{process}-{device}-prediction");
+        let concurrency = args.concurrency;
+        monitor = monitor.register(move |restarts| {
+            let backend = RedisStorage::<JobRef>::new(conn.clone())
+                .with_config(apalis_config.clone())
+                .poll_with_interval(poll);
+            WorkerBuilder::new(format!("{base}-r{restarts}"))
+                .backend(backend)
+                .concurrency(concurrency)
+                .parallelize(tokio::spawn)
+                .data(Arc::clone(&ctx))
+                .build(handler::handle)
+        });
+    }
+    monitor.run_with_signal(shutdown_signal()).await?;
+    info!("kronos-worker drained and stopped");
+    Ok(())
+}
+
+fn parse_devices(raw: &[String]) -> anyhow::Result<Vec<ComputeDevice>> {
+    let mut devices = Vec::new();
+    for d in raw.iter().filter(|d| !d.trim().is_empty()) {
+        let device: ComputeDevice = d.parse().map_err(anyhow::Error::msg)?;
+        if !device.is_available() {
+            bail!("device {device} is not available on this machine");
+        }
+        if devices.contains(&device) {
+            bail!("device {device} is listed twice");
+        }
+        devices.push(device);
+    }
+    if devices.is_empty() {
+        bail!("no devices given (--devices cpu,cuda:0,…)");
+    }
+    Ok(devices)
+}
+
+async fn shutdown_signal() -> std::io::Result<()> {
+    let mut term = signal(SignalKind::terminate())?;
+    tokio::select! {
+        _ = term.recv() => {}
+        r = tokio::signal::ctrl_c() => r?,
+    }
+    info!("shutdown requested; draining");
+    Ok(())
+}
+
+async fn serve_metrics(addr: std::net::SocketAddr, metrics: Metrics) {
+    let app = axum::Router::new().route("/metrics", axum::routing::get(move || async move { metrics.render() }));
+    match tokio::net::TcpListener::bind(addr).await {
+        Ok(listener) => {
+            if let Err(e) = axum::serve(listener, app).await {
+                warn!(error = %e, "metrics server stopped");
+            }
+        }
+        Err(e) => warn!(error = %e, %addr, "cannot bind metrics address"),
+    }
+}

@@ -1,0 +1,59 @@
+//! A device pool: the device, its compute threads, its batcher, and the handles its
+//! job handlers need.
+
+use std::sync::Arc;
+
+use kronos_models::ComputeDevice;
+use kronos_shared::{config::QueueConfig, db::DbPool, metrics::Metrics, storage::Storage};
+
+use crate::{
+    batcher::{BatchLimits, Batcher},
+    executor::ComputeExecutor,
+};
+
+/// Everything a job handler on one device needs.
+pub struct PoolContext {
+    /// The device.
+    pub device: ComputeDevice,
+    /// Name recorded on the jobs this process runs (heartbeats renew by it).
+    pub worker_name: String,
+    /// PostgreSQL.
+    pub pool: DbPool,
+    /// Object store.
+    pub storage: Storage,
+    /// Prediction batcher of this device.
+    pub batcher: Batcher,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// Queue settings (retry backoff).
+    pub queue: QueueConfig,
+}
+
+/// Settings of one device pool.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolSettings {
+    /// The device.
+    pub device: ComputeDevice,
+    /// Jobs handled at once.
+    pub concurrency: usize,
+    /// Compute threads.
+    pub threads: usize,
+    /// Batching limits.
+    pub batch: BatchLimits,
+}
+
+impl PoolContext {
+    /// Starts the device's compute threads and batcher.
+    pub fn start(
+        settings: PoolSettings,
+        worker_name: String,
+        pool: DbPool,
+        storage: Storage,
+        metrics: Metrics,
+        queue: QueueConfig,
+    ) -> std::io::Result<Arc<Self>> {
+        let executor = ComputeExecutor::start(&format!("compute-{}", settings.device), settings.threads)?;
+        let batcher = Batcher::start(executor, settings.batch);
+        Ok(Arc::new(Self { device: settings.device, worker_name, pool, storage, batcher, metrics, queue }))
+    }
+}

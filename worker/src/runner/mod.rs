@@ -1,0 +1,51 @@
+//! Job runners, one module per kind. A runner does the work and records success
+//! atomically with its results; the handler records failures.
+
+pub mod prediction;
+
+use kronos_shared::Error as SharedError;
+
+/// How an attempt ended, when it did not fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Results written, job succeeded.
+    Succeeded,
+    /// A client cancelled the job while it ran; nothing was written.
+    Cancelled,
+    /// The attempt lost ownership of the job (its lease expired and another attempt
+    /// took over); nothing was written.
+    Superseded,
+}
+
+/// Why an attempt failed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct JobFailure {
+    /// Readable reason, stored on the job.
+    pub message: String,
+    /// Whether another attempt may succeed.
+    pub retryable: bool,
+}
+
+impl JobFailure {
+    /// A failure that no retry can fix (bad input).
+    pub fn permanent(message: impl Into<String>) -> Self {
+        Self { message: message.into(), retryable: false }
+    }
+
+    /// A failure another attempt may not meet (a dependency was down).
+    pub fn transient(message: impl Into<String>) -> Self {
+        Self { message: message.into(), retryable: true }
+    }
+}
+
+impl From<SharedError> for JobFailure {
+    fn from(e: SharedError) -> Self {
+        match e {
+            SharedError::Invalid { .. } | SharedError::NotFound(_) | SharedError::Json(_) | SharedError::Data(_) => {
+                Self::permanent(e.to_string())
+            }
+            other => Self::transient(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! Prediction jobs: load the history, forecast through the device's batcher, store
+//! the forecast document in the object store, then record the prediction row and
+//! the job's success in one transaction.
+
+use bytes::Bytes;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use kronos_models::Bar;
+use kronos_shared::{
+    db::{artifacts, candles, jobs, jobs::Claimed, predictions},
+    jobs::payload::{ForecastDocument, ForecastRow, PredictionPayload, SeriesSource},
+    market_data::Candle,
+    storage::StorageKey,
+    Error as SharedError,
+};
+
+use super::{JobFailure, Outcome};
+use crate::{
+    batcher::{BatchError, ForecastRequest},
+    pool::PoolContext,
+};
+
+/// Runs one claimed prediction job.
+pub async fn run(ctx: &PoolContext, job: &Claimed) -> Result<Outcome, JobFailure> {
+    let payload: PredictionPayload = serde_json::from_value(job.payload.clone())
+        .map_err(|e| JobFailure::permanent(format!("unreadable prediction payload: {e}")))?;
+    let (history, asset_id) = match &payload.series {
+        SeriesSource::Stored { asset_id, context, .. } => {
+            let mut conn = ctx.pool.get().await.map_err(SharedError::from)?;
+            (candles::latest(&mut conn, *asset_id, payload.interval, *context as i64).await?, Some(*asset_id))
+        }
+        SeriesSource::Inline { candles } => (candles.clone(), None),
+    };
+    let Some(last) = history.last().copied() else {
+        return Err(JobFailure::permanent("no candles to forecast from"));
+    };
+    let bars: Vec<Bar> = history.iter().map(to_bar).collect();
+    let forecast = ctx
+        .batcher
+        .forecast(ForecastRequest { model: payload.model.clone(), history: bars, horizon: payload.horizon })
+        .await
+        .map_err(|e| match e {
+            BatchError::Forecast(f) => JobFailure::permanent(f.to_string()),
+            BatchError::Stopped(s) => JobFailure::transient(s.to_string()),
+        })?;
+    let stamps = payload.interval.future_timestamps(last.ts, payload.horizon);
+    let rows: Vec<ForecastRow> = stamps
+        .iter()
+        .enumerate()
+        .map(|(i, ts)| {
+            let [open, high, low, close, volume, amount] = forecast.mean[i];
+            ForecastRow {
+                ts: *ts,
+                open,
+                high,
+                low,
+                close,
+                volume,
+                amount,
+                p10: forecast.p10[i],
+                p50: forecast.p50[i],
+                p90: forecast.p90[i],
+            }
+        })
+        .collect();
+    let document = ForecastDocument {
+        job_id: job.id,
+        model: payload.model.clone(),
+        interval: payload.interval,
+        last_ts: last.ts,
+        last_close: last.close,
+        prob_up: forecast.prob_up,
+        rows,
+    };
+    let body = serde_json::to_vec(&document).map_err(SharedError::from)?;
+    let stored = ctx.storage.put(&StorageKey::Forecast { job_id: job.id }, Bytes::from(body)).await?;
+    let row = predictions::Prediction {
+        job_id: job.id,
+        asset_id,
+        interval: payload.interval.as_str().to_owned(),
+        model: payload.model,
+        horizon: payload.horizon as i32,
+        last_ts: last.ts,
+        last_close: last.close,
+        forecast: serde_json::to_value(&document.rows).map_err(SharedError::from)?,
+        prob_up: document.prob_up,
+        artifact_key: stored.key.clone(),
+        created_at: chrono::Utc::now(),
+        expires_at: stamps.last().copied().unwrap_or(last.ts),
+    };
+    let artifact = artifacts::NewArtifact {
+        key: stored.key,
+        job_id: Some(job.id),
+        kind: "forecast".into(),
+        content_type: "application/json".into(),
+        size_bytes: stored.size,
+        sha256: stored.sha256,
+    };
+    let mut conn = ctx.pool.get().await.map_err(SharedError::from)?;
+    let attempt = job.attempts;
+    let id = job.id;
+    let committed = (*conn)
+        .transaction::<bool, SharedError, _>(async |conn: &mut AsyncPgConnection| {
+            if !jobs::mark_succeeded(conn, id, attempt).await? {
+                return Ok(false);
+            }
+            predictions::insert(conn, &row).await?;
+            artifacts::upsert(conn, &artifact).await?;
+            Ok(true)
+        })
+        .await?;
+    if committed {
+        return Ok(Outcome::Succeeded);
+    }
+    if jobs::mark_cancelled(&mut conn, id, attempt).await? {
+        Ok(Outcome::Cancelled)
+    } else {
+        Ok(Outcome::Superseded)
+    }
+}
+
+fn to_bar(c: &Candle) -> Bar {
+    [c.open, c.high, c.low, c.close, c.volume, c.amount]
+}
