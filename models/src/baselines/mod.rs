@@ -18,6 +18,9 @@ use crate::{Bar, Forecast, ForecastError, CLOSE};
 
 pub use empirical::quantile;
 
+/// Log returns within this of zero count as unchanged (float noise of the re-centring).
+const RETURN_EPSILON: f64 = 1e-12;
+
 /// The baseline models.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Baseline {
@@ -80,7 +83,7 @@ impl Baseline {
             forecast.p50.push(last_close * quantile(&dist, 0.5).exp());
             forecast.p90.push(last_close * quantile(&dist, 0.9).exp());
             if h == horizon {
-                forecast.prob_up = dist.iter().filter(|r| **r > 0.0).count() as f64 / dist.len() as f64;
+                forecast.prob_up = dist.iter().filter(|r| **r > RETURN_EPSILON).count() as f64 / dist.len() as f64;
             }
             prev_close = close;
         }

@@ -1,0 +1,68 @@
+//! An in-process API server on an ephemeral port, for API tests.
+
+use kronos_api::{router, AppState};
+use kronos_shared::jobs::{dispatcher::Dispatcher, reconciler::Reconciler};
+
+use crate::TestEnv;
+
+/// A running API.
+pub struct TestApi {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// HTTP client.
+    pub client: reqwest::Client,
+    /// The state the server runs with (for direct database access in assertions).
+    pub state: AppState,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl TestApi {
+    /// Starts the API for `env`; `dispatch` also runs the dispatcher and reconciler.
+    pub async fn start(env: &TestEnv, dispatch: bool) -> Self {
+        let state = AppState::connect(env.config.clone()).await.expect("connect");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let app = router(state.clone());
+        let mut tasks = vec![tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        })];
+        if dispatch {
+            let q = state.config.queue.clone();
+            tasks.push(tokio::spawn(
+                Dispatcher::new(state.pool.clone(), state.transport.clone(), q.clone(), state.signal.clone(), state.metrics.clone()).run(),
+            ));
+            tasks.push(tokio::spawn(
+                Reconciler::new(state.pool.clone(), state.transport.clone(), q, state.signal.clone(), state.metrics.clone())
+                    .run(std::time::Duration::from_millis(500)),
+            ));
+        }
+        Self { base, client: reqwest::Client::new(), state, tasks }
+    }
+
+    /// `base + path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// POSTs JSON, returns (status, body).
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+        let r = self.client.post(self.url(path)).json(body).send().await.expect("request");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// GETs, returns (status, body).
+    pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        let r = self.client.get(self.url(path)).send().await.expect("request");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(serde_json::Value::Null))
+    }
+}
+
+impl Drop for TestApi {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! Job lifecycle: guarded transitions, retries, leases, cancellation, metering, reconciliation.
+
+use std::time::Duration;
+
+use diesel_async::RunQueryDsl;
+use kronos_shared::{
+    db::{self, jobs, jobs::NewJob},
+    jobs::{dispatcher::Dispatcher, enqueue::DispatchSignal, queue::QueueTransport, reconciler::Reconciler, JobKind},
+    metrics::Metrics,
+};
+use kronos_tests::TestEnv;
+use uuid::Uuid;
+
+fn new_job(max_attempts: i32) -> NewJob {
+    NewJob {
+        id: Uuid::now_v7(),
+        kind: "prediction".into(),
+        payload: serde_json::json!({"test": true}),
+        owner_id: None,
+        idempotency_key: None,
+        request_hash: None,
+        batch_id: None,
+        priority: 0,
+        max_attempts,
+    }
+}
+
+async fn setup() -> (TestEnv, db::DbPool) {
+    let env = TestEnv::new().await;
+    let pool = db::pool(&env.config.database_url, 4).unwrap();
+    (env, pool)
+}
+
+async fn status(pool: &db::DbPool, id: Uuid) -> jobs::Job {
+    let mut conn = pool.get().await.unwrap();
+    jobs::find(&mut conn, id).await.unwrap().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claim_is_guarded_and_completion_needs_the_current_attempt() {
+    let (_env, pool) = setup().await;
+    let mut conn = pool.get().await.unwrap();
+    let job = new_job(3);
+    jobs::insert_many(&mut conn, std::slice::from_ref(&job)).await.unwrap();
+    let claimed = jobs::claim(&mut conn, job.id, "w1", "cpu").await.unwrap().expect("first claim");
+    assert_eq!(claimed.attempts, 1);
+    assert!(jobs::claim(&mut conn, job.id, "w2", "cpu").await.unwrap().is_none(), "running jobs cannot be claimed again");
+    assert!(!jobs::mark_succeeded(&mut conn, job.id, 2).await.unwrap(), "a stale attempt cannot complete");
+    assert!(jobs::mark_succeeded(&mut conn, job.id, 1).await.unwrap());
+    let j = status(&pool, job.id).await;
+    assert_eq!((j.status.as_str(), j.progress), ("succeeded", 1.0));
+    assert!(j.finished_at.is_some() && j.started_at.is_some());
+    assert!(jobs::claim(&mut conn, job.id, "w2", "cpu").await.unwrap().is_none(), "finished jobs are never claimed");
+    assert!(!jobs::mark_succeeded(&mut conn, job.id, 1).await.unwrap(), "no double completion");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retryable_failures_back_off_until_attempts_run_out() {
+    let (_env, pool) = setup().await;
+    let mut conn = pool.get().await.unwrap();
+    let job = new_job(2);
+    jobs::insert_many(&mut conn, std::slice::from_ref(&job)).await.unwrap();
+    jobs::claim(&mut conn, job.id, "w", "cpu").await.unwrap().unwrap();
+    let s = jobs::mark_failed(&mut conn, job.id, 1, "exchange timeout", true, 60_000).await.unwrap();
+    assert_eq!(s.as_deref(), Some("retrying"));
+    let j = status(&pool, job.id).await;
+    assert!(j.run_after > chrono::Utc::now() + chrono::Duration::seconds(50), "backoff honoured");
+    assert_eq!(j.error.as_deref(), Some("exchange timeout"));
+    assert!(j.finished_at.is_none());
+    assert!(jobs::take_for_dispatch(&mut conn, "prediction", 10).await.unwrap().is_empty(), "not due yet");
+    diesel::sql_query("UPDATE jobs SET run_after = now()").execute(&mut conn).await.unwrap();
+    assert_eq!(jobs::take_for_dispatch(&mut conn, "prediction", 10).await.unwrap().len(), 1, "due again");
+    let second = jobs::claim(&mut conn, job.id, "w", "cpu").await.unwrap().unwrap();
+    assert_eq!(second.attempts, 2);
+    let s = jobs::mark_failed(&mut conn, job.id, 2, "exchange timeout again", true, 10).await.unwrap();
+    assert_eq!(s.as_deref(), Some("failed"), "max_attempts = 2 reached");
+    assert!(status(&pool, job.id).await.finished_at.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn permanent_failures_fail_at_once() {
+    let (_env, pool) = setup().await;
+    let mut conn = pool.get().await.unwrap();
+    let job = new_job(5);
+    jobs::insert_many(&mut conn, std::slice::from_ref(&job)).await.unwrap();
+    jobs::claim(&mut conn, job.id, "w", "cpu").await.unwrap().unwrap();
+    let s = jobs::mark_failed(&mut conn, job.id, 1, "need at least 7 candles", false, 10).await.unwrap();
+    assert_eq!(s.as_deref(), Some("failed"));
+    assert_eq!(status(&pool, job.id).await.attempts, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_leases_return_jobs_and_count_as_attempts() {
+    let (_env, pool) = setup().await;
+    let mut conn = pool.get().await.unwrap();
+    let (a, b) = (new_job(3), new_job(1));
+    jobs::insert_many(&mut conn, &[a.clone(), b.clone()]).await.unwrap();
+    jobs::claim(&mut conn, a.id, "dead-worker", "cpu").await.unwrap().unwrap();
+    jobs::claim(&mut conn, b.id, "dead-worker", "cpu").await.unwrap().unwrap();
+    assert!(jobs::expire_leases(&mut conn, 60_000).await.unwrap().is_empty(), "fresh leases stay");
+    diesel::sql_query("UPDATE jobs SET heartbeat_at = now() - interval '2 minutes'").execute(&mut conn).await.unwrap();
+    let expired = jobs::expire_leases(&mut conn, 60_000).await.unwrap();
+    assert_eq!(expired.len(), 2);
+    let (ja, jb) = (status(&pool, a.id).await, status(&pool, b.id).await);
+    assert_eq!(ja.status, "retrying");
+    assert!(ja.error.as_deref().unwrap().contains("dead-worker"));
+    assert_eq!(jb.status, "failed", "its only attempt was spent");
+    assert_eq!(jobs::claim(&mut conn, a.id, "w2", "cpu").await.unwrap().unwrap().attempts, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeats_keep_leases_alive() {
+    let (_env, pool) = setup().await;
+    let mut conn = pool.get().await.unwrap();
+    let job = new_job(3);
+    jobs::insert_many(&mut conn, std::slice::from_ref(&job)).await.unwrap();
+    jobs::claim(&mut conn, job.id, "alive", "cpu").await.unwrap().unwrap();
+    diesel::sql_query("UPDATE jobs SET heartbeat_at = now() - interval '2 minutes'").execute(&mut conn).await.unwrap();
+    assert_eq!(jobs::heartbeat(&mut conn, "alive").await.unwrap(), 1);
+    assert!(jobs::expire_leases(&mut conn, 60_000).await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_a_running_job_stops_its_completion() {
+    let (_env, pool) = setup().await;
+    let mut conn = pool.get().await.unwrap();
+    let job = new_job(3);
+    jobs::insert_many(&mut conn, std::slice::from_ref(&job)).await.unwrap();
+    jobs::claim(&mut conn, job.id, "w", "cpu").await.unwrap().unwrap();
+    let j = jobs::request_cancel(&mut conn, job.id).await.unwrap().unwrap();
+    assert_eq!(j.status, "running", "running jobs stop at their next step");
+    assert!(j.cancel_requested);
+    assert!(jobs::cancel_requested(&mut conn, job.id).await.unwrap());
+    assert!(!jobs::mark_succeeded(&mut conn, job.id, 1).await.unwrap());
+    assert!(jobs::mark_cancelled(&mut conn, job.id, 1).await.unwrap());
+    assert_eq!(status(&pool, job.id).await.status, "cancelled");
+    assert!(jobs::request_cancel(&mut conn, job.id).await.unwrap().is_none());
+}
+
+async fn transport(env: &TestEnv) -> QueueTransport {
+    QueueTransport::connect(&env.config.redis_url, &env.config.queue.prefix).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dispatcher_keeps_the_redis_backlog_bounded() {
+    let (mut env, pool) = setup().await;
+    env.config.queue.backlog_max = 20;
+    let t = transport(&env).await;
+    let d = Dispatcher::new(pool.clone(), t.clone(), env.config.queue.clone(), DispatchSignal::new(), Metrics::new());
+    let mut conn = pool.get().await.unwrap();
+    let batch: Vec<NewJob> = (0..50).map(|_| new_job(3)).collect();
+    jobs::insert_many(&mut conn, &batch).await.unwrap();
+    assert_eq!(d.dispatch_all().await, 20);
+    assert_eq!(d.dispatch_all().await, 0, "backlog full");
+    assert_eq!(t.depth(JobKind::Prediction).await.unwrap(), 20);
+    assert_eq!(jobs::queued_in_transport(&mut conn, "prediction").await.unwrap(), 20);
+    let all = jobs::list(&mut conn, &Default::default(), 100).await.unwrap();
+    for job in all.iter().filter(|j| j.dispatched_at.is_some()).take(5) {
+        jobs::claim(&mut conn, job.id, "w", "cpu").await.unwrap().unwrap();
+    }
+    assert_eq!(jobs::queued_in_transport(&mut conn, "prediction").await.unwrap(), 15);
+    assert_eq!(d.dispatch_all().await, 5, "refilled to the bound");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconciler_redispatches_jobs_lost_from_redis_and_vacuums() {
+    let (mut env, pool) = setup().await;
+    env.config.queue.redispatch_check = Duration::ZERO;
+    let t = transport(&env).await;
+    let signal = DispatchSignal::new();
+    let d = Dispatcher::new(pool.clone(), t.clone(), env.config.queue.clone(), signal.clone(), Metrics::new());
+    let r = Reconciler::new(pool.clone(), t.clone(), env.config.queue.clone(), signal, Metrics::new());
+    let mut conn = pool.get().await.unwrap();
+    jobs::insert_many(&mut conn, &(0..10).map(|_| new_job(3)).collect::<Vec<_>>()).await.unwrap();
+    assert_eq!(d.dispatch_all().await, 10);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(r.run_once().await.unwrap().lost, 0, "all present in Redis");
+    // lose this test's Redis keys, as a FLUSHALL or restart would
+    let mut rc = t.connection();
+    let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{}:*", env.config.queue.prefix)).query_async(&mut rc).await.unwrap();
+    let _: () = redis::cmd("DEL").arg(&keys).query_async(&mut rc).await.unwrap();
+    assert_eq!(t.depth(JobKind::Prediction).await.unwrap(), 0);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(r.run_once().await.unwrap().lost, 10);
+    assert_eq!(d.dispatch_all().await, 10);
+    assert_eq!(t.depth(JobKind::Prediction).await.unwrap(), 10);
+}
