@@ -1,0 +1,150 @@
+//! `kronos-bench`: load benchmarks against a running platform (see `ops/bench`).
+//!
+//! - `throughput`: submits trivial prediction jobs over HTTP and times until every one
+//!   is `succeeded` in PostgreSQL (end to end: HTTP → PostgreSQL → Redis → worker →
+//!   PostgreSQL).
+//! - `status`: hammers `GET /v1/jobs/{id}` with concurrent clients and reports
+//!   requests/s and latency percentiles.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use anyhow::{bail, Context};
+use diesel::{sql_types::BigInt, QueryableByName};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use futures::{stream, StreamExt};
+
+fn arg(args: &[String], name: &str, default: &str) -> String {
+    args.windows(2).find(|w| w[0] == name).map(|w| w[1].clone()).unwrap_or_else(|| default.to_owned())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let api = arg(&args, "--api", "http://127.0.0.1:8080");
+    let concurrency: usize = arg(&args, "--concurrency", "64").parse()?;
+    match args.get(1).map(String::as_str) {
+        Some("throughput") => {
+            let jobs: usize = arg(&args, "--jobs", "10000").parse()?;
+            let db = arg(&args, "--database-url", "postgres://postgres@127.0.0.1:5432/kronos_bench");
+            throughput(&api, &db, jobs, concurrency).await
+        }
+        Some("status") => {
+            let seconds: u64 = arg(&args, "--seconds", "10").parse()?;
+            status(&api, Duration::from_secs(seconds), concurrency).await
+        }
+        _ => bail!("usage: kronos-bench throughput|status [--api URL] [--concurrency N] [--jobs N] [--seconds N] [--database-url URL]"),
+    }
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+async fn throughput(api: &str, db: &str, jobs: usize, concurrency: usize) -> anyhow::Result<()> {
+    let mut conn = AsyncPgConnection::establish(db).await.context("connect to the bench database")?;
+    let before: Count = diesel::sql_query("SELECT count(*) AS n FROM jobs WHERE status = 'succeeded'").get_result(&mut conn).await?;
+    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
+    let body = Arc::new(serde_json::json!({
+        "candles": kronos_tests::sample::candles(32), "interval": "1d", "horizon": 1, "model": "naive"
+    }));
+    let url = format!("{api}/v1/predictions");
+    let started = Instant::now();
+    let rejected = stream::iter(0..jobs)
+        .map(|_| {
+            let req = client.post(&url).json(&*body);
+            async move { req.send().await.map(|r| r.status().as_u16()).unwrap_or(0) }
+        })
+        .buffer_unordered(concurrency)
+        .filter(|s| std::future::ready(*s != 202))
+        .count()
+        .await;
+    let submitted_in = started.elapsed();
+    if rejected > 0 {
+        bail!("{rejected} submissions were not accepted");
+    }
+    let target = before.n + jobs as i64;
+    loop {
+        let done: Count = diesel::sql_query("SELECT count(*) AS n FROM jobs WHERE status = 'succeeded'").get_result(&mut conn).await?;
+        if done.n >= target {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(900) {
+            bail!("only {} of {jobs} jobs succeeded in 15 minutes", done.n - before.n);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let total = started.elapsed();
+    println!(
+        "throughput jobs={jobs} concurrency={concurrency} submit_s={:.3} submit_per_s={:.0} end_to_end_s={:.3} end_to_end_jobs_per_s={:.0}",
+        submitted_in.as_secs_f64(),
+        jobs as f64 / submitted_in.as_secs_f64(),
+        total.as_secs_f64(),
+        jobs as f64 / total.as_secs_f64()
+    );
+    Ok(())
+}
+
+async fn status(api: &str, duration: Duration, concurrency: usize) -> anyhow::Result<()> {
+    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
+    let page: serde_json::Value = client.get(format!("{api}/v1/jobs?limit=500")).send().await?.json().await?;
+    let ids: Vec<String> = page["jobs"]
+        .as_array()
+        .context("job list")?
+        .iter()
+        .filter_map(|j| j["id"].as_str().map(str::to_owned))
+        .collect();
+    if ids.is_empty() {
+        bail!("no jobs to query: run the throughput benchmark first");
+    }
+    let ids = Arc::new(ids);
+    let deadline = Instant::now() + duration;
+    let mut tasks = Vec::new();
+    for worker in 0..concurrency {
+        let client = client.clone();
+        let ids = ids.clone();
+        let api = api.to_owned();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut errors = 0u64;
+            let mut i = worker;
+            while Instant::now() < deadline {
+                let url = format!("{api}/v1/jobs/{}", ids[i % ids.len()]);
+                i += 7;
+                let t = Instant::now();
+                match client.get(&url).send().await {
+                    Ok(r) if r.status() == 200 => {
+                        let _ = r.bytes().await;
+                        latencies.push(t.elapsed().as_micros() as u64);
+                    }
+                    _ => errors += 1,
+                }
+            }
+            (latencies, errors)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (l, e) = t.await?;
+        all.extend(l);
+        errors += e;
+    }
+    all.sort_unstable();
+    let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)] as f64 / 1000.0;
+    println!(
+        "status concurrency={concurrency} seconds={} requests={} errors={errors} requests_per_s={:.0} p50_ms={:.2} p90_ms={:.2} p99_ms={:.2} max_ms={:.2}",
+        duration.as_secs(),
+        all.len(),
+        all.len() as f64 / duration.as_secs_f64(),
+        pct(0.50),
+        pct(0.90),
+        pct(0.99),
+        pct(1.0)
+    );
+    Ok(())
+}
