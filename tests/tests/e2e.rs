@@ -141,3 +141,18 @@ async fn burst_of_twenty_thousand_jobs_completes() {
     let in_redis = p.count("SELECT count(*) AS n FROM jobs WHERE dispatched_at IS NOT NULL").await;
     assert_eq!(in_redis, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_drains_in_flight_jobs_and_returns_unstarted_ones() {
+    let mut p = Platform::start().await;
+    p.submit(600).await;
+    p.wait_succeeded(50, Duration::from_secs(120)).await;
+    assert!(p.worker.as_mut().unwrap().terminate(), "worker exits cleanly on SIGTERM");
+    let at_stop = p.succeeded().await;
+    assert!(at_stop < 600, "the stop must land mid-run");
+    assert_eq!(p.count("SELECT count(*) AS n FROM jobs WHERE status = 'running'").await, 0, "in-flight jobs finished before exit");
+    p.worker = Some(Proc::start("kronos-worker", &p.env, &WORKER_ARGS, &[]));
+    p.wait_succeeded(600, Duration::from_secs(60)).await;
+    p.assert_exactly_one_prediction_per_job(600).await;
+    assert_eq!(p.count("SELECT count(*) AS n FROM jobs WHERE attempts <> 1").await, 0, "a drain loses no attempt");
+}

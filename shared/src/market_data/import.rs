@@ -294,4 +294,29 @@ mod tests {
         let err = parse_file(&path, None).unwrap_err();
         assert!(err.to_string().contains("--symbol"), "{err}");
     }
+
+    #[test]
+    fn reads_parquet_with_datetime_column() {
+        let ts = Series::new("timestamps".into(), [1_700_000_000_000i64, 1_700_000_060_000])
+            .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))
+            .unwrap();
+        let mut df = DataFrame::new(vec![
+            ts.into(),
+            Column::new("OPEN".into(), [1.0f64, 2.0]),
+            Column::new("HIGH".into(), [1.5f64, 2.5]),
+            Column::new("LOW".into(), [0.5f64, 1.5]),
+            Column::new("CLOSE".into(), [1.2f64, 2.2]),
+            Column::new("amount".into(), [10.0f64, 20.0]),
+        ])
+        .unwrap();
+        let dir = std::env::temp_dir().join(format!("kronos-import-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("btc.parquet");
+        ParquetWriter::new(std::fs::File::create(&path).unwrap()).finish(&mut df).unwrap();
+        let p = parse_file(&path, Some("btcusdt")).unwrap();
+        let s = &p.series["BTCUSDT"];
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[1].ts.to_rfc3339(), "2023-11-14T22:14:20+00:00");
+        assert_eq!((s[1].close, s[1].volume, s[1].amount), (2.2, 0.0, 20.0));
+    }
 }

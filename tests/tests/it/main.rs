@@ -4,4 +4,5 @@
 mod api;
 mod import;
 mod lifecycle;
+mod migrations;
 mod prediction_flow;
