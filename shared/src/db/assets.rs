@@ -38,6 +38,11 @@ pub async fn find_by_symbol(conn: &mut AsyncPgConnection, symbol: &str) -> Resul
         .optional()?)
 }
 
+/// Finds an asset by id.
+pub async fn find(conn: &mut AsyncPgConnection, id: i64) -> Result<Option<Asset>> {
+    Ok(assets::table.find(id).select(Asset::as_select()).first(conn).await.optional()?)
+}
+
 /// Returns the id of `symbol`, creating the asset when it does not exist.
 pub async fn ensure(conn: &mut AsyncPgConnection, symbol: &str, class: &str) -> Result<i64> {
     let symbol = symbol.to_ascii_uppercase();

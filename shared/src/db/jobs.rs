@@ -15,7 +15,8 @@ use uuid::Uuid;
 use super::schema::jobs;
 use crate::error::Result;
 
-/// A row of `jobs`.
+/// A row of `jobs`, without its payload (read it with [`payload`]): status reads are
+/// the hottest query and payloads can hold thousands of candles.
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName, Serialize)]
 #[diesel(table_name = jobs, check_for_backend(diesel::pg::Pg))]
 pub struct Job {
@@ -25,8 +26,6 @@ pub struct Job {
     pub kind: String,
     /// `queued`, `running`, `retrying`, `succeeded`, `failed` or `cancelled`.
     pub status: String,
-    /// The validated request.
-    pub payload: serde_json::Value,
     /// Owner (users arrive later).
     pub owner_id: Option<i64>,
     /// Client-supplied idempotency key.
@@ -132,6 +131,11 @@ pub async fn insert_many(conn: &mut AsyncPgConnection, new: &[NewJob]) -> Result
 /// One job by id.
 pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> Result<Option<Job>> {
     Ok(jobs::table.find(id).select(Job::as_select()).first(conn).await.optional()?)
+}
+
+/// The payload of a job.
+pub async fn payload(conn: &mut AsyncPgConnection, id: Uuid) -> Result<Option<serde_json::Value>> {
+    Ok(jobs::table.find(id).select(jobs::payload).first(conn).await.optional()?)
 }
 
 /// Filters for [`list`].

@@ -4,10 +4,7 @@ use axum::{
     extract::{Path, State},
     Json,
 };
-use kronos_shared::{
-    db::{jobs, predictions},
-    jobs::payload::{PredictionPayload, SeriesSource},
-};
+use kronos_shared::db::{assets, jobs, predictions};
 
 use crate::{
     error::{ApiError, ApiResult},
@@ -29,11 +26,8 @@ pub async fn show(State(state): State<AppState>, Path(raw): Path<String>) -> Api
             _ => Err(ApiError::not_found(format!("prediction {id} not found"))),
         };
     };
-    let symbol = match jobs::find(&mut conn, id).await? {
-        Some(job) => match serde_json::from_value::<PredictionPayload>(job.payload) {
-            Ok(PredictionPayload { series: SeriesSource::Stored { symbol, .. }, .. }) => Some(symbol),
-            _ => None,
-        },
+    let symbol = match prediction.asset_id {
+        Some(asset_id) => assets::find(&mut conn, asset_id).await?.map(|a| a.symbol),
         None => None,
     };
     let view = PredictionView::new(prediction, symbol).map_err(kronos_shared::Error::from)?;
