@@ -75,6 +75,10 @@ impl From<SharedError> for ApiError {
                 tracing::error!(error = %m, "database pool unavailable");
                 Self::unavailable("database unavailable")
             }
+            SharedError::Batch(m) => {
+                tracing::error!(error = %m, "batched database write failed");
+                Self::unavailable("database unavailable")
+            }
             SharedError::Redis(err) => {
                 tracing::error!(error = %err, "redis unavailable");
                 Self::unavailable("queue unavailable")

@@ -5,7 +5,10 @@ use std::sync::Arc;
 use kronos_shared::{
     config::Config,
     db::DbPool,
-    jobs::{enqueue::DispatchSignal, queue::QueueTransport},
+    jobs::{
+        enqueue::{DispatchSignal, Enqueuer},
+        queue::QueueTransport,
+    },
     metrics::Metrics,
     storage::Storage,
 };
@@ -23,6 +26,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Wakes the in-process dispatcher.
     pub signal: DispatchSignal,
+    /// Batching job writer.
+    pub enqueuer: Enqueuer,
     /// Configuration.
     pub config: Arc<Config>,
 }
@@ -33,12 +38,15 @@ impl AppState {
         let pool = kronos_shared::db::pool(&config.database_url, config.db_pool_size)?;
         let transport = QueueTransport::connect(&config.redis_url, &config.queue.prefix).await?;
         let storage = Storage::open(&config.storage)?;
+        let signal = DispatchSignal::new();
+        let enqueuer = Enqueuer::start(pool.clone(), signal.clone());
         Ok(Self {
             pool,
             transport,
             storage,
             metrics: Metrics::new(),
-            signal: DispatchSignal::new(),
+            signal,
+            enqueuer,
             config: Arc::new(config),
         })
     }

@@ -36,6 +36,9 @@ pub enum Error {
     /// Object-store error.
     #[error("object store error: {0}")]
     Storage(#[from] object_store::Error),
+    /// A batched database write failed for the whole batch.
+    #[error("batched write failed: {0}")]
+    Batch(String),
     /// Queue transport error.
     #[error("queue error: {0}")]
     Queue(String),

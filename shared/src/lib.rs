@@ -4,6 +4,7 @@
 //! enqueue/dispatch machinery, object-store keys, market-data types and import,
 //! metrics and tracing set-up. No HTTP handlers and no apalis worker code live here.
 
+pub mod batching;
 pub mod config;
 pub mod db;
 pub mod error;

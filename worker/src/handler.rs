@@ -25,10 +25,7 @@ pub async fn handle(job: JobRef, ctx: Data<Arc<PoolContext>>) -> Result<(), BoxD
     let span = tracing::info_span!("job", job.id = %job.id, job.kind = tracing::field::Empty, device = %ctx.device);
     async move {
         let device = ctx.device.to_string();
-        let claimed = {
-            let mut conn = ctx.pool.get().await?;
-            jobs::claim(&mut conn, job.id, &ctx.worker_name, &device).await?
-        };
+        let claimed = ctx.recorder.claim(job.id).await?;
         let Some(claimed) = claimed else {
             debug!("delivery not claimable (duplicate, cancelled or finished); dropped");
             return Ok(());

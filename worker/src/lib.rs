@@ -9,4 +9,5 @@ pub mod handler;
 pub mod heartbeat;
 pub mod identity;
 pub mod pool;
+pub mod recorder;
 pub mod runner;

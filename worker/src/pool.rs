@@ -9,6 +9,7 @@ use kronos_shared::{config::QueueConfig, db::DbPool, metrics::Metrics, storage::
 use crate::{
     batcher::{BatchLimits, Batcher},
     executor::ComputeExecutor,
+    recorder::Recorder,
 };
 
 /// Everything a job handler on one device needs.
@@ -23,6 +24,8 @@ pub struct PoolContext {
     pub storage: Storage,
     /// Prediction batcher of this device.
     pub batcher: Batcher,
+    /// Batched claims and completions.
+    pub recorder: Recorder,
     /// Metrics.
     pub metrics: Metrics,
     /// Queue settings (retry backoff).
@@ -54,6 +57,7 @@ impl PoolContext {
     ) -> std::io::Result<Arc<Self>> {
         let executor = ComputeExecutor::start(&format!("compute-{}", settings.device), settings.threads)?;
         let batcher = Batcher::start(executor, settings.batch);
-        Ok(Arc::new(Self { device: settings.device, worker_name, pool, storage, batcher, metrics, queue }))
+        let recorder = Recorder::start(pool.clone(), worker_name.clone(), settings.device.to_string());
+        Ok(Arc::new(Self { device: settings.device, worker_name, pool, storage, batcher, recorder, metrics, queue }))
     }
 }

@@ -1,6 +1,6 @@
 //! Queries on `artifacts`: the catalogue of what lives in the object store.
 
-use diesel::prelude::*;
+use diesel::{prelude::*, upsert::excluded};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -35,6 +35,22 @@ pub async fn upsert(conn: &mut AsyncPgConnection, row: &NewArtifact) -> Result<(
             artifacts::size_bytes.eq(row.size_bytes),
             artifacts::sha256.eq(&row.sha256),
             artifacts::content_type.eq(&row.content_type),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Records many artifacts (distinct keys); existing keys get the new metadata.
+pub async fn upsert_many(conn: &mut AsyncPgConnection, rows: &[NewArtifact]) -> Result<()> {
+    diesel::insert_into(artifacts::table)
+        .values(rows)
+        .on_conflict(artifacts::key)
+        .do_update()
+        .set((
+            artifacts::size_bytes.eq(excluded(artifacts::size_bytes)),
+            artifacts::sha256.eq(excluded(artifacts::sha256)),
+            artifacts::content_type.eq(excluded(artifacts::content_type)),
         ))
         .execute(conn)
         .await?;

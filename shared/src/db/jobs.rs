@@ -93,7 +93,7 @@ pub struct NewJob {
 }
 
 /// Outcome of an idempotent insert.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Inserted {
     /// A new row was written.
     Created(Job),
@@ -101,26 +101,34 @@ pub enum Inserted {
     Existing(Job),
 }
 
-/// Inserts `new`; when its idempotency key already exists returns the earlier job instead.
-pub async fn insert_idempotent(conn: &mut AsyncPgConnection, new: &NewJob) -> Result<Inserted> {
-    let created = diesel::insert_into(jobs::table)
+/// Inserts a batch of jobs in one statement. A job whose idempotency key already
+/// exists (in the table or earlier in the batch) is not written; the earlier job is
+/// returned for it instead. One result per input, in order.
+pub async fn insert_batch(conn: &mut AsyncPgConnection, new: &[NewJob]) -> Result<Vec<Inserted>> {
+    let created: Vec<Job> = diesel::insert_into(jobs::table)
         .values(new)
         .on_conflict_do_nothing()
         .returning(Job::as_returning())
-        .get_result(conn)
-        .await
-        .optional()?;
-    if let Some(job) = created {
-        return Ok(Inserted::Created(job));
+        .get_results(conn)
+        .await?;
+    let mut created: std::collections::HashMap<Uuid, Job> = created.into_iter().map(|j| (j.id, j)).collect();
+    let mut out = Vec::with_capacity(new.len());
+    for job in new {
+        match created.remove(&job.id) {
+            Some(row) => out.push(Inserted::Created(row)),
+            None => out.push(Inserted::Existing(find_by_key(conn, job.owner_id, job.idempotency_key.as_deref()).await?)),
+        }
     }
-    let existing: Job = diesel::sql_query(
-        "SELECT * FROM jobs WHERE owner_id IS NOT DISTINCT FROM $1 AND idempotency_key = $2",
-    )
-    .bind::<diesel::sql_types::Nullable<BigInt>, _>(new.owner_id)
-    .bind::<diesel::sql_types::Nullable<Text>, _>(&new.idempotency_key)
-    .get_result(conn)
-    .await?;
-    Ok(Inserted::Existing(existing))
+    Ok(out)
+}
+
+/// The job an owner submitted under an idempotency key.
+pub async fn find_by_key(conn: &mut AsyncPgConnection, owner_id: Option<i64>, key: Option<&str>) -> Result<Job> {
+    Ok(diesel::sql_query("SELECT * FROM jobs WHERE owner_id IS NOT DISTINCT FROM $1 AND idempotency_key = $2")
+        .bind::<diesel::sql_types::Nullable<BigInt>, _>(owner_id)
+        .bind::<diesel::sql_types::Nullable<Text>, _>(key)
+        .get_result(conn)
+        .await?)
 }
 
 /// Inserts many jobs in one statement (no idempotency keys).
@@ -228,6 +236,43 @@ pub async fn claim(conn: &mut AsyncPgConnection, id: Uuid, worker: &str, device:
     .get_result(conn)
     .await
     .optional()?)
+}
+
+/// Claims many jobs at once (see [`claim`]); returns those this worker now owns.
+pub async fn claim_many(conn: &mut AsyncPgConnection, ids: &[Uuid], worker: &str, device: &str) -> Result<Vec<Claimed>> {
+    Ok(diesel::sql_query(
+        "UPDATE jobs SET status = 'running', attempts = attempts + 1, worker = $2, device = $3,
+            started_at = coalesce(started_at, now()), heartbeat_at = now(), updated_at = now(),
+            dispatched_at = NULL
+         WHERE id = ANY($1) AND status IN ('queued', 'retrying') AND NOT cancel_requested
+         RETURNING id, kind, payload, attempts, max_attempts",
+    )
+    .bind::<Array<SqlUuid>, _>(ids)
+    .bind::<Text, _>(worker)
+    .bind::<Text, _>(device)
+    .load(conn)
+    .await?)
+}
+
+/// Marks many (job, attempt) pairs succeeded (see [`mark_succeeded`]); returns the ids
+/// whose attempt still owned the job.
+pub async fn mark_succeeded_many(conn: &mut AsyncPgConnection, ids: &[Uuid], attempts: &[i32]) -> Result<Vec<Uuid>> {
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = SqlUuid)]
+        id: Uuid,
+    }
+    let rows: Vec<Id> = diesel::sql_query(
+        "UPDATE jobs j SET status = 'succeeded', progress = 1, error = NULL, finished_at = now(), updated_at = now()
+         FROM unnest($1::uuid[], $2::int[]) AS t(id, attempt)
+         WHERE j.id = t.id AND j.status = 'running' AND j.attempts = t.attempt AND NOT j.cancel_requested
+         RETURNING j.id",
+    )
+    .bind::<Array<SqlUuid>, _>(ids)
+    .bind::<Array<Integer>, _>(attempts)
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
 }
 
 /// Renews the lease of every job `worker` is running; returns how many.

@@ -49,6 +49,11 @@ pub async fn insert(conn: &mut AsyncPgConnection, row: &Prediction) -> Result<bo
     Ok(n == 1)
 }
 
+/// Inserts many predictions; rows for jobs that already have one are ignored.
+pub async fn insert_many(conn: &mut AsyncPgConnection, rows: &[Prediction]) -> Result<usize> {
+    Ok(diesel::insert_into(predictions::table).values(rows).on_conflict_do_nothing().execute(conn).await?)
+}
+
 /// The prediction of a job.
 pub async fn find(conn: &mut AsyncPgConnection, job_id: Uuid) -> Result<Option<Prediction>> {
     Ok(predictions::table

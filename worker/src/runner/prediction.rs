@@ -3,7 +3,6 @@
 //! the job's success in one transaction.
 
 use bytes::Bytes;
-use diesel_async::{AsyncConnection, AsyncPgConnection};
 use kronos_models::Bar;
 use kronos_shared::{
     db::{artifacts, candles, jobs, jobs::Claimed, predictions},
@@ -17,6 +16,7 @@ use super::{JobFailure, Outcome};
 use crate::{
     batcher::{BatchError, ForecastRequest},
     pool::PoolContext,
+    recorder::PredictionResult,
 };
 
 /// Runs one claimed prediction job.
@@ -95,23 +95,13 @@ pub async fn run(ctx: &PoolContext, job: &Claimed) -> Result<Outcome, JobFailure
         size_bytes: stored.size,
         sha256: stored.sha256,
     };
-    let mut conn = ctx.pool.get().await.map_err(SharedError::from)?;
-    let attempt = job.attempts;
-    let id = job.id;
-    let committed = (*conn)
-        .transaction::<bool, SharedError, _>(async |conn: &mut AsyncPgConnection| {
-            if !jobs::mark_succeeded(conn, id, attempt).await? {
-                return Ok(false);
-            }
-            predictions::insert(conn, &row).await?;
-            artifacts::upsert(conn, &artifact).await?;
-            Ok(true)
-        })
-        .await?;
+    let result = PredictionResult { id: job.id, attempt: job.attempts, prediction: row, artifact };
+    let committed = ctx.recorder.complete(result).await?;
     if committed {
         return Ok(Outcome::Succeeded);
     }
-    if jobs::mark_cancelled(&mut conn, id, attempt).await? {
+    let mut conn = ctx.pool.get().await.map_err(SharedError::from)?;
+    if jobs::mark_cancelled(&mut conn, job.id, job.attempts).await? {
         Ok(Outcome::Cancelled)
     } else {
         Ok(Outcome::Superseded)

@@ -9,7 +9,6 @@ use axum::{
 use kronos_shared::{
     db::{assets, candles, jobs::{Inserted, NewJob}},
     jobs::{
-        enqueue::enqueue,
         payload::{PredictionPayload, SeriesSource, BASELINE_MODELS, DEFAULT_CONTEXT, MAX_CONTEXT, MAX_HORIZON},
         JobKind,
     },
@@ -70,7 +69,6 @@ pub async fn create(
         return Err(ApiError::invalid("priority", "priority must be between -100 and 100"));
     }
     let min_history = horizon + 2;
-    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
     let series = match (req.symbol, req.candles) {
         (Some(_), Some(_)) | (None, None) => {
             return Err(ApiError::invalid("symbol", "give either symbol (stored candles) or candles (inline), not both"));
@@ -80,6 +78,7 @@ pub async fn create(
             if context < min_history as i64 || context > MAX_CONTEXT as i64 {
                 return Err(ApiError::invalid("context", format!("context must be between {min_history} (horizon + 2) and {MAX_CONTEXT}")));
             }
+            let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
             let asset = assets::find_by_symbol(&mut conn, &symbol)
                 .await?
                 .ok_or_else(|| ApiError::invalid("symbol", format!("unknown symbol {symbol:?}")))?;
@@ -112,7 +111,7 @@ pub async fn create(
         priority,
         max_attempts: MAX_ATTEMPTS,
     };
-    let (job, replayed) = match enqueue(&mut conn, &new, &state.signal).await? {
+    let (job, replayed) = match state.enqueuer.enqueue(new.clone()).await? {
         Inserted::Created(job) => (job, false),
         Inserted::Existing(job) if job.request_hash == new.request_hash && job.kind == new.kind => (job, true),
         Inserted::Existing(_) => {
