@@ -9,13 +9,25 @@ use serde::de::DeserializeOwned;
 use crate::error::ApiError;
 
 /// A JSON body: malformed JSON is a 400, a well-formed body of the wrong shape a 422
-/// naming the field (e.g. `candles[3].close`). The parsed value is kept too, for hashing.
+/// naming the field (e.g. `candles[3].close`). The raw bytes are kept for hashing.
 #[derive(Debug)]
 pub struct ValidJson<T> {
     /// The typed body.
     pub value: T,
-    /// The body as a JSON value (canonical: object keys sorted).
-    pub raw: serde_json::Value,
+    /// The body as received.
+    pub bytes: Bytes,
+}
+
+impl<T> ValidJson<T> {
+    /// SHA-256 of the body's canonical form (parsed, object keys sorted), so that the
+    /// same JSON with other spacing or key order hashes the same.
+    pub fn canonical_hash(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let canonical = serde_json::from_slice::<serde_json::Value>(&self.bytes)
+            .map(|v| v.to_string())
+            .unwrap_or_default();
+        hex::encode(Sha256::digest(canonical.as_bytes()))
+    }
 }
 
 impl<S, T> FromRequest<S> for ValidJson<T>
@@ -41,13 +53,24 @@ where
                 ApiError::malformed_json(e.body_text())
             }
         })?;
-        let raw: serde_json::Value =
-            serde_json::from_slice(&bytes).map_err(|e| ApiError::malformed_json(format!("invalid JSON: {e}")))?;
-        let value = serde_path_to_error::deserialize(&raw).map_err(|e| {
+        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let path = e.path().to_string();
-            let field = if path == "." { "body".to_owned() } else { path };
-            ApiError::invalid(&field, e.into_inner().to_string())
+            classify(e.into_inner(), path)
         })?;
-        Ok(Self { value, raw })
+        de.end().map_err(|e| classify(e, ".".into()))?;
+        Ok(Self { value, bytes })
+    }
+}
+
+/// Syntax errors are malformed JSON (400); data errors name the field (422).
+fn classify(error: serde_json::Error, path: String) -> ApiError {
+    use serde_json::error::Category;
+    match error.classify() {
+        Category::Syntax | Category::Eof | Category::Io => ApiError::malformed_json(format!("invalid JSON: {error}")),
+        Category::Data => {
+            let field = if path == "." { "body".to_owned() } else { path };
+            ApiError::invalid(&field, error.to_string())
+        }
     }
 }

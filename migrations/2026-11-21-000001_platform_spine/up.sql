@@ -73,8 +73,10 @@ CREATE INDEX jobs_in_queue_idx ON jobs (kind, dispatched_at)
     WHERE status IN ('queued', 'retrying') AND dispatched_at IS NOT NULL;
 -- Running jobs by lease age (the reconciler's stale-lease scan).
 CREATE INDEX jobs_running_idx ON jobs (heartbeat_at) WHERE status = 'running';
--- Listings: newest first, keyset pagination.
-CREATE INDEX jobs_listing_idx ON jobs (created_at DESC, id DESC);
+-- Listings page newest first by the primary key: ids are UUIDv7 (time-ordered).
+-- A queue table: every job is updated ~4 times, so vacuum it early and often.
+ALTER TABLE jobs SET (autovacuum_vacuum_scale_factor = 0.02, autovacuum_analyze_scale_factor = 0.02,
+                      autovacuum_vacuum_cost_delay = 0);
 CREATE INDEX jobs_batch_idx ON jobs (batch_id) WHERE batch_id IS NOT NULL;
 
 CREATE TABLE predictions (

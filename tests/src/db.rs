@@ -16,15 +16,30 @@ async fn admin() -> AsyncPgConnection {
     AsyncPgConnection::establish(&format!("{}/postgres", server_url())).await.expect("connect to PostgreSQL")
 }
 
-/// The template's name changes whenever the migrations do.
+/// The template's name changes whenever the migrations (names or SQL) do.
 fn template_name() -> String {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations");
+    let mut files: Vec<_> = walk(&dir);
+    files.sort();
     let mut hash = Sha256::new();
-    use diesel::migration::MigrationSource;
-    let migrations = MigrationSource::<diesel::pg::Pg>::migrations(&kronos_shared::db::MIGRATIONS).expect("migrations");
-    for m in migrations {
-        hash.update(m.name().to_string().as_bytes());
+    for f in files {
+        hash.update(f.to_string_lossy().as_bytes());
+        hash.update(std::fs::read(&f).expect("read migration"));
     }
     format!("kronos_tpl_{}", &hex::encode(hash.finalize())[..12])
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("migrations dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
 }
 
 #[derive(QueryableByName)]

@@ -155,8 +155,8 @@ pub struct ListFilter {
     pub status: Option<String>,
     /// Only jobs of this batch.
     pub batch_id: Option<Uuid>,
-    /// Keyset cursor: jobs strictly older than (created_at, id).
-    pub before: Option<(DateTime<Utc>, Uuid)>,
+    /// Keyset cursor: jobs strictly older than this id (ids are UUIDv7, time-ordered).
+    pub before: Option<Uuid>,
 }
 
 /// Newest jobs first, at most `limit`, after the cursor.
@@ -171,11 +171,11 @@ pub async fn list(conn: &mut AsyncPgConnection, filter: &ListFilter, limit: i64)
     if let Some(batch) = filter.batch_id {
         query = query.filter(jobs::batch_id.eq(batch));
     }
-    if let Some((ts, id)) = filter.before {
-        query = query.filter(jobs::created_at.lt(ts).or(jobs::created_at.eq(ts).and(jobs::id.lt(id))));
+    if let Some(id) = filter.before {
+        query = query.filter(jobs::id.lt(id));
     }
     Ok(query
-        .order((jobs::created_at.desc(), jobs::id.desc()))
+        .order(jobs::id.desc())
         .limit(limit)
         .load(conn)
         .await?)

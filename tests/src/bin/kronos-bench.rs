@@ -12,7 +12,7 @@ use std::{
 };
 
 use anyhow::{bail, Context};
-use diesel::{sql_types::BigInt, QueryableByName};
+use diesel::QueryableByName;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use futures::{stream, StreamExt};
 
@@ -39,44 +39,55 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
 async fn throughput(api: &str, db: &str, jobs: usize, concurrency: usize) -> anyhow::Result<()> {
     let mut conn = AsyncPgConnection::establish(db).await.context("connect to the bench database")?;
-    let before: Count = diesel::sql_query("SELECT count(*) AS n FROM jobs WHERE status = 'succeeded'").get_result(&mut conn).await?;
     let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
-    let body = Arc::new(serde_json::json!({
-        "candles": kronos_tests::sample::candles(32), "interval": "1d", "horizon": 1, "model": "naive"
-    }));
+    let body = Arc::new(
+        serde_json::to_vec(&serde_json::json!({
+            "candles": kronos_tests::sample::candles(32), "interval": "1d", "horizon": 1, "model": "naive"
+        }))?,
+    );
     let url = format!("{api}/v1/predictions");
     let started = Instant::now();
-    let rejected = stream::iter(0..jobs)
+    let ids: Vec<Option<uuid::Uuid>> = stream::iter(0..jobs)
         .map(|_| {
-            let req = client.post(&url).json(&*body);
-            async move { req.send().await.map(|r| r.status().as_u16()).unwrap_or(0) }
+            let req = client.post(&url).header("content-type", "application/json").body((*body).clone());
+            async move {
+                let r = req.send().await.ok()?;
+                if r.status() != 202 {
+                    return None;
+                }
+                let v: serde_json::Value = r.json().await.ok()?;
+                v["job"]["id"].as_str()?.parse().ok()
+            }
         })
         .buffer_unordered(concurrency)
-        .filter(|s| std::future::ready(*s != 202))
-        .count()
+        .collect()
         .await;
     let submitted_in = started.elapsed();
-    if rejected > 0 {
-        bail!("{rejected} submissions were not accepted");
+    let mut pending: Vec<uuid::Uuid> = ids.iter().flatten().copied().collect();
+    if pending.len() != jobs {
+        bail!("{} submissions were not accepted", jobs - pending.len());
     }
-    let target = before.n + jobs as i64;
-    loop {
-        let done: Count = diesel::sql_query("SELECT count(*) AS n FROM jobs WHERE status = 'succeeded'").get_result(&mut conn).await?;
-        if done.n >= target {
-            break;
+    // poll only the jobs still pending, by primary key
+    while !pending.is_empty() {
+        #[derive(QueryableByName)]
+        struct Id {
+            #[diesel(sql_type = diesel::sql_types::Uuid)]
+            id: uuid::Uuid,
         }
+        let done: Vec<Id> = diesel::sql_query("SELECT id FROM jobs WHERE id = ANY($1) AND status = 'succeeded'")
+            .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(&pending)
+            .load(&mut conn)
+            .await?;
+        let done: std::collections::HashSet<uuid::Uuid> = done.into_iter().map(|d| d.id).collect();
+        pending.retain(|id| !done.contains(id));
         if started.elapsed() > Duration::from_secs(900) {
-            bail!("only {} of {jobs} jobs succeeded in 15 minutes", done.n - before.n);
+            bail!("{} of {jobs} jobs still pending after 15 minutes", pending.len());
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        if !pending.is_empty() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
     let total = started.elapsed();
     println!(

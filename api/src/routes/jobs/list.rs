@@ -4,7 +4,6 @@ use axum::{
     extract::{Query, State},
     Json,
 };
-use chrono::{DateTime, Utc};
 use kronos_shared::{
     db::jobs::{self, ListFilter},
     jobs::{JobKind, JobStatus},
@@ -58,32 +57,10 @@ pub async fn list(State(state): State<AppState>, Query(params): Query<ListParams
         filter.batch_id = Some(Uuid::parse_str(&batch).map_err(|_| ApiError::invalid("batch_id", "not a UUID"))?);
     }
     if let Some(cursor) = params.cursor {
-        filter.before = Some(decode_cursor(&cursor).ok_or_else(|| ApiError::invalid("cursor", "not a cursor from a previous page"))?);
+        filter.before = Some(Uuid::parse_str(&cursor).map_err(|_| ApiError::invalid("cursor", "not a cursor from a previous page"))?);
     }
     let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
     let rows = jobs::list(&mut conn, &filter, limit).await?;
-    let next_cursor = (rows.len() as i64 == limit).then(|| rows.last().map(|j| encode_cursor(j.created_at, j.id))).flatten();
+    let next_cursor = (rows.len() as i64 == limit).then(|| rows.last().map(|j| j.id.simple().to_string())).flatten();
     Ok(Json(JobPage { jobs: rows.into_iter().map(JobView::from).collect(), next_cursor }))
-}
-
-fn encode_cursor(ts: DateTime<Utc>, id: Uuid) -> String {
-    format!("{}_{}", ts.timestamp_micros(), id.simple())
-}
-
-fn decode_cursor(raw: &str) -> Option<(DateTime<Utc>, Uuid)> {
-    let (micros, id) = raw.split_once('_')?;
-    Some((DateTime::from_timestamp_micros(micros.parse().ok()?)?, Uuid::parse_str(id).ok()?))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursor_round_trips() {
-        let ts = DateTime::from_timestamp_micros(1_700_000_000_123_456).unwrap();
-        let id = Uuid::now_v7();
-        assert_eq!(decode_cursor(&encode_cursor(ts, id)), Some((ts, id)));
-        assert_eq!(decode_cursor("garbage"), None);
-    }
 }

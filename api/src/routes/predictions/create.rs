@@ -15,7 +15,6 @@ use kronos_shared::{
     market_data::{Candle, Interval},
 };
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::{
@@ -55,6 +54,7 @@ pub async fn create(
     body: ValidJson<CreatePrediction>,
 ) -> ApiResult<Response> {
     let key = idempotency_key(&headers)?;
+    let request_hash = key.as_ref().map(|_| body.canonical_hash());
     let req = body.value;
     let interval: Interval = req.interval.parse().map_err(|e: kronos_shared::Error| ApiError::invalid("interval", e.to_string()))?;
     if req.horizon < 1 || req.horizon > MAX_HORIZON as i64 {
@@ -105,7 +105,7 @@ pub async fn create(
         kind: JobKind::Prediction.as_str().to_owned(),
         payload: serde_json::to_value(&payload).map_err(kronos_shared::Error::from)?,
         owner_id: None,
-        request_hash: key.as_ref().map(|_| hex::encode(Sha256::digest(body.raw.to_string().as_bytes()))),
+        request_hash,
         idempotency_key: key,
         batch_id: None,
         priority,
