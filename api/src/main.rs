@@ -12,6 +12,10 @@ use kronos_shared::{
 use tokio::signal::unix::{signal, SignalKind};
 use tracing::info;
 
+/// mimalloc: glibc malloc showed up at ~10% of worker CPU under load.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::from_env()?;

@@ -29,7 +29,12 @@ impl StorageKey {
     /// The object path.
     pub fn path(&self) -> String {
         match self {
-            Self::Forecast { job_id } => format!("predictions/{job_id}/forecast.json"),
+            // UUIDv7 ids start with the time: the first 8 hex digits change every ~65 s,
+            // so a local filesystem gets one directory per minute, not one per job.
+            Self::Forecast { job_id } => {
+                let id = job_id.simple().to_string();
+                format!("predictions/{}/{id}.json", &id[..8])
+            }
             Self::HealthProbe => "health/probe".to_owned(),
         }
     }

@@ -52,6 +52,10 @@ struct Args {
     metrics_addr: Option<std::net::SocketAddr>,
 }
 
+/// mimalloc: glibc malloc showed up at ~10% of worker CPU under load.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();

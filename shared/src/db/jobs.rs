@@ -209,9 +209,9 @@ pub struct Claimed {
     /// Kind.
     #[diesel(sql_type = Text)]
     pub kind: String,
-    /// Payload.
-    #[diesel(sql_type = diesel::sql_types::Jsonb)]
-    pub payload: serde_json::Value,
+    /// Payload, as JSON text (parsed straight into the kind's payload type).
+    #[diesel(sql_type = Text)]
+    pub payload: String,
     /// This attempt's number (1-based); completion is guarded by it.
     #[diesel(sql_type = Integer)]
     pub attempts: i32,
@@ -228,7 +228,7 @@ pub async fn claim(conn: &mut AsyncPgConnection, id: Uuid, worker: &str, device:
             started_at = coalesce(started_at, now()), heartbeat_at = now(), updated_at = now(),
             dispatched_at = NULL
          WHERE id = $1 AND status IN ('queued', 'retrying') AND NOT cancel_requested
-         RETURNING id, kind, payload, attempts, max_attempts",
+         RETURNING id, kind, payload::text AS payload, attempts, max_attempts",
     )
     .bind::<SqlUuid, _>(id)
     .bind::<Text, _>(worker)
@@ -245,7 +245,7 @@ pub async fn claim_many(conn: &mut AsyncPgConnection, ids: &[Uuid], worker: &str
             started_at = coalesce(started_at, now()), heartbeat_at = now(), updated_at = now(),
             dispatched_at = NULL
          WHERE id = ANY($1) AND status IN ('queued', 'retrying') AND NOT cancel_requested
-         RETURNING id, kind, payload, attempts, max_attempts",
+         RETURNING id, kind, payload::text AS payload, attempts, max_attempts",
     )
     .bind::<Array<SqlUuid>, _>(ids)
     .bind::<Text, _>(worker)

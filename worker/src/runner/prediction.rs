@@ -21,7 +21,7 @@ use crate::{
 
 /// Runs one claimed prediction job.
 pub async fn run(ctx: &PoolContext, job: &Claimed) -> Result<Outcome, JobFailure> {
-    let payload: PredictionPayload = serde_json::from_value(job.payload.clone())
+    let payload: PredictionPayload = serde_json::from_str(&job.payload)
         .map_err(|e| JobFailure::permanent(format!("unreadable prediction payload: {e}")))?;
     let (history, asset_id) = match &payload.series {
         SeriesSource::Stored { asset_id, context, .. } => {
