@@ -25,7 +25,8 @@ async fn main() -> anyhow::Result<()> {
     let mut background = Vec::new();
     if state.config.api.run_dispatcher {
         let q = state.config.queue.clone();
-        let dispatcher = Dispatcher::new(state.pool.clone(), state.transport.clone(), q.clone(), state.signal.clone(), state.metrics.clone());
+        let relaxed = kronos_shared::db::relaxed_pool(&state.config.database_url, 4)?;
+        let dispatcher = Dispatcher::new(relaxed, state.transport.clone(), q.clone(), state.signal.clone(), state.metrics.clone());
         let reconciler = Reconciler::new(state.pool.clone(), state.transport.clone(), q, state.signal.clone(), state.metrics.clone());
         background.push(tokio::spawn(dispatcher.run()));
         background.push(tokio::spawn(reconciler.run(Duration::from_secs(1))));

@@ -26,7 +26,8 @@ async fn main() -> anyhow::Result<()> {
     info!("kronos-scheduler is the leader");
     let metrics = Metrics::new();
     let signal = DispatchSignal::new();
-    let dispatcher = Dispatcher::new(pool.clone(), transport.clone(), config.queue.clone(), signal.clone(), metrics.clone());
+    let relaxed = kronos_shared::db::relaxed_pool(&config.database_url, 2)?;
+    let dispatcher = Dispatcher::new(relaxed, transport.clone(), config.queue.clone(), signal.clone(), metrics.clone());
     let reconciler = Reconciler::new(pool, transport, config.queue.clone(), signal, metrics);
     tokio::select! {
         _ = dispatcher.run() => {}

@@ -63,6 +63,7 @@ async fn main() -> anyhow::Result<()> {
     kronos_shared::telemetry::init(config.log_json);
     let devices = parse_devices(&args.devices)?;
     let pool = kronos_shared::db::pool(&config.database_url, config.db_pool_size)?;
+    let relaxed = kronos_shared::db::relaxed_pool(&config.database_url, config.db_pool_size / 2 + 1)?;
     let transport = QueueTransport::connect(&config.redis_url, &config.queue.prefix).await.context("connecting to Redis")?;
     let storage = Storage::open(&config.storage)?;
     let metrics = Metrics::new();
@@ -87,7 +88,15 @@ async fn main() -> anyhow::Result<()> {
             threads: if device == ComputeDevice::Cpu { args.cpu_threads } else { 1 },
             batch: BatchLimits { max_batch: args.max_batch, max_wait: Duration::from_millis(args.max_wait_ms) },
         };
-        let ctx = PoolContext::start(settings, process.clone(), pool.clone(), storage.clone(), metrics.clone(), config.queue.clone())?;
+        let ctx = PoolContext::start(
+            settings,
+            process.clone(),
+            pool.clone(),
+            relaxed.clone(),
+            storage.clone(),
+            metrics.clone(),
+            config.queue.clone(),
+        )?;
         let apalis_config = transport
             .apalis_config(JobKind::Prediction)
             .batch_size(args.concurrency)

@@ -46,18 +46,20 @@ pub struct PoolSettings {
 }
 
 impl PoolContext {
-    /// Starts the device's compute threads and batcher.
+    /// Starts the device's compute threads and batcher. `relaxed` (see
+    /// `db::relaxed_pool`) carries the claims.
     pub fn start(
         settings: PoolSettings,
         worker_name: String,
         pool: DbPool,
+        relaxed: DbPool,
         storage: Storage,
         metrics: Metrics,
         queue: QueueConfig,
     ) -> std::io::Result<Arc<Self>> {
         let executor = ComputeExecutor::start(&format!("compute-{}", settings.device), settings.threads)?;
         let batcher = Batcher::start(executor, settings.batch);
-        let recorder = Recorder::start(pool.clone(), worker_name.clone(), settings.device.to_string());
+        let recorder = Recorder::start(pool.clone(), relaxed, worker_name.clone(), settings.device.to_string());
         Ok(Arc::new(Self { device: settings.device, worker_name, pool, storage, batcher, recorder, metrics, queue }))
     }
 }

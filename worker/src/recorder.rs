@@ -37,9 +37,10 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// Starts the batching tasks.
-    pub fn start(pool: DbPool, worker: String, device: String) -> Self {
-        let claim_pool = pool.clone();
+    /// Starts the batching tasks: claims go through `relaxed` (no WAL flush wait; a
+    /// claim lost in a crash only means the job runs again), completions through `pool`.
+    pub fn start(pool: DbPool, relaxed: DbPool, worker: String, device: String) -> Self {
+        let claim_pool = relaxed;
         let claims = Coalescer::start(MAX_BATCH, IN_FLIGHT, move |ids: Vec<Uuid>| {
             let pool = claim_pool.clone();
             let (worker, device) = (worker.clone(), device.clone());

@@ -33,6 +33,16 @@ pub fn pool(database_url: &str, size: usize) -> Result<DbPool> {
         .map_err(|e| Error::Pool(e.to_string()))
 }
 
+/// A pool whose sessions commit without waiting for the WAL flush
+/// (`synchronous_commit = off`). Only for writes that the reconciler repairs if a crash
+/// loses them: dispatch stamps and claims (a lost one means a re-delivery, which the
+/// guarded claim turns into a no-op or a clean re-run). Job inserts and results
+/// always use [`pool`].
+pub fn relaxed_pool(database_url: &str, size: usize) -> Result<DbPool> {
+    let separator = if database_url.contains('?') { '&' } else { '?' };
+    pool(&format!("{database_url}{separator}options=-c%20synchronous_commit%3Doff"), size)
+}
+
 /// Applies every pending migration; returns the versions applied.
 ///
 /// Servers never call this at start: `kronos migrate` (run by `ops/up`) does.

@@ -31,7 +31,8 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
-    /// A dispatcher over these handles.
+    /// A dispatcher over these handles (`pool` may be a `db::relaxed_pool`: a lost
+    /// dispatch stamp only causes a harmless second push).
     pub fn new(pool: DbPool, transport: QueueTransport, config: QueueConfig, signal: DispatchSignal, metrics: Metrics) -> Self {
         Self { pool, transport, config, signal, metrics }
     }
@@ -39,12 +40,7 @@ impl Dispatcher {
     /// Dispatches as many jobs of `kind` as the backlog allows; returns how many.
     pub async fn dispatch_kind(&self, kind: JobKind) -> Result<usize> {
         let mut conn = self.pool.get().await?;
-        let in_transport = jobs::queued_in_transport(&mut conn, kind.as_str()).await?;
-        let room = (self.config.backlog_max - in_transport).min(ROUND);
-        if room <= 0 {
-            return Ok(0);
-        }
-        let taken = jobs::take_for_dispatch(&mut conn, kind.as_str(), room).await?;
+        let taken = jobs::take_for_dispatch(&mut conn, kind.as_str(), ROUND, self.config.backlog_max).await?;
         if taken.is_empty() {
             return Ok(0);
         }
@@ -58,25 +54,47 @@ impl Dispatcher {
         Ok(taken.len())
     }
 
-    /// One pass over every kind; returns how many jobs moved.
-    pub async fn dispatch_all(&self) -> usize {
+    /// One pass over `kinds`; returns how many jobs moved and which kinds moved any.
+    async fn dispatch_kinds(&self, kinds: &[JobKind]) -> (usize, Vec<JobKind>) {
         let mut moved = 0;
-        for kind in JobKind::ALL {
+        let mut busy = Vec::new();
+        for &kind in kinds {
             match self.dispatch_kind(kind).await {
-                Ok(n) => moved += n,
+                Ok(0) => {}
+                Ok(n) => {
+                    moved += n;
+                    busy.push(kind);
+                }
                 Err(e) => warn!(job.kind = kind.as_str(), error = %e, "dispatch failed; will retry"),
             }
         }
-        moved
+        (moved, busy)
     }
 
-    /// Runs forever: dispatch, then sleep until woken or the idle tick passes.
+    /// One pass over every kind; returns how many jobs moved.
+    pub async fn dispatch_all(&self) -> usize {
+        self.dispatch_kinds(&JobKind::ALL).await.0
+    }
+
+    /// Runs forever. Kinds that just moved jobs are polled again at once and on every
+    /// wake-up; every kind is polled on the idle tick, so idle kinds cost a query per tick.
     pub async fn run(self) {
+        let mut hot: Vec<JobKind> = Vec::new();
+        let mut tick = tokio::time::interval(IDLE_TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            if self.dispatch_all().await == 0 {
-                tokio::select! {
-                    _ = self.signal.woken() => {}
-                    _ = tokio::time::sleep(IDLE_TICK) => {}
+            let kinds: &[JobKind] = tokio::select! {
+                _ = tick.tick() => &JobKind::ALL,
+                _ = self.signal.woken() => if hot.is_empty() { &JobKind::ALL } else { &hot },
+            };
+            let kinds = kinds.to_vec();
+            loop {
+                let (moved, busy) = self.dispatch_kinds(&kinds).await;
+                if !busy.is_empty() {
+                    hot = busy;
+                }
+                if moved == 0 {
+                    break;
                 }
             }
         }

@@ -67,9 +67,9 @@ async fn retryable_failures_back_off_until_attempts_run_out() {
     assert!(j.run_after > chrono::Utc::now() + chrono::Duration::seconds(50), "backoff honoured");
     assert_eq!(j.error.as_deref(), Some("exchange timeout"));
     assert!(j.finished_at.is_none());
-    assert!(jobs::take_for_dispatch(&mut conn, "prediction", 10).await.unwrap().is_empty(), "not due yet");
+    assert!(jobs::take_for_dispatch(&mut conn, "prediction", 10, 100).await.unwrap().is_empty(), "not due yet");
     diesel::sql_query("UPDATE jobs SET run_after = now()").execute(&mut conn).await.unwrap();
-    assert_eq!(jobs::take_for_dispatch(&mut conn, "prediction", 10).await.unwrap().len(), 1, "due again");
+    assert_eq!(jobs::take_for_dispatch(&mut conn, "prediction", 10, 100).await.unwrap().len(), 1, "due again");
     let second = jobs::claim(&mut conn, job.id, "w", "cpu").await.unwrap().unwrap();
     assert_eq!(second.attempts, 2);
     let s = jobs::mark_failed(&mut conn, job.id, 2, "exchange timeout again", true, 10).await.unwrap();
