@@ -403,28 +403,22 @@ pub async fn queued_in_transport(conn: &mut AsyncPgConnection, kind: &str) -> Re
         .await?)
 }
 
-/// Takes due, undispatched jobs of `kind` and marks them dispatched: at most `limit`,
-/// and no more than keeps the kind's unclaimed jobs in Redis at or below `backlog_max`
-/// (counted in the same statement). Concurrent dispatchers never take the same row
-/// (`SKIP LOCKED`).
-pub async fn take_for_dispatch(conn: &mut AsyncPgConnection, kind: &str, limit: i64, backlog_max: i64) -> Result<Vec<Dispatch>> {
+/// Takes up to `limit` due, undispatched jobs of `kind` and marks them dispatched.
+/// Concurrent dispatchers never take the same row (`SKIP LOCKED`).
+pub async fn take_for_dispatch(conn: &mut AsyncPgConnection, kind: &str, limit: i64) -> Result<Vec<Dispatch>> {
     Ok(diesel::sql_query(
-        "WITH room AS (
-            SELECT least($2, $3 - count(*)) AS n FROM jobs
-            WHERE kind = $1 AND status IN ('queued', 'retrying') AND dispatched_at IS NOT NULL)
-         UPDATE jobs SET dispatched_at = now(), dispatch_count = dispatch_count + 1
+        "UPDATE jobs SET dispatched_at = now(), dispatch_count = dispatch_count + 1
          WHERE id IN (
             SELECT id FROM jobs
             WHERE kind = $1 AND status IN ('queued', 'retrying') AND dispatched_at IS NULL
               AND run_after <= now() AND NOT cancel_requested
             ORDER BY priority DESC, run_after
-            LIMIT (SELECT greatest(n, 0) FROM room)
+            LIMIT $2
             FOR UPDATE SKIP LOCKED)
          RETURNING id, dispatch_count",
     )
     .bind::<Text, _>(kind)
     .bind::<BigInt, _>(limit)
-    .bind::<BigInt, _>(backlog_max)
     .load(conn)
     .await?)
 }

@@ -1,6 +1,6 @@
 //! The dispatcher: moves due jobs from PostgreSQL into Redis, metered so that no
-//! queue holds more than `backlog_max` unclaimed jobs (apalis-redis stops every
-//! worker on a queue above ~8k due jobs).
+//! queue holds more than `backlog_max` jobs waiting to be fetched (apalis-redis stops
+//! every worker on a queue above ~8k due jobs).
 
 use std::time::Duration;
 
@@ -38,9 +38,17 @@ impl Dispatcher {
     }
 
     /// Dispatches as many jobs of `kind` as the backlog allows; returns how many.
+    ///
+    /// The backlog is what waits in Redis for a worker to fetch it (the queue's active
+    /// list and scheduled set: O(1) to read), which is exactly what apalis-redis's
+    /// fetch script must not see above ~8k. A full queue costs no PostgreSQL query.
     pub async fn dispatch_kind(&self, kind: JobKind) -> Result<usize> {
+        let room = (self.config.backlog_max - self.transport.depth(kind).await?).min(ROUND);
+        if room <= 0 {
+            return Ok(0);
+        }
         let mut conn = self.pool.get().await?;
-        let taken = jobs::take_for_dispatch(&mut conn, kind.as_str(), ROUND, self.config.backlog_max).await?;
+        let taken = jobs::take_for_dispatch(&mut conn, kind.as_str(), room).await?;
         if taken.is_empty() {
             return Ok(0);
         }

@@ -67,9 +67,9 @@ async fn retryable_failures_back_off_until_attempts_run_out() {
     assert!(j.run_after > chrono::Utc::now() + chrono::Duration::seconds(50), "backoff honoured");
     assert_eq!(j.error.as_deref(), Some("exchange timeout"));
     assert!(j.finished_at.is_none());
-    assert!(jobs::take_for_dispatch(&mut conn, "prediction", 10, 100).await.unwrap().is_empty(), "not due yet");
+    assert!(jobs::take_for_dispatch(&mut conn, "prediction", 10).await.unwrap().is_empty(), "not due yet");
     diesel::sql_query("UPDATE jobs SET run_after = now()").execute(&mut conn).await.unwrap();
-    assert_eq!(jobs::take_for_dispatch(&mut conn, "prediction", 10, 100).await.unwrap().len(), 1, "due again");
+    assert_eq!(jobs::take_for_dispatch(&mut conn, "prediction", 10).await.unwrap().len(), 1, "due again");
     let second = jobs::claim(&mut conn, job.id, "w", "cpu").await.unwrap().unwrap();
     assert_eq!(second.attempts, 2);
     let s = jobs::mark_failed(&mut conn, job.id, 2, "exchange timeout again", true, 10).await.unwrap();
@@ -154,11 +154,11 @@ async fn dispatcher_keeps_the_redis_backlog_bounded() {
     assert_eq!(d.dispatch_all().await, 0, "backlog full");
     assert_eq!(t.depth(JobKind::Prediction).await.unwrap(), 20);
     assert_eq!(jobs::queued_in_transport(&mut conn, "prediction").await.unwrap(), 20);
-    let all = jobs::list(&mut conn, &Default::default(), 100).await.unwrap();
-    for job in all.iter().filter(|j| j.dispatched_at.is_some()).take(5) {
-        jobs::claim(&mut conn, job.id, "w", "cpu").await.unwrap().unwrap();
-    }
-    assert_eq!(jobs::queued_in_transport(&mut conn, "prediction").await.unwrap(), 15);
+    // a worker fetches five: they leave the waiting set
+    let mut rc = t.connection();
+    let scheduled = t.apalis_config(JobKind::Prediction).scheduled_jobs_set();
+    let _: Vec<String> = redis::cmd("ZPOPMIN").arg(&scheduled).arg(5).query_async(&mut rc).await.unwrap();
+    assert_eq!(t.depth(JobKind::Prediction).await.unwrap(), 15);
     assert_eq!(d.dispatch_all().await, 5, "refilled to the bound");
 }
 
