@@ -16,8 +16,6 @@ use crate::{
 pub struct PoolContext {
     /// The device.
     pub device: ComputeDevice,
-    /// Name recorded on the jobs this process runs (heartbeats renew by it).
-    pub worker_name: String,
     /// PostgreSQL.
     pub pool: DbPool,
     /// Object store.
@@ -59,7 +57,7 @@ impl PoolContext {
     ) -> std::io::Result<Arc<Self>> {
         let executor = ComputeExecutor::start(&format!("compute-{}", settings.device), settings.threads)?;
         let batcher = Batcher::start(executor, settings.batch);
-        let recorder = Recorder::start(pool.clone(), relaxed, worker_name.clone(), settings.device.to_string());
-        Ok(Arc::new(Self { device: settings.device, worker_name, pool, storage, batcher, recorder, metrics, queue }))
+        let recorder = Recorder::start(pool.clone(), relaxed, worker_name, settings.device.to_string());
+        Ok(Arc::new(Self { device: settings.device, pool, storage, batcher, recorder, metrics, queue }))
     }
 }

@@ -223,19 +223,7 @@ pub struct Claimed {
 /// Moves a job to `running` for `worker`, only from `queued`/`retrying` and only when no
 /// cancellation was asked for. `None` means someone else has it or it is finished.
 pub async fn claim(conn: &mut AsyncPgConnection, id: Uuid, worker: &str, device: &str) -> Result<Option<Claimed>> {
-    Ok(diesel::sql_query(
-        "UPDATE jobs SET status = 'running', attempts = attempts + 1, worker = $2, device = $3,
-            started_at = coalesce(started_at, now()), heartbeat_at = now(), updated_at = now(),
-            dispatched_at = NULL
-         WHERE id = $1 AND status IN ('queued', 'retrying') AND NOT cancel_requested
-         RETURNING id, kind, payload::text AS payload, attempts, max_attempts",
-    )
-    .bind::<SqlUuid, _>(id)
-    .bind::<Text, _>(worker)
-    .bind::<Text, _>(device)
-    .get_result(conn)
-    .await
-    .optional()?)
+    Ok(claim_many(conn, &[id], worker, device).await?.pop())
 }
 
 /// Claims many jobs at once (see [`claim`]); returns those this worker now owns.
@@ -311,21 +299,7 @@ pub async fn set_progress(conn: &mut AsyncPgConnection, id: Uuid, attempt: i32, 
 /// Marks attempt `attempt` succeeded. `false` when the attempt no longer owns the job
 /// (lease expired, cancelled, or already finished): the caller must not write results.
 pub async fn mark_succeeded(conn: &mut AsyncPgConnection, id: Uuid, attempt: i32) -> Result<bool> {
-    let n = diesel::update(jobs::table)
-        .filter(jobs::id.eq(id))
-        .filter(jobs::status.eq("running"))
-        .filter(jobs::attempts.eq(attempt))
-        .filter(jobs::cancel_requested.eq(false))
-        .set((
-            jobs::status.eq("succeeded"),
-            jobs::progress.eq(1.0f32),
-            jobs::error.eq(None::<String>),
-            jobs::finished_at.eq(diesel::dsl::now),
-            jobs::updated_at.eq(diesel::dsl::now),
-        ))
-        .execute(conn)
-        .await?;
-    Ok(n == 1)
+    Ok(!mark_succeeded_many(conn, &[id], &[attempt]).await?.is_empty())
 }
 
 /// Marks a running attempt cancelled (the worker saw the cancel flag).

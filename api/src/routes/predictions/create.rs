@@ -111,9 +111,10 @@ pub async fn create(
         priority,
         max_attempts: MAX_ATTEMPTS,
     };
-    let (job, replayed) = match state.enqueuer.enqueue(new.clone()).await? {
+    let (kind, hash) = (new.kind.clone(), new.request_hash.clone());
+    let (job, replayed) = match state.enqueuer.enqueue(new).await? {
         Inserted::Created(job) => (job, false),
-        Inserted::Existing(job) if job.request_hash == new.request_hash && job.kind == new.kind => (job, true),
+        Inserted::Existing(job) if job.request_hash == hash && job.kind == kind => (job, true),
         Inserted::Existing(_) => {
             return Err(ApiError::invalid("Idempotency-Key", "this Idempotency-Key was already used with a different request body"));
         }
