@@ -20,7 +20,7 @@ pub struct Forecast {
 }
 
 /// Why a forecast could not be made.
-#[derive(Debug, Error, PartialEq)]
+#[derive(Debug, Clone, Error, PartialEq)]
 pub enum ForecastError {
     /// The history is too short for the request.
     #[error("need at least {needed} candles of history, got {got}")]
@@ -39,4 +39,7 @@ pub enum ForecastError {
     /// The model name is unknown.
     #[error("unknown model {0:?}")]
     UnknownModel(String),
+    /// A neural model could not run (bad weights, bad settings, libtorch failure).
+    #[error("{0}")]
+    Model(String),
 }

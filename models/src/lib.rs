@@ -6,6 +6,7 @@
 pub mod baselines;
 pub mod device;
 pub mod forecast;
+pub mod kronos;
 
 pub use device::ComputeDevice;
 pub use forecast::{Forecast, ForecastError};

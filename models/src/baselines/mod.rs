@@ -69,7 +69,8 @@ impl Baseline {
             Self::Naive => 0.0,
             Self::Drift => (logs[t - 1] - logs[0]) / (t - 1) as f64,
         };
-        let mut forecast = Forecast { mean: Vec::new(), p10: Vec::new(), p50: Vec::new(), p90: Vec::new(), prob_up: 0.5 };
+        let mut forecast =
+            Forecast { mean: Vec::new(), p10: Vec::new(), p50: Vec::new(), p90: Vec::new(), prob_up: 0.5 };
         let mut prev_close = last_close;
         for h in 1..=horizon {
             let returns: Vec<f64> = (0..t - h).map(|i| logs[i + h] - logs[i]).collect();

@@ -1,0 +1,220 @@
+//! Kronos inference benchmark (not a test): series·steps per second and median batch
+//! latency for several batch sizes, cached and uncached, on random weights of a
+//! published shape.
+//!
+//! ```text
+//! cargo run --release -p kronos-models --example kronos_bench -- \
+//!     --preset small --context 480 --horizon 32 --batches 1,8,32,128 --device cpu
+//! ```
+
+use std::time::Instant;
+
+use chrono::{Duration, NaiveDateTime};
+use kronos_models::kronos::{
+    continue_times, time_features, GenerateOptions, KronosModel, Preset, SamplingParams, SeriesRequest,
+};
+use kronos_models::ComputeDevice;
+
+struct Args {
+    preset: String,
+    context: usize,
+    horizon: usize,
+    max_context: Option<usize>,
+    batches: Vec<usize>,
+    device: String,
+    threads: Option<i32>,
+    reps: usize,
+    modes: Vec<bool>,
+    precision: Option<tch::Kind>,
+    compare_precision: bool,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        preset: "small".into(),
+        context: 512,
+        horizon: 32,
+        max_context: None,
+        batches: vec![1, 8, 32, 128],
+        device: "cpu".into(),
+        threads: None,
+        reps: 3,
+        modes: vec![true, false],
+        precision: None,
+        compare_precision: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--preset" => args.preset = value()?,
+            "--context" => args.context = value()?.parse().map_err(|e| format!("--context: {e}"))?,
+            "--horizon" => args.horizon = value()?.parse().map_err(|e| format!("--horizon: {e}"))?,
+            "--max-context" => args.max_context = Some(value()?.parse().map_err(|e| format!("--max-context: {e}"))?),
+            "--batches" => {
+                args.batches = value()?
+                    .split(',')
+                    .map(|b| b.parse().map_err(|e| format!("--batches: {e}")))
+                    .collect::<Result<_, _>>()?
+            }
+            "--device" => args.device = value()?,
+            "--threads" => args.threads = Some(value()?.parse().map_err(|e| format!("--threads: {e}"))?),
+            "--reps" => args.reps = value()?.parse().map_err(|e| format!("--reps: {e}"))?,
+            "--cached-only" => args.modes = vec![true],
+            "--uncached-only" => args.modes = vec![false],
+            "--precision" => {
+                args.precision = Some(match value()?.as_str() {
+                    "f32" => tch::Kind::Float,
+                    "f16" => tch::Kind::Half,
+                    "bf16" => tch::Kind::BFloat16,
+                    other => return Err(format!("--precision {other}: expected f32, f16 or bf16")),
+                })
+            }
+            "--compare-precision" => args.compare_precision = true,
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    Ok(args)
+}
+
+fn series(len: usize, horizon: usize, seed: u64) -> SeriesRequest {
+    let start = NaiveDateTime::parse_from_str("2025-01-06 09:30:00", "%Y-%m-%d %H:%M:%S").expect("valid time");
+    let times = continue_times(start, Duration::minutes(5), len + horizon);
+    let mut price = 100.0 + seed as f64;
+    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let history = (0..len)
+        .map(|_| {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let step = ((state >> 33) as f64 / (1u64 << 31) as f64 - 0.5) * 0.02;
+            let open = price;
+            price *= 1.0 + step;
+            let volume = 1000.0 + (state >> 50) as f64;
+            [open, open.max(price) * 1.001, open.min(price) * 0.999, price, volume, volume * price]
+        })
+        .collect();
+    SeriesRequest {
+        history,
+        stamps: times[..len].iter().map(|t| time_features(*t)).collect(),
+        future_stamps: times[len..].iter().map(|t| time_features(*t)).collect(),
+        sampling: SamplingParams { temperature: 1.0, top_k: 0, top_p: 0.9, samples: 1, seed },
+    }
+}
+
+/// Greedy forecasts of 16 series in f32, then in `kind`: token agreement and the
+/// relative difference of the mean paths.
+fn compare_precision(
+    model: &mut KronosModel,
+    kind: tch::Kind,
+    args: &Args,
+    max_context: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let requests: Vec<SeriesRequest> = (0..16)
+        .map(|i| {
+            let mut r = series(args.context, args.horizon, i);
+            r.sampling.top_k = 1;
+            r
+        })
+        .collect();
+    let options = GenerateOptions { pred_len: args.horizon, max_context, use_cache: true };
+    let reference = model.forecast(&requests, &options)?;
+    model.set_kind(kind);
+    let reduced = model.forecast(&requests, &options)?;
+    let (mut same, mut total, mut worst, mut sum, mut n) = (0usize, 0usize, 0f64, 0f64, 0usize);
+    for (a, b) in reference.iter().zip(&reduced) {
+        let (ta, tb) = (&a.tokens[0], &b.tokens[0]);
+        same += ta.0.iter().zip(&tb.0).filter(|(x, y)| x == y).count();
+        same += ta.1.iter().zip(&tb.1).filter(|(x, y)| x == y).count();
+        total += ta.0.len() + ta.1.len();
+        // first step only: later steps follow different tokens once one differs
+        for c in 0..4 {
+            let rel = (a.mean[0][c] - b.mean[0][c]).abs() / a.mean[0][c].abs().max(1e-12);
+            worst = worst.max(rel);
+            sum += rel;
+            n += 1;
+        }
+    }
+    println!(
+        "{kind:?} vs f32 on {} | greedy tokens identical: {same}/{total} ({:.1}%) | first-step OHLC relative difference: mean {:.2e}, max {:.2e}",
+        if model.device().is_cuda() { "cuda" } else { "cpu" },
+        100.0 * same as f64 / total as f64,
+        sum / n as f64,
+        worst
+    );
+    Ok(())
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+fn main() {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        }
+    };
+    let run = || -> Result<(), Box<dyn std::error::Error>> {
+        let preset: Preset = args.preset.parse()?;
+        let device: ComputeDevice = args.device.parse()?;
+        if let Some(n) = args.threads {
+            tch::set_num_threads(n);
+        }
+        let mut model = KronosModel::init(preset, 0, device.to_tch())?;
+        let max_context = args.max_context.unwrap_or(preset.max_context());
+        if args.compare_precision {
+            let kind = args.precision.unwrap_or(tch::Kind::Half);
+            return compare_precision(&mut model, kind, &args, max_context);
+        }
+        if let Some(kind) = args.precision {
+            model.set_kind(kind);
+        }
+        println!(
+            "preset {} | device {} | threads {} | context {} | horizon {} | max_context {} | window slides: {}",
+            args.preset,
+            device,
+            tch::get_num_threads(),
+            args.context,
+            args.horizon,
+            max_context,
+            args.context + args.horizon - 1 > max_context
+        );
+        println!("| batch | mode | series·steps/s | p50 latency (s) |");
+        println!("|---|---|---|---|");
+        for &batch in &args.batches {
+            let requests: Vec<SeriesRequest> =
+                (0..batch).map(|i| series(args.context, args.horizon, i as u64)).collect();
+            let mut rates = Vec::new();
+            for &use_cache in &args.modes {
+                let options = GenerateOptions { pred_len: args.horizon, max_context, use_cache };
+                model.forecast(&requests[..1], &options)?; // warm-up
+                let mut times = Vec::new();
+                for _ in 0..args.reps {
+                    let started = Instant::now();
+                    model.forecast(&requests, &options)?;
+                    if device != ComputeDevice::Cpu {
+                        tch::Cuda::synchronize(match device {
+                            ComputeDevice::Cuda(n) => n as i64,
+                            ComputeDevice::Cpu => 0,
+                        });
+                    }
+                    times.push(started.elapsed().as_secs_f64());
+                }
+                let p50 = median(times);
+                let rate = (batch * args.horizon) as f64 / p50;
+                rates.push(rate);
+                println!("| {batch} | {} | {rate:.1} | {p50:.3} |", if use_cache { "cached" } else { "uncached" });
+            }
+            if rates.len() == 2 {
+                println!("| {batch} | cached / uncached | {:.2}× | |", rates[0] / rates[1]);
+            }
+        }
+        Ok(())
+    };
+    if let Err(e) = run() {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,144 @@
+//! Rotary tables, attention masks and key/value caches for batches of left-padded
+//! series of different lengths.
+//!
+//! Every row of a batch is aligned on the right: row `r`'s first `pad[r]` columns are
+//! padding. Positions restart at 0 at each row's first real column, padding keys are
+//! never attended to, and a padding query attends only to itself (so no softmax row is
+//! empty and no NaN can appear). With no padding the plain causal kernel runs, which
+//! is what the reference does.
+
+use tch::{Device, Kind, Tensor};
+
+/// Inverse frequencies of GPT-NeoX rotary embeddings: `1 / 10000^(2i/dim)`, in f32.
+pub fn inv_freq(head_dim: i64, device: Device) -> Tensor {
+    let exponents = Tensor::arange_start_step(0, head_dim, 2, (Kind::Float, device)) / head_dim as f64;
+    let base = Tensor::from(10000f32).to_device(device);
+    base.pow(&exponents).reciprocal()
+}
+
+/// Which keys each query may see.
+#[derive(Debug)]
+enum Mask {
+    /// Every query sees every key (one query over a cache without padding).
+    Full,
+    /// Square, lower-triangular.
+    Causal,
+    /// Explicit boolean `[B, 1, Tq, Tk]`, true = attend.
+    Explicit(Tensor),
+}
+
+/// Rotary tables and the mask shared by all attention layers of one forward pass.
+#[derive(Debug)]
+pub struct AttentionContext {
+    cos: Tensor,
+    sin: Tensor,
+    mask: Mask,
+}
+
+impl AttentionContext {
+    /// Queries are columns `[q_start, q_start + q_len)` of a `k_len`-column key space
+    /// whose row `r` starts with `pads[r]` padding columns.
+    pub fn new(inv_freq: &Tensor, pads: &[i64], q_start: i64, q_len: i64, k_len: i64) -> Self {
+        let device = inv_freq.device();
+        let rows = pads.len() as i64;
+        let padded = pads.iter().any(|&p| p > 0);
+        let query_cols = Tensor::arange_start(q_start, q_start + q_len, (Kind::Int64, device));
+        let pad = Tensor::from_slice(pads).to_device(device);
+        let positions = if padded {
+            (query_cols.unsqueeze(0) - pad.unsqueeze(1)).clamp_min(0)
+        } else {
+            query_cols.unsqueeze(0).expand([rows, q_len], false)
+        };
+        let freqs = positions.to_kind(Kind::Float).unsqueeze(-1) * inv_freq;
+        let emb = Tensor::cat(&[&freqs, &freqs], -1).unsqueeze(1);
+        let mask = if padded {
+            let keys = Tensor::arange(k_len, (Kind::Int64, device)).view([1, 1, 1, k_len]);
+            let queries = query_cols.view([1, 1, q_len, 1]);
+            let first = pad.view([rows, 1, 1, 1]);
+            let visible =
+                keys.le_tensor(&queries).logical_and(&keys.ge_tensor(&first).logical_or(&keys.eq_tensor(&queries)));
+            Mask::Explicit(visible)
+        } else if q_len == k_len {
+            Mask::Causal
+        } else if q_len == 1 {
+            Mask::Full
+        } else {
+            let keys = Tensor::arange(k_len, (Kind::Int64, device)).view([1, 1, 1, k_len]);
+            Mask::Explicit(keys.le_tensor(&query_cols.view([1, 1, q_len, 1])))
+        };
+        Self { cos: emb.cos(), sin: emb.sin(), mask }
+    }
+
+    /// Context for a full, unpadded causal pass over `len` positions.
+    pub fn causal(inv_freq: &Tensor, rows: usize, len: i64) -> Self {
+        Self::new(inv_freq, &vec![0; rows], 0, len, len)
+    }
+
+    /// Applies the rotary embedding to `x [B, H, T, hd]`.
+    pub fn rotate(&self, x: &Tensor) -> Tensor {
+        let cos = self.cos.to_kind(x.kind());
+        let sin = self.sin.to_kind(x.kind());
+        let half = x.size()[3] / 2;
+        let x1 = x.narrow(3, 0, half);
+        let x2 = x.narrow(3, half, half);
+        let rotated = Tensor::cat(&[&x2.neg(), &x1], -1);
+        x * cos + rotated * sin
+    }
+
+    /// Scaled dot-product attention under this context's mask.
+    pub fn attend(&self, q: &Tensor, k: &Tensor, v: &Tensor, dropout: f64) -> Tensor {
+        match &self.mask {
+            Mask::Full => Tensor::scaled_dot_product_attention::<Tensor>(q, k, v, None, dropout, false, None, false),
+            Mask::Causal => Tensor::scaled_dot_product_attention::<Tensor>(q, k, v, None, dropout, true, None, false),
+            Mask::Explicit(mask) => {
+                Tensor::scaled_dot_product_attention(q, k, v, Some(mask), dropout, false, None, false)
+            }
+        }
+    }
+}
+
+/// Key-padding mask `[B, 1, 1, k_len]` (true = real column), or `None` without padding.
+pub fn key_padding_mask(pads: &[i64], k_len: i64, device: Device) -> Option<Tensor> {
+    if pads.iter().all(|&p| p == 0) {
+        return None;
+    }
+    let keys = Tensor::arange(k_len, (Kind::Int64, device)).view([1, 1, 1, k_len]);
+    let first = Tensor::from_slice(pads).to_device(device).view([pads.len() as i64, 1, 1, 1]);
+    Some(keys.ge_tensor(&first))
+}
+
+/// Keys and values of one attention layer for the positions seen so far, in a buffer
+/// allocated once for the whole generation.
+#[derive(Debug)]
+pub struct KvCache {
+    keys: Tensor,
+    values: Tensor,
+    len: i64,
+}
+
+impl KvCache {
+    /// An empty cache for `[rows, heads, capacity, head_dim]`.
+    pub fn new(rows: i64, heads: i64, capacity: i64, head_dim: i64, kind: Kind, device: Device) -> Self {
+        let shape = [rows, heads, capacity, head_dim];
+        Self { keys: Tensor::zeros(shape, (kind, device)), values: Tensor::zeros(shape, (kind, device)), len: 0 }
+    }
+
+    /// Positions cached.
+    pub fn len(&self) -> i64 {
+        self.len
+    }
+
+    /// Whether nothing is cached yet.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Appends `k, v [B, H, T, hd]` and returns views of everything cached.
+    pub fn append(&mut self, k: &Tensor, v: &Tensor) -> (Tensor, Tensor) {
+        let t = k.size()[2];
+        self.keys.narrow(2, self.len, t).copy_(k);
+        self.values.narrow(2, self.len, t).copy_(v);
+        self.len += t;
+        (self.keys.narrow(2, 0, self.len), self.values.narrow(2, 0, self.len))
+    }
+}

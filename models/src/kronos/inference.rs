@@ -1,0 +1,398 @@
+//! Batched autoregressive forecasting with the reference's semantics.
+//!
+//! Differences from the reference that do not change results:
+//! - series of different lengths share a batch (left padding with masks; positions
+//!   restart at each series' first candle, as if it ran alone);
+//! - while no window has slid, keys and values are cached and each step runs only the
+//!   new position (exact: nothing a cached state depends on has changed); once any
+//!   series' window slides, every step recomputes the whole window, as the reference
+//!   does (the states of the remaining tokens change when the oldest one leaves);
+//! - only the last position goes through the s1 head and the dependency layer;
+//! - tokens are drawn on the host from one seeded generator per sample path, so a
+//!   path's result does not depend on what else shares its batch.
+
+use rand_chacha::ChaCha8Rng;
+use tch::{Device, Kind, Tensor};
+
+use super::attention::{key_padding_mask, AttentionContext};
+use super::model::KronosModel;
+use super::predictor::{PredictorCache, TIME_FEATURES};
+use super::sampling::{sample_token, SamplingParams};
+use super::KronosError;
+use crate::baselines::quantile;
+use crate::Bar;
+
+/// Inputs are clipped to ±CLIP standard deviations after normalisation.
+pub const CLIP: f32 = 5.0;
+
+/// Most sample paths generated in one pass on a CPU (see `ops/bench-kronos`: 128-row
+/// passes ran ~25 % slower per row than 32-row passes).
+pub const CPU_ROWS_PER_PASS: usize = 32;
+
+/// Added to the standard deviation before dividing.
+pub const STD_EPSILON: f32 = 1e-5;
+
+/// One series to forecast.
+#[derive(Debug, Clone)]
+pub struct SeriesRequest {
+    /// History, oldest first: open, high, low, close, volume, amount.
+    pub history: Vec<Bar>,
+    /// Time features of each history row (see [`super::time_features`]).
+    pub stamps: Vec<[i64; TIME_FEATURES]>,
+    /// Time features of the `pred_len` bars to forecast.
+    pub future_stamps: Vec<[i64; TIME_FEATURES]>,
+    /// How tokens are drawn, and how many sample paths.
+    pub sampling: SamplingParams,
+}
+
+/// Settings shared by a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GenerateOptions {
+    /// Steps to forecast.
+    pub pred_len: usize,
+    /// Longest window the predictor sees.
+    pub max_context: usize,
+    /// Use the key/value cache where it is exact (false: recompute every step, as the
+    /// reference does; for comparisons).
+    pub use_cache: bool,
+}
+
+/// One series' forecast.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesForecast {
+    /// Mean of the sample paths (averaged in normalised space, as the reference does).
+    pub mean: Vec<Bar>,
+    /// 10th percentile across paths, per step and column.
+    pub p10: Vec<Bar>,
+    /// Median across paths.
+    pub p50: Vec<Bar>,
+    /// 90th percentile across paths.
+    pub p90: Vec<Bar>,
+    /// Share of paths whose final close is above the last observed close.
+    pub prob_up: f64,
+    /// Every path's tokens `(s1, s2)` for the generated steps.
+    pub tokens: Vec<(Vec<i64>, Vec<i64>)>,
+}
+
+impl SeriesForecast {
+    /// The platform's common forecast shape: the mean path with close quantiles.
+    pub fn to_forecast(&self) -> crate::Forecast {
+        let close = |bars: &[Bar]| bars.iter().map(|b| b[crate::CLOSE]).collect();
+        crate::Forecast {
+            mean: self.mean.clone(),
+            p10: close(&self.p10),
+            p50: close(&self.p50),
+            p90: close(&self.p90),
+            prob_up: self.prob_up,
+        }
+    }
+}
+
+/// Fills a missing amount column the way the reference does: when every amount is 0
+/// (the source had none) and there is volume, amount = volume × mean(open, high, low, close).
+pub fn fill_missing_amount(history: &mut [Bar]) {
+    let no_amount = history.iter().all(|b| b[5] == 0.0);
+    let has_volume = history.iter().any(|b| b[4] != 0.0);
+    if no_amount && has_volume {
+        for b in history.iter_mut() {
+            b[5] = b[4] * ((b[0] + b[1] + b[2] + b[3]) / 4.0);
+        }
+    }
+}
+
+/// Per-column mean and population standard deviation of a history.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Normalisation {
+    /// Column means.
+    pub mean: [f32; 6],
+    /// Column standard deviations (ddof 0).
+    pub std: [f32; 6],
+}
+
+impl Normalisation {
+    /// Statistics over all rows.
+    pub fn of(history: &[Bar]) -> Self {
+        let n = history.len().max(1) as f64;
+        let mut mean = [0f32; 6];
+        let mut std = [0f32; 6];
+        for c in 0..6 {
+            let m = history.iter().map(|r| f64::from(r[c] as f32)).sum::<f64>() / n;
+            let var = history.iter().map(|r| (f64::from(r[c] as f32) - m).powi(2)).sum::<f64>() / n;
+            mean[c] = m as f32;
+            std[c] = var.sqrt() as f32;
+        }
+        Self { mean, std }
+    }
+
+    /// `clip((x − μ)/(σ + 1e-5), ±5)` in f32.
+    pub fn apply(&self, row: &Bar) -> [f32; 6] {
+        std::array::from_fn(|c| ((row[c] as f32 - self.mean[c]) / (self.std[c] + STD_EPSILON)).clamp(-CLIP, CLIP))
+    }
+
+    /// Back to price units.
+    pub fn invert(&self, row: &[f32; 6]) -> [f32; 6] {
+        std::array::from_fn(|c| row[c] * (self.std[c] + STD_EPSILON) + self.mean[c])
+    }
+}
+
+/// One generated path: normalised bars, then the s1 and s2 tokens of each step.
+type GeneratedPath = (Vec<[f32; 6]>, Vec<i64>, Vec<i64>);
+
+/// One sample path during generation.
+struct PathRow {
+    series: usize,
+    len: usize,
+    rng: ChaCha8Rng,
+    params: SamplingParams,
+}
+
+impl KronosModel {
+    /// Forecasts every request, batched on this model's device.
+    pub fn forecast(
+        &self,
+        requests: &[SeriesRequest],
+        options: &GenerateOptions,
+    ) -> Result<Vec<SeriesForecast>, KronosError> {
+        validate(requests, options)?;
+        let norms: Vec<Normalisation> = requests.iter().map(|r| Normalisation::of(&r.history)).collect();
+        let mut rows: Vec<PathRow> = Vec::new();
+        for (series, request) in requests.iter().enumerate() {
+            for path in 0..request.sampling.samples {
+                rows.push(PathRow {
+                    series,
+                    len: request.history.len(),
+                    rng: request.sampling.path_rng(path),
+                    params: request.sampling,
+                });
+            }
+        }
+        // paths whose window never slides get the cache; the others recompute
+        let slides = |row: &PathRow| row.len + options.pred_len - 1 > options.max_context;
+        let (mut sliding, mut steady): (Vec<PathRow>, Vec<PathRow>) = rows.into_iter().partition(slides);
+        let mut paths: Vec<Vec<GeneratedPath>> = vec![Vec::new(); requests.len()];
+        // on a CPU, passes over more rows than this run slower per row (memory traffic of
+        // activations and caches outgrows the caches); results do not depend on it
+        let rows_per_pass = if self.device().is_cuda() { usize::MAX } else { CPU_ROWS_PER_PASS };
+        for group in [&mut steady, &mut sliding] {
+            for chunk in group.chunks_mut(rows_per_pass) {
+                let generated = self.generate(requests, &norms, chunk, options)?;
+                for (row, path) in chunk.iter().zip(generated) {
+                    paths[row.series].push(path);
+                }
+            }
+        }
+        Ok(requests
+            .iter()
+            .zip(norms.iter())
+            .zip(paths)
+            .map(|((request, norm), paths)| summarise(request, norm, paths))
+            .collect())
+    }
+
+    /// Generates `pred_len` steps for every path and decodes them: per path the
+    /// normalised bars and the (s1, s2) tokens.
+    fn generate(
+        &self,
+        requests: &[SeriesRequest],
+        norms: &[Normalisation],
+        rows: &mut [PathRow],
+        options: &GenerateOptions,
+    ) -> Result<Vec<GeneratedPath>, KronosError> {
+        let device = self.device();
+        let kind = self.kind();
+        let horizon = options.pred_len as i64;
+        let max_context = options.max_context as i64;
+        let r = rows.len() as i64;
+        let lens: Vec<i64> = rows.iter().map(|row| row.len as i64).collect();
+        let lmax = lens.iter().copied().max().unwrap_or(0);
+        let total = lmax + horizon;
+        let pads: Vec<i64> = lens.iter().map(|l| lmax - l).collect();
+
+        // inputs, right-aligned
+        let mut x = vec![0f32; (r * lmax * 6) as usize];
+        let mut stamps = vec![0i64; (r * total * TIME_FEATURES as i64) as usize];
+        for (i, row) in rows.iter().enumerate() {
+            let request = &requests[row.series];
+            let norm = &norms[row.series];
+            let pad = pads[i] as usize;
+            for (t, bar) in request.history.iter().enumerate() {
+                let at = (i * lmax as usize + pad + t) * 6;
+                x[at..at + 6].copy_from_slice(&norm.apply(bar));
+            }
+            let stamp_rows = request.stamps.iter().chain(request.future_stamps.iter());
+            for (t, stamp) in stamp_rows.enumerate() {
+                let at = (i * total as usize + pad + t) * TIME_FEATURES;
+                stamps[at..at + TIME_FEATURES].copy_from_slice(stamp);
+            }
+        }
+        let x = Tensor::from_slice(&x).view([r, lmax, 6]).to_device(device).to_kind(kind);
+        let stamps = Tensor::from_slice(&stamps).view([r, total, TIME_FEATURES as i64]).to_device(device);
+
+        tch::no_grad(|| {
+            let encode_ctx = AttentionContext::new(self.tokenizer.inv_freq(), &pads, 0, lmax, lmax);
+            let (s1_hist, s2_hist) = self.tokenizer.encode(&x, &encode_ctx);
+            let s1 = Tensor::zeros([r, total], (Kind::Int64, device));
+            let s2 = Tensor::zeros([r, total], (Kind::Int64, device));
+            s1.narrow(1, 0, lmax).copy_(&s1_hist);
+            s2.narrow(1, 0, lmax).copy_(&s2_hist);
+
+            let predictor = &self.predictor;
+            let mut cache: Option<PredictorCache> = None;
+            for step in 0..horizon {
+                let end = lmax + step;
+                let windows: Vec<i64> = lens.iter().map(|l| (l + step).min(max_context)).collect();
+                let slid = lens.iter().any(|l| l + step > max_context);
+                let (last, keys, key_mask) = if options.use_cache && !slid {
+                    let cache = cache.get_or_insert_with(|| predictor.new_cache(r, total, kind));
+                    let start = cache.len();
+                    let ctx = AttentionContext::new(predictor.inv_freq(), &pads, start, end - start, end);
+                    let hidden = predictor.hidden(
+                        &s1.narrow(1, start, end - start),
+                        &s2.narrow(1, start, end - start),
+                        &stamps.narrow(1, start, end - start),
+                        &ctx,
+                        Some(&mut *cache),
+                        false,
+                    );
+                    let keys = predictor.dependency_keys(&hidden, Some(cache));
+                    (hidden.select(1, -1), keys, key_padding_mask(&pads, end, device))
+                } else {
+                    cache = None;
+                    let width = windows.iter().copied().max().unwrap_or(1);
+                    let start = end - width;
+                    let window_pads: Vec<i64> = windows.iter().map(|w| width - w).collect();
+                    let ctx = AttentionContext::new(predictor.inv_freq(), &window_pads, 0, width, width);
+                    let hidden = predictor.hidden(
+                        &s1.narrow(1, start, width),
+                        &s2.narrow(1, start, width),
+                        &stamps.narrow(1, start, width),
+                        &ctx,
+                        None,
+                        false,
+                    );
+                    let keys = predictor.dependency_keys(&hidden, None);
+                    (hidden.select(1, -1), keys, key_padding_mask(&window_pads, width, device))
+                };
+                let s1_logits = predictor.s1_logits(&last);
+                let s1_next = draw(rows, &s1_logits, device)?;
+                let s2_logits = predictor.s2_logits(&last, &s1_next, &keys, key_mask.as_ref());
+                let s2_next = draw(rows, &s2_logits, device)?;
+                s1.narrow(1, end, 1).copy_(&s1_next.unsqueeze(1));
+                s2.narrow(1, end, 1).copy_(&s2_next.unsqueeze(1));
+            }
+
+            // decode each path's last max_context tokens, keep the generated rows
+            let decoded: Vec<i64> = lens.iter().map(|l| (l + horizon).min(max_context)).collect();
+            let width = decoded.iter().copied().max().unwrap_or(1);
+            let decode_pads: Vec<i64> = decoded.iter().map(|d| width - d).collect();
+            let ctx = AttentionContext::new(self.tokenizer.inv_freq(), &decode_pads, 0, width, width);
+            let start = total - width;
+            let bars = self.tokenizer.decode(&s1.narrow(1, start, width), &s2.narrow(1, start, width), &ctx);
+            let bars = host_f32(&bars.narrow(1, width - horizon, horizon))?;
+            let s1_gen = host_i64(&s1.narrow(1, lmax, horizon))?;
+            let s2_gen = host_i64(&s2.narrow(1, lmax, horizon))?;
+            let h = horizon as usize;
+            Ok((0..rows.len())
+                .map(|i| {
+                    let path = (0..h).map(|t| std::array::from_fn(|c| bars[(i * h + t) * 6 + c])).collect();
+                    (path, s1_gen[i * h..(i + 1) * h].to_vec(), s2_gen[i * h..(i + 1) * h].to_vec())
+                })
+                .collect())
+        })
+    }
+}
+
+/// Samples one token per row from `logits [R, V]`; returns the ids `[R]` on `device`.
+fn draw(rows: &mut [PathRow], logits: &Tensor, device: Device) -> Result<Tensor, KronosError> {
+    let vocab = logits.size()[1] as usize;
+    let host = host_f32(logits)?;
+    let ids: Vec<i64> = rows
+        .iter_mut()
+        .enumerate()
+        .map(|(i, row)| sample_token(&host[i * vocab..(i + 1) * vocab], &row.params, &mut row.rng) as i64)
+        .collect();
+    Ok(Tensor::from_slice(&ids).to_device(device))
+}
+
+fn host_f32(t: &Tensor) -> Result<Vec<f32>, KronosError> {
+    let flat = t.to_kind(Kind::Float).to_device(Device::Cpu).contiguous().view(-1);
+    Vec::<f32>::try_from(&flat).map_err(KronosError::from)
+}
+
+fn host_i64(t: &Tensor) -> Result<Vec<i64>, KronosError> {
+    let flat = t.to_device(Device::Cpu).contiguous().view(-1);
+    Vec::<i64>::try_from(&flat).map_err(KronosError::from)
+}
+
+/// Mean path, quantiles and prob_up of one series' sample paths.
+fn summarise(request: &SeriesRequest, norm: &Normalisation, paths: Vec<GeneratedPath>) -> SeriesForecast {
+    let horizon = paths.first().map_or(0, |p| p.0.len());
+    let n = paths.len() as f64;
+    let clamp = |mut bar: Bar| {
+        bar[4] = bar[4].max(0.0);
+        bar[5] = bar[5].max(0.0);
+        bar
+    };
+    let mean = (0..horizon)
+        .map(|t| {
+            let avg: [f32; 6] =
+                std::array::from_fn(|c| (paths.iter().map(|p| f64::from(p.0[t][c])).sum::<f64>() / n) as f32);
+            clamp(norm.invert(&avg).map(f64::from))
+        })
+        .collect();
+    let real: Vec<Vec<[f32; 6]>> = paths.iter().map(|p| p.0.iter().map(|b| norm.invert(b)).collect()).collect();
+    let band = |q: f64| -> Vec<Bar> {
+        (0..horizon)
+            .map(|t| {
+                clamp(std::array::from_fn(|c| {
+                    let mut values: Vec<f64> = real.iter().map(|p| f64::from(p[t][c])).collect();
+                    values.sort_by(f64::total_cmp);
+                    quantile(&values, q)
+                }))
+            })
+            .collect()
+    };
+    let last_close = request.history.last().map_or(0.0, |b| b[crate::CLOSE]);
+    let ups = real.iter().filter(|p| p.last().is_some_and(|b| f64::from(b[crate::CLOSE]) > last_close)).count();
+    SeriesForecast {
+        mean,
+        p10: band(0.1),
+        p50: band(0.5),
+        p90: band(0.9),
+        prob_up: ups as f64 / n,
+        tokens: paths.into_iter().map(|p| (p.1, p.2)).collect(),
+    }
+}
+
+fn validate(requests: &[SeriesRequest], options: &GenerateOptions) -> Result<(), KronosError> {
+    if options.pred_len == 0 {
+        return Err(KronosError::Param("pred_len", "must be at least 1".into()));
+    }
+    if options.max_context < options.pred_len {
+        return Err(KronosError::Param("max_context", "must be at least pred_len".into()));
+    }
+    for (i, r) in requests.iter().enumerate() {
+        if r.history.is_empty() {
+            return Err(KronosError::Input(format!("series {i}: empty history")));
+        }
+        if r.stamps.len() != r.history.len() {
+            return Err(KronosError::Input(format!(
+                "series {i}: {} stamps for {} rows",
+                r.stamps.len(),
+                r.history.len()
+            )));
+        }
+        if r.future_stamps.len() != options.pred_len {
+            return Err(KronosError::Input(format!(
+                "series {i}: {} future stamps for pred_len {}",
+                r.future_stamps.len(),
+                options.pred_len
+            )));
+        }
+        if r.history.iter().flatten().any(|v| !v.is_finite()) {
+            return Err(KronosError::Input(format!("series {i}: history holds a non-finite value")));
+        }
+        r.sampling.validate()?;
+    }
+    Ok(())
+}
