@@ -23,9 +23,8 @@ impl<T> ValidJson<T> {
     /// same JSON with other spacing or key order hashes the same.
     pub fn canonical_hash(&self) -> String {
         use sha2::{Digest, Sha256};
-        let canonical = serde_json::from_slice::<serde_json::Value>(&self.bytes)
-            .map(|v| v.to_string())
-            .unwrap_or_default();
+        let canonical =
+            serde_json::from_slice::<serde_json::Value>(&self.bytes).map(|v| v.to_string()).unwrap_or_default();
         hex::encode(Sha256::digest(canonical.as_bytes()))
     }
 }
@@ -38,11 +37,8 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let content_type = req
-            .headers()
-            .get(axum::http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
+        let content_type =
+            req.headers().get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
         if !content_type.starts_with("application/json") {
             return Err(ApiError::malformed_json("Content-Type must be application/json"));
         }
@@ -63,14 +59,21 @@ where
     }
 }
 
+/// The field serde names in "missing field `x`" / "unknown field `x`" at the top level.
+fn named_field(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("missing field `").or_else(|| message.strip_prefix("unknown field `"))?;
+    rest.split_once('`').map(|(name, _)| name.to_owned())
+}
+
 /// Syntax errors are malformed JSON (400); data errors name the field (422).
 fn classify(error: serde_json::Error, path: String) -> ApiError {
     use serde_json::error::Category;
     match error.classify() {
         Category::Syntax | Category::Eof | Category::Io => ApiError::malformed_json(format!("invalid JSON: {error}")),
         Category::Data => {
-            let field = if path == "." { "body".to_owned() } else { path };
-            ApiError::invalid(&field, error.to_string())
+            let message = error.to_string();
+            let field = if path == "." { named_field(&message).unwrap_or_else(|| "body".to_owned()) } else { path };
+            ApiError::invalid(&field, message)
         }
     }
 }

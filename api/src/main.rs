@@ -26,8 +26,15 @@ async fn main() -> anyhow::Result<()> {
     if state.config.api.run_dispatcher {
         let q = state.config.queue.clone();
         let relaxed = kronos_shared::db::relaxed_pool(&state.config.database_url, 4)?;
-        let dispatcher = Dispatcher::new(relaxed, state.transport.clone(), q.clone(), state.signal.clone(), state.metrics.clone());
-        let reconciler = Reconciler::new(state.pool.clone(), state.transport.clone(), q, state.signal.clone(), state.metrics.clone());
+        let dispatcher =
+            Dispatcher::new(relaxed, state.transport.clone(), q.clone(), state.signal.clone(), state.metrics.clone());
+        let reconciler = Reconciler::new(
+            state.pool.clone(),
+            state.transport.clone(),
+            q,
+            state.signal.clone(),
+            state.metrics.clone(),
+        );
         background.push(tokio::spawn(dispatcher.run()));
         background.push(tokio::spawn(reconciler.run(Duration::from_secs(1))));
     }

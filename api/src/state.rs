@@ -5,6 +5,7 @@ use std::sync::Arc;
 use kronos_shared::{
     config::Config,
     db::DbPool,
+    exchanges::aggregator::{MarketData, TickerCache},
     jobs::{
         enqueue::{DispatchSignal, Enqueuer},
         queue::QueueTransport,
@@ -28,6 +29,8 @@ pub struct AppState {
     pub signal: DispatchSignal,
     /// Batching job writer.
     pub enqueuer: Enqueuer,
+    /// Exchange sources (tickers, cached in Redis).
+    pub market: Arc<MarketData>,
     /// Configuration.
     pub config: Arc<Config>,
 }
@@ -40,6 +43,8 @@ impl AppState {
         let storage = Storage::open(&config.storage)?;
         let signal = DispatchSignal::new();
         let enqueuer = Enqueuer::start(pool.clone(), signal.clone());
+        let cache = TickerCache::new(transport.connection(), &config.queue.prefix, config.exchanges.ticker_cache);
+        let market = Arc::new(MarketData::from_config(&config.exchanges, Some(cache))?);
         Ok(Self {
             pool,
             transport,
@@ -47,6 +52,7 @@ impl AppState {
             metrics: Metrics::new(),
             signal,
             enqueuer,
+            market,
             config: Arc::new(config),
         })
     }

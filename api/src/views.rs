@@ -39,6 +39,9 @@ pub struct JobView {
     pub started_at: Option<DateTime<Utc>>,
     /// Finished.
     pub finished_at: Option<DateTime<Utc>>,
+    /// What the finished job reports (refresh jobs: per-series counts and quality).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<serde_json::Value>,
     /// Where to poll and where the result will be.
     pub links: JobLinks,
 }
@@ -72,6 +75,7 @@ impl From<Job> for JobView {
             updated_at: j.updated_at,
             started_at: j.started_at,
             finished_at: j.finished_at,
+            result: j.result,
         }
     }
 }

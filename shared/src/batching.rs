@@ -39,7 +39,9 @@ impl<I: Send + 'static, O: Send + 'static> Coalescer<I, O> {
         let run = Arc::new(run);
         tokio::spawn(async move {
             while let Some(first) = rx.recv().await {
-                let Ok(permit) = permits.clone().acquire_owned().await else { return };
+                let Ok(permit) = permits.clone().acquire_owned().await else {
+                    return;
+                };
                 let mut batch = vec![first];
                 while batch.len() < max_batch {
                     match rx.try_recv() {
@@ -86,12 +88,17 @@ mod tests {
                 xs.into_iter().map(|x| x * 2).collect()
             }
         });
-        let calls: Vec<_> = (0..64u32).map(|i| { let c = c.clone(); tokio::spawn(async move { (i, c.call(i).await.unwrap()) }) }).collect();
+        let calls: Vec<_> = (0..64u32)
+            .map(|i| {
+                let c = c.clone();
+                tokio::spawn(async move { (i, c.call(i).await.unwrap()) })
+            })
+            .collect();
         for call in calls {
             let (i, out) = call.await.unwrap();
             assert_eq!(out, i * 2);
         }
         let n = batches.load(Ordering::SeqCst);
-        assert!(n < 64 && n >= 4, "64 items in {n} batches of at most 16");
+        assert!((4..64).contains(&n), "64 items in {n} batches of at most 16");
     }
 }

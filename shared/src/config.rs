@@ -21,6 +21,8 @@ pub struct Config {
     pub storage: StorageConfig,
     /// HTTP API settings.
     pub api: ApiConfig,
+    /// Exchange data sources.
+    pub exchanges: ExchangeConfig,
     /// Emit JSON logs (`KRONOS_LOG_FORMAT=json`).
     pub log_json: bool,
 }
@@ -86,6 +88,76 @@ pub struct ApiConfig {
     pub run_dispatcher: bool,
 }
 
+/// Exchange data sources: where they are, how hard we may call them, in which order
+/// we try them.
+#[derive(Debug, Clone)]
+pub struct ExchangeConfig {
+    /// Binance spot base URL (`KRONOS_BINANCE_URL`, default `https://api.binance.com`).
+    pub binance_url: String,
+    /// OKX base URL (`KRONOS_OKX_URL`, default `https://www.okx.com`).
+    pub okx_url: String,
+    /// CoinGecko base URL (`KRONOS_COINGECKO_URL`, default `https://api.coingecko.com`).
+    pub coingecko_url: String,
+    /// Source order for candles (`KRONOS_CANDLE_SOURCES`, default `binance,okx,coingecko`).
+    pub candle_sources: Vec<String>,
+    /// Source order for tickers (`KRONOS_TICKER_SOURCES`, default `binance,okx,coingecko`).
+    pub ticker_sources: Vec<String>,
+    /// Binance request weight per minute (`KRONOS_BINANCE_WEIGHT_PER_MIN`, default 1200 of the 6000 allowed).
+    pub binance_weight_per_min: u32,
+    /// OKX requests per 2 seconds (`KRONOS_OKX_REQUESTS_PER_2S`, default 10 of the 20 allowed).
+    pub okx_requests_per_2s: u32,
+    /// CoinGecko calls per minute (`KRONOS_COINGECKO_CALLS_PER_MIN`, default 10).
+    pub coingecko_calls_per_min: u32,
+    /// Per-request timeout (`KRONOS_SOURCE_TIMEOUT_MS`, default 10000).
+    pub timeout: Duration,
+    /// Retries per request after the first try (`KRONOS_SOURCE_RETRIES`, default 3).
+    pub retries: u32,
+    /// First retry backoff, doubling (`KRONOS_SOURCE_BACKOFF_MS`, default 250).
+    pub backoff: Duration,
+    /// Longest backoff or `Retry-After` honoured before failing over (`KRONOS_SOURCE_MAX_WAIT_SECS`, default 10).
+    pub max_wait: Duration,
+    /// How long tickers stay cached in Redis (`KRONOS_TICKER_CACHE_MS`, default 5000).
+    pub ticker_cache: Duration,
+}
+
+fn list(name: &str, default: &str) -> Vec<String> {
+    var(name)
+        .unwrap_or_else(|| default.to_owned())
+        .split(',')
+        .map(|s| s.trim().to_ascii_lowercase())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+impl ExchangeConfig {
+    /// Reads the exchange settings from the environment.
+    pub fn from_env() -> Result<Self> {
+        let config = Self {
+            binance_url: var("KRONOS_BINANCE_URL").unwrap_or_else(|| "https://api.binance.com".into()),
+            okx_url: var("KRONOS_OKX_URL").unwrap_or_else(|| "https://www.okx.com".into()),
+            coingecko_url: var("KRONOS_COINGECKO_URL").unwrap_or_else(|| "https://api.coingecko.com".into()),
+            candle_sources: list("KRONOS_CANDLE_SOURCES", "binance,okx,coingecko"),
+            ticker_sources: list("KRONOS_TICKER_SOURCES", "binance,okx,coingecko"),
+            binance_weight_per_min: parse("KRONOS_BINANCE_WEIGHT_PER_MIN", 1200)?,
+            okx_requests_per_2s: parse("KRONOS_OKX_REQUESTS_PER_2S", 10)?,
+            coingecko_calls_per_min: parse("KRONOS_COINGECKO_CALLS_PER_MIN", 10)?,
+            timeout: Duration::from_millis(parse("KRONOS_SOURCE_TIMEOUT_MS", 10_000)?),
+            retries: parse("KRONOS_SOURCE_RETRIES", 3)?,
+            backoff: Duration::from_millis(parse("KRONOS_SOURCE_BACKOFF_MS", 250)?),
+            max_wait: Duration::from_secs(parse("KRONOS_SOURCE_MAX_WAIT_SECS", 10)?),
+            ticker_cache: Duration::from_millis(parse("KRONOS_TICKER_CACHE_MS", 5000)?),
+        };
+        for name in config.candle_sources.iter().chain(&config.ticker_sources) {
+            if !["binance", "okx", "coingecko"].contains(&name.as_str()) {
+                return Err(Error::Config(format!(
+                    "unknown market-data source {name:?}: expected binance, okx or coingecko"
+                )));
+            }
+        }
+        Ok(config)
+    }
+}
+
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
@@ -93,10 +165,7 @@ fn var(name: &str) -> Option<String> {
 fn parse<T: std::str::FromStr>(name: &str, default: T) -> Result<T> {
     match var(name) {
         None => Ok(default),
-        Some(raw) => raw
-            .trim()
-            .parse()
-            .map_err(|_| Error::Config(format!("{name}={raw:?} is not valid"))),
+        Some(raw) => raw.trim().parse().map_err(|_| Error::Config(format!("{name}={raw:?} is not valid"))),
     }
 }
 
@@ -128,8 +197,7 @@ impl Config {
             other => return Err(Error::Config(format!("KRONOS_STORAGE={other:?}: expected local or s3"))),
         };
         Ok(Self {
-            database_url: var("DATABASE_URL")
-                .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/kronos".into()),
+            database_url: var("DATABASE_URL").unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/kronos".into()),
             db_pool_size: parse("KRONOS_DB_POOL_SIZE", 16)?,
             redis_url: var("REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379".into()),
             queue: QueueConfig {
@@ -148,6 +216,7 @@ impl Config {
                 max_body_bytes: parse("KRONOS_MAX_BODY_BYTES", 4 * 1024 * 1024)?,
                 run_dispatcher: parse_bool("KRONOS_API_DISPATCHER", true)?,
             },
+            exchanges: ExchangeConfig::from_env()?,
             log_json: var("KRONOS_LOG_FORMAT").as_deref() == Some("json"),
         })
     }

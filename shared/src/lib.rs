@@ -5,12 +5,15 @@
 //! metrics and tracing set-up. No HTTP handlers and no apalis worker code live here.
 
 pub mod batching;
+pub mod catalogue;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod exchanges;
 pub mod jobs;
 pub mod market_data;
 pub mod metrics;
+pub mod model_files;
 pub mod storage;
 pub mod telemetry;
 

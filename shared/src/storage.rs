@@ -21,8 +21,61 @@ pub enum StorageKey {
         /// The prediction job.
         job_id: Uuid,
     },
+    /// One file of a registered model's weights (Hugging Face layout).
+    ModelFile {
+        /// The registry's storage prefix of the model (`models/{name}-{uuid}`).
+        prefix: String,
+        /// `tokenizer` or `predictor`.
+        part: ModelPart,
+        /// `config.json` or `model.safetensors`.
+        file: ModelFileName,
+    },
     /// A probe object written by readiness checks.
     HealthProbe,
+}
+
+/// The two networks of a Kronos model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelPart {
+    /// The tokenizer.
+    Tokenizer,
+    /// The predictor.
+    Predictor,
+}
+
+impl ModelPart {
+    /// Both parts.
+    pub const ALL: [ModelPart; 2] = [Self::Tokenizer, Self::Predictor];
+
+    /// Directory name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Tokenizer => "tokenizer",
+            Self::Predictor => "predictor",
+        }
+    }
+}
+
+/// The files of one part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelFileName {
+    /// `config.json`.
+    Config,
+    /// `model.safetensors`.
+    Weights,
+}
+
+impl ModelFileName {
+    /// Both files.
+    pub const ALL: [ModelFileName; 2] = [Self::Config, Self::Weights];
+
+    /// File name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Config => "config.json",
+            Self::Weights => "model.safetensors",
+        }
+    }
 }
 
 impl StorageKey {
@@ -34,6 +87,9 @@ impl StorageKey {
             Self::Forecast { job_id } => {
                 let id = job_id.simple().to_string();
                 format!("predictions/{}/{id}.json", &id[..8])
+            }
+            Self::ModelFile { prefix, part, file } => {
+                format!("{prefix}/{}/{}", part.as_str(), file.as_str())
             }
             Self::HealthProbe => "health/probe".to_owned(),
         }

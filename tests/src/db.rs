@@ -63,10 +63,16 @@ async fn ensure_template() -> String {
                 .expect("query");
             if exists.is_empty() {
                 let building = format!("{name}_building");
-                diesel::sql_query(format!("DROP DATABASE IF EXISTS {building}")).execute(&mut conn).await.expect("drop");
+                diesel::sql_query(format!("DROP DATABASE IF EXISTS {building}"))
+                    .execute(&mut conn)
+                    .await
+                    .expect("drop");
                 diesel::sql_query(format!("CREATE DATABASE {building}")).execute(&mut conn).await.expect("create");
                 kronos_shared::db::migrate(&format!("{}/{building}", server_url())).await.expect("migrate template");
-                diesel::sql_query(format!("ALTER DATABASE {building} RENAME TO {name}")).execute(&mut conn).await.expect("rename");
+                diesel::sql_query(format!("ALTER DATABASE {building} RENAME TO {name}"))
+                    .execute(&mut conn)
+                    .await
+                    .expect("rename");
             }
             diesel::sql_query("SELECT pg_advisory_unlock(4242)").execute(&mut conn).await.expect("unlock");
             name
@@ -110,10 +116,14 @@ impl Drop for TestDb {
     fn drop(&mut self) {
         let name = self.name.clone();
         let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                return;
+            };
             rt.block_on(async move {
                 if let Ok(mut conn) = AsyncPgConnection::establish(&format!("{}/postgres", server_url())).await {
-                    let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await;
+                    let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut conn)
+                        .await;
                 }
             });
         })

@@ -29,11 +29,24 @@ impl TestApi {
         if dispatch {
             let q = state.config.queue.clone();
             tasks.push(tokio::spawn(
-                Dispatcher::new(state.pool.clone(), state.transport.clone(), q.clone(), state.signal.clone(), state.metrics.clone()).run(),
+                Dispatcher::new(
+                    state.pool.clone(),
+                    state.transport.clone(),
+                    q.clone(),
+                    state.signal.clone(),
+                    state.metrics.clone(),
+                )
+                .run(),
             ));
             tasks.push(tokio::spawn(
-                Reconciler::new(state.pool.clone(), state.transport.clone(), q, state.signal.clone(), state.metrics.clone())
-                    .run(std::time::Duration::from_millis(500)),
+                Reconciler::new(
+                    state.pool.clone(),
+                    state.transport.clone(),
+                    q,
+                    state.signal.clone(),
+                    state.metrics.clone(),
+                )
+                .run(std::time::Duration::from_millis(500)),
             ));
         }
         Self { base, client: reqwest::Client::new(), state, tasks }
@@ -47,6 +60,18 @@ impl TestApi {
     /// POSTs JSON, returns (status, body).
     pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
         let r = self.client.post(self.url(path)).json(body).send().await.expect("request");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Sends `method` with an optional JSON body, returns (status, body).
+    pub async fn send(&self, method: &str, path: &str, body: Option<&serde_json::Value>) -> (u16, serde_json::Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let r = request.send().await.expect("request");
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(serde_json::Value::Null))
     }

@@ -4,6 +4,7 @@
 //! object store.
 
 pub mod db;
+pub mod fake_exchange;
 pub mod http;
 pub mod process;
 pub mod redis_server;
@@ -11,7 +12,7 @@ pub mod sample;
 
 use std::path::PathBuf;
 
-use kronos_shared::config::{ApiConfig, Config, QueueConfig, S3Config, StorageConfig};
+use kronos_shared::config::{ApiConfig, Config, ExchangeConfig, QueueConfig, S3Config, StorageConfig};
 use std::time::Duration;
 
 /// Which object store a test runs against.
@@ -69,6 +70,7 @@ impl TestEnv {
                 max_body_bytes: 2 * 1024 * 1024,
                 run_dispatcher: true,
             },
+            exchanges: offline_exchanges(),
             log_json: false,
         };
         Self { db, config, scratch }
@@ -87,6 +89,12 @@ impl TestEnv {
             ("KRONOS_RETRY_BASE_MS".into(), c.queue.retry_base.as_millis().to_string()),
             ("KRONOS_QUEUE_BACKLOG_MAX".into(), c.queue.backlog_max.to_string()),
             ("KRONOS_MAX_INLINE_CANDLES".into(), c.api.max_inline_candles.to_string()),
+            ("KRONOS_BINANCE_URL".into(), c.exchanges.binance_url.clone()),
+            ("KRONOS_OKX_URL".into(), c.exchanges.okx_url.clone()),
+            ("KRONOS_COINGECKO_URL".into(), c.exchanges.coingecko_url.clone()),
+            ("KRONOS_SOURCE_TIMEOUT_MS".into(), c.exchanges.timeout.as_millis().to_string()),
+            ("KRONOS_SOURCE_RETRIES".into(), c.exchanges.retries.to_string()),
+            ("KRONOS_SOURCE_BACKOFF_MS".into(), c.exchanges.backoff.as_millis().to_string()),
             ("RUST_LOG".into(), std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into())),
         ];
         match &c.storage {
@@ -104,6 +112,26 @@ impl TestEnv {
             }
         }
         env
+    }
+}
+
+/// Exchange settings whose URLs lead nowhere (port 9 on loopback refuses connections),
+/// so that no test reaches the network; tests point them at a [`fake_exchange`].
+pub fn offline_exchanges() -> ExchangeConfig {
+    ExchangeConfig {
+        binance_url: "http://127.0.0.1:9".into(),
+        okx_url: "http://127.0.0.1:9".into(),
+        coingecko_url: "http://127.0.0.1:9".into(),
+        candle_sources: vec!["binance".into(), "okx".into(), "coingecko".into()],
+        ticker_sources: vec!["binance".into(), "okx".into(), "coingecko".into()],
+        binance_weight_per_min: 6000,
+        okx_requests_per_2s: 20,
+        coingecko_calls_per_min: 600,
+        timeout: Duration::from_millis(2000),
+        retries: 2,
+        backoff: Duration::from_millis(20),
+        max_wait: Duration::from_secs(3),
+        ticker_cache: Duration::from_millis(5000),
     }
 }
 

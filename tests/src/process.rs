@@ -11,7 +11,11 @@ use crate::TestEnv;
 pub fn bin_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
     let dir = exe.parent().expect("deps dir");
-    if dir.ends_with("deps") { dir.parent().expect("profile dir").to_path_buf() } else { dir.to_path_buf() }
+    if dir.ends_with("deps") {
+        dir.parent().expect("profile dir").to_path_buf()
+    } else {
+        dir.to_path_buf()
+    }
 }
 
 /// A running platform process; killed (SIGKILL) when dropped.
@@ -25,13 +29,7 @@ pub struct Proc {
 impl Proc {
     /// Starts `name` (e.g. `kronos-api`) with `env`'s environment plus `extra`.
     pub fn start(name: &str, env: &TestEnv, args: &[&str], extra: &[(&str, String)]) -> Self {
-        let path = bin_dir().join(name);
-        assert!(path.exists(), "{} is not built: run cargo build --workspace first", path.display());
-        let mut cmd = Command::new(&path);
-        cmd.args(args).stdin(Stdio::null());
-        for (k, v) in env.process_env() {
-            cmd.env(k, v);
-        }
+        let mut cmd = command(name, env, args);
         for (k, v) in extra {
             cmd.env(k, v);
         }
@@ -54,6 +52,23 @@ impl Proc {
         let _ = Command::new("kill").args(["-TERM", &pid]).status();
         self.child.wait().map(|s| s.success()).unwrap_or(false)
     }
+}
+
+/// Runs `name` (e.g. the `kronos` CLI) to completion in `env`'s environment.
+pub fn run_to_end(name: &str, env: &TestEnv, args: &[&str]) -> std::process::Output {
+    command(name, env, args).output().unwrap_or_else(|e| panic!("run {name}: {e}"))
+}
+
+/// The workspace binary `name` with `args`, no stdin, and `env`'s environment.
+fn command(name: &str, env: &TestEnv, args: &[&str]) -> Command {
+    let path = bin_dir().join(name);
+    assert!(path.exists(), "{} is not built: run cargo build --workspace first", path.display());
+    let mut cmd = Command::new(&path);
+    cmd.args(args).stdin(Stdio::null());
+    for (k, v) in env.process_env() {
+        cmd.env(k, v);
+    }
+    cmd
 }
 
 impl Drop for Proc {

@@ -29,6 +29,9 @@ impl Platform {
         let redis = PrivateRedis::start();
         let mut env = TestEnv::with_store(StoreKind::S3).await;
         env.config.redis_url = redis.url();
+        // Long enough that a loaded CI machine (these tests run beside the 20k burst)
+        // does not expire healthy leases; short enough for kill -9 recovery.
+        env.config.queue.lease = Duration::from_secs(10);
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let api = Proc::start("kronos-api", &env, &[], &[("KRONOS_API_ADDR", format!("127.0.0.1:{port}"))]);
         let worker = Proc::start("kronos-worker", &env, &WORKER_ARGS, &[]);
@@ -92,7 +95,10 @@ impl Platform {
         assert_eq!(self.succeeded().await, n);
         assert_eq!(self.count("SELECT count(*) AS n FROM predictions").await, n, "one prediction row per job");
         assert_eq!(
-            self.count("SELECT count(*) AS n FROM jobs j WHERE NOT EXISTS (SELECT 1 FROM predictions p WHERE p.job_id = j.id)").await,
+            self.count(
+                "SELECT count(*) AS n FROM jobs j WHERE NOT EXISTS (SELECT 1 FROM predictions p WHERE p.job_id = j.id)"
+            )
+            .await,
             0
         );
         assert_eq!(self.count("SELECT count(*) AS n FROM artifacts").await, n, "one artifact per job");
@@ -150,7 +156,11 @@ async fn sigterm_drains_in_flight_jobs_and_returns_unstarted_ones() {
     assert!(p.worker.as_mut().unwrap().terminate(), "worker exits cleanly on SIGTERM");
     let at_stop = p.succeeded().await;
     assert!(at_stop < 600, "the stop must land mid-run");
-    assert_eq!(p.count("SELECT count(*) AS n FROM jobs WHERE status = 'running'").await, 0, "in-flight jobs finished before exit");
+    assert_eq!(
+        p.count("SELECT count(*) AS n FROM jobs WHERE status = 'running'").await,
+        0,
+        "in-flight jobs finished before exit"
+    );
     p.worker = Some(Proc::start("kronos-worker", &p.env, &WORKER_ARGS, &[]));
     p.wait_succeeded(600, Duration::from_secs(60)).await;
     p.assert_exactly_one_prediction_per_job(600).await;

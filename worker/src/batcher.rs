@@ -1,21 +1,49 @@
 //! Dynamic batching of prediction requests across concurrent jobs (as Triton's
 //! dynamic batcher): requests queue up until `max_batch` are waiting or the oldest
-//! has waited `max_wait`, then the whole batch runs as one call on the device.
+//! has waited `max_wait`, then the whole batch runs on the device's compute thread.
+//! Kronos requests for the same model, horizon and window run as one batched
+//! generation; baselines run one by one (they take microseconds).
 
-use std::time::Duration;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
-use kronos_models::{baselines::Baseline, Bar, Forecast, ForecastError};
+use kronos_models::{
+    baselines::Baseline,
+    kronos::{GenerateOptions, KronosModel, SeriesRequest},
+    Bar, ComputeDevice, Forecast, ForecastError,
+};
 use tokio::sync::{mpsc, oneshot};
+use tracing::info;
 
-use crate::executor::{ComputeExecutor, ExecutorStopped};
+use crate::{
+    executor::{ComputeExecutor, ExecutorStopped},
+    model_library::LocalModel,
+};
+
+/// What runs a request.
+#[derive(Debug, Clone)]
+pub enum RequestModel {
+    /// A baseline, by name, with the history it forecasts from (oldest first).
+    Baseline(String, Vec<Bar>),
+    /// A registered Kronos model.
+    Kronos {
+        /// Its local weights.
+        model: Arc<LocalModel>,
+        /// The series with its time features and sampling settings.
+        series: Box<SeriesRequest>,
+        /// Longest window.
+        max_context: usize,
+    },
+}
 
 /// One series to forecast.
 #[derive(Debug, Clone)]
 pub struct ForecastRequest {
-    /// Model name.
-    pub model: String,
-    /// History, oldest first.
-    pub history: Vec<Bar>,
+    /// The model.
+    pub model: RequestModel,
     /// Steps.
     pub horizon: usize,
 }
@@ -34,13 +62,16 @@ pub enum BatchError {
 type Pending = (ForecastRequest, oneshot::Sender<Result<Forecast, ForecastError>>);
 
 /// Batching limits.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BatchLimits {
     /// Most requests in one batch.
     pub max_batch: usize,
     /// Longest a request waits for others.
     pub max_wait: Duration,
 }
+
+/// Kronos models loaded on one device, by registry id.
+type LoadedModels = Arc<Mutex<HashMap<i64, KronosModel>>>;
 
 /// The submission side of a device's batcher.
 #[derive(Clone)]
@@ -49,10 +80,11 @@ pub struct Batcher {
 }
 
 impl Batcher {
-    /// Starts the batching task for `executor`.
-    pub fn start(executor: ComputeExecutor, limits: BatchLimits) -> Self {
+    /// Starts the batching task for `executor`, whose threads run on `device`.
+    pub fn start(executor: ComputeExecutor, device: ComputeDevice, limits: BatchLimits) -> Self {
         let (tx, rx) = mpsc::channel(limits.max_batch.max(1) * 4);
-        tokio::spawn(collect(rx, executor, limits));
+        let loaded: LoadedModels = Arc::default();
+        tokio::spawn(collect(rx, executor, device, loaded, limits));
         Self { tx }
     }
 
@@ -64,7 +96,13 @@ impl Batcher {
     }
 }
 
-async fn collect(mut rx: mpsc::Receiver<Pending>, executor: ComputeExecutor, limits: BatchLimits) {
+async fn collect(
+    mut rx: mpsc::Receiver<Pending>,
+    executor: ComputeExecutor,
+    device: ComputeDevice,
+    loaded: LoadedModels,
+    limits: BatchLimits,
+) {
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         let deadline = tokio::time::Instant::now() + limits.max_wait;
@@ -75,17 +113,84 @@ async fn collect(mut rx: mpsc::Receiver<Pending>, executor: ComputeExecutor, lim
             }
         }
         let executor = executor.clone();
+        let loaded = Arc::clone(&loaded);
         tokio::spawn(async move {
-            let _ = executor.run(move || run_batch(batch)).await;
+            let _ = executor.run(move || run_batch(batch, device, &loaded)).await;
         });
     }
 }
 
-/// Runs a batch on the compute thread. Baselines forecast series one by one; batched
-/// tensor models (Kronos) run the whole batch in one forward pass per step.
-fn run_batch(batch: Vec<Pending>) {
+/// Key of requests that can share one Kronos generation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct GroupKey {
+    model_id: i64,
+    horizon: usize,
+    max_context: usize,
+}
+
+/// A Kronos request waiting for its group's generation.
+type GroupMember = (Arc<LocalModel>, SeriesRequest, oneshot::Sender<Result<Forecast, ForecastError>>);
+
+/// Runs a batch on the compute thread.
+fn run_batch(batch: Vec<Pending>, device: ComputeDevice, loaded: &LoadedModels) {
+    let mut groups: HashMap<GroupKey, Vec<GroupMember>> = HashMap::new();
     for (request, done) in batch {
-        let result = Baseline::from_name(&request.model).and_then(|m| m.forecast(&request.history, request.horizon));
-        let _ = done.send(result);
+        match request.model {
+            RequestModel::Baseline(name, history) => {
+                let result = Baseline::from_name(&name).and_then(|m| m.forecast(&history, request.horizon));
+                let _ = done.send(result);
+            }
+            RequestModel::Kronos { model, series, max_context } => {
+                let key = GroupKey { model_id: model.id, horizon: request.horizon, max_context };
+                groups.entry(key).or_default().push((model, *series, done));
+            }
+        }
     }
+    for (key, members) in groups {
+        let (models, rest): (Vec<_>, Vec<_>) = members.into_iter().map(|(m, s, d)| (m, (s, d))).unzip();
+        let (series, senders): (Vec<SeriesRequest>, Vec<_>) = rest.into_iter().unzip();
+        let result = run_kronos(key, &models[0], &series, device, loaded);
+        match result {
+            Ok(forecasts) => {
+                for (forecast, done) in forecasts.into_iter().zip(senders) {
+                    let _ = done.send(Ok(forecast));
+                }
+            }
+            Err(e) => {
+                for done in senders {
+                    let _ = done.send(Err(e.clone()));
+                }
+            }
+        }
+    }
+}
+
+fn run_kronos(
+    key: GroupKey,
+    local: &LocalModel,
+    series: &[SeriesRequest],
+    device: ComputeDevice,
+    loaded: &LoadedModels,
+) -> Result<Vec<Forecast>, ForecastError> {
+    let mut models = loaded.lock().map_err(|_| ForecastError::Model("model cache poisoned".into()))?;
+    let model = match models.entry(key.model_id) {
+        std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+        std::collections::hash_map::Entry::Vacant(entry) => {
+            let started = std::time::Instant::now();
+            let model = KronosModel::load(&local.dirs.tokenizer, &local.dirs.predictor, device.to_tch())
+                .map_err(|e| ForecastError::Model(e.to_string()))?;
+            info!(model_id = key.model_id, %device, seconds = started.elapsed().as_secs_f64(), "loaded Kronos model");
+            entry.insert(model)
+        }
+    };
+    let options = GenerateOptions { pred_len: key.horizon, max_context: key.max_context, use_cache: true };
+    let started = std::time::Instant::now();
+    let forecasts = model.forecast(series, &options).map_err(|e| ForecastError::Model(e.to_string()))?;
+    tracing::debug!(
+        model_id = key.model_id,
+        series = series.len(),
+        seconds = started.elapsed().as_secs_f64(),
+        "Kronos batch"
+    );
+    Ok(forecasts.iter().map(|f| f.to_forecast()).collect())
 }

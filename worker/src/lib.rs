@@ -8,6 +8,7 @@ pub mod executor;
 pub mod handler;
 pub mod heartbeat;
 pub mod identity;
+pub mod model_library;
 pub mod pool;
 pub mod recorder;
 pub mod runner;

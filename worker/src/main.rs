@@ -6,13 +6,14 @@
 use std::{sync::Arc, time::Duration};
 
 use anyhow::{bail, Context};
-use apalis::prelude::{BackendExt, Monitor, WorkerBuilder, WorkerBuilderExt};
 use apalis::prelude::ParallelizeExt;
+use apalis::prelude::{BackendExt, Monitor, WorkerBuilder, WorkerBuilderExt};
 use apalis_redis::RedisStorage;
 use clap::Parser;
 use kronos_models::ComputeDevice;
 use kronos_shared::{
     config::Config,
+    exchanges::aggregator::{MarketData, TickerCache},
     jobs::{queue::QueueTransport, JobKind, JobRef},
     metrics::Metrics,
     storage::Storage,
@@ -20,6 +21,7 @@ use kronos_shared::{
 use kronos_worker::{
     batcher::BatchLimits,
     handler, heartbeat, identity,
+    model_library::ModelLibrary,
     pool::{PoolContext, PoolSettings},
 };
 use tokio::signal::unix::{signal, SignalKind};
@@ -44,6 +46,19 @@ struct Args {
     /// Longest a prediction request waits for a batch to fill, in milliseconds.
     #[arg(long, env = "KRONOS_BATCH_WAIT_MS", default_value_t = 2)]
     max_wait_ms: u64,
+    /// Per-device batching overrides, `DEVICE=MAX_BATCH/MAX_WAIT_MS`, comma-separated
+    /// (e.g. `cuda:0=128/10`); other devices use --max-batch and --max-wait-ms.
+    #[arg(long, env = "KRONOS_POOL_BATCH", value_delimiter = ',')]
+    pool_batch: Vec<String>,
+    /// libtorch intra-op threads (default: libtorch's choice, one per core).
+    #[arg(long, env = "KRONOS_TORCH_THREADS")]
+    torch_threads: Option<i32>,
+    /// Where registered models' weights are cached on this host.
+    #[arg(long, env = "KRONOS_MODEL_CACHE", default_value = "var/model-cache")]
+    model_cache: std::path::PathBuf,
+    /// Refresh jobs (exchange data) handled at once by this process; 0 takes none.
+    #[arg(long, env = "KRONOS_REFRESH_CONCURRENCY", default_value_t = 2)]
+    refresh_concurrency: usize,
     /// Seconds to let in-flight jobs finish after SIGTERM.
     #[arg(long, env = "KRONOS_WORKER_DRAIN_SECS", default_value_t = 30)]
     drain_secs: u64,
@@ -62,11 +77,21 @@ async fn main() -> anyhow::Result<()> {
     let config = Config::from_env()?;
     kronos_shared::telemetry::init(config.log_json);
     let devices = parse_devices(&args.devices)?;
+    let default_limits =
+        BatchLimits { max_batch: args.max_batch.max(1), max_wait: Duration::from_millis(args.max_wait_ms) };
+    let limits = parse_pool_batch(&args.pool_batch)?;
+    if let Some(n) = args.torch_threads {
+        tch::set_num_threads(n.max(1));
+    }
     let pool = kronos_shared::db::pool(&config.database_url, config.db_pool_size)?;
     let relaxed = kronos_shared::db::relaxed_pool(&config.database_url, config.db_pool_size / 2 + 1)?;
-    let transport = QueueTransport::connect(&config.redis_url, &config.queue.prefix).await.context("connecting to Redis")?;
+    let transport =
+        QueueTransport::connect(&config.redis_url, &config.queue.prefix).await.context("connecting to Redis")?;
     let storage = Storage::open(&config.storage)?;
+    let models = Arc::new(ModelLibrary::new(pool.clone(), storage.clone(), args.model_cache.clone()));
     let metrics = Metrics::new();
+    let cache = TickerCache::new(transport.connection(), &config.queue.prefix, config.exchanges.ticker_cache);
+    let market = Arc::new(MarketData::from_config(&config.exchanges, Some(cache)).context("exchange sources")?);
     let process = identity::process_name();
     info!(worker = %process, devices = ?args.devices, concurrency = args.concurrency, "kronos-worker starting");
 
@@ -81,12 +106,13 @@ async fn main() -> anyhow::Result<()> {
             true
         })
         .shutdown_timeout(Duration::from_secs(args.drain_secs));
+    let mut refresh_ctx: Option<Arc<PoolContext>> = None;
     for device in devices {
         let settings = PoolSettings {
             device,
             concurrency: args.concurrency,
             threads: if device == ComputeDevice::Cpu { args.cpu_threads } else { 1 },
-            batch: BatchLimits { max_batch: args.max_batch, max_wait: Duration::from_millis(args.max_wait_ms) },
+            batch: limits.get(&device).copied().unwrap_or(default_limits),
         };
         let ctx = PoolContext::start(
             settings,
@@ -96,31 +122,52 @@ async fn main() -> anyhow::Result<()> {
             storage.clone(),
             metrics.clone(),
             config.queue.clone(),
+            Arc::clone(&models),
+            Arc::clone(&market),
         )?;
-        let apalis_config = transport
-            .apalis_config(JobKind::Prediction)
-            .batch_size(args.concurrency)
-            .heartbeat_interval(Duration::from_secs(2))
-            .missed_heartbeats(3);
-        let conn = transport.connection();
+        refresh_ctx.get_or_insert_with(|| Arc::clone(&ctx));
+        let name = format!("{process}-{device}-prediction");
         let poll = config.queue.poll_interval;
-        let base = format!("{process}-{device}-prediction");
-        let concurrency = args.concurrency;
-        monitor = monitor.register(move |restarts| {
-            let backend = RedisStorage::<JobRef>::new(conn.clone())
-                .with_config(apalis_config.clone())
-                .poll_with_interval(poll);
-            WorkerBuilder::new(format!("{base}-r{restarts}"))
-                .backend(backend)
-                .concurrency(concurrency)
-                .parallelize(tokio::spawn)
-                .data(Arc::clone(&ctx))
-                .build(handler::handle)
-        });
+        monitor = register(monitor, &transport, JobKind::Prediction, args.concurrency, poll, name, ctx);
+    }
+    // Refresh jobs are network-bound: one set of handlers per process, on the first pool.
+    if let Some(ctx) = refresh_ctx.filter(|_| args.refresh_concurrency > 0) {
+        let poll = config.queue.poll_interval.max(Duration::from_millis(200));
+        let name = format!("{process}-refresh");
+        monitor = register(monitor, &transport, JobKind::Refresh, args.refresh_concurrency, poll, name, ctx);
     }
     monitor.run_with_signal(shutdown_signal()).await?;
     info!("kronos-worker drained and stopped");
     Ok(())
+}
+
+/// Adds apalis workers for `kind`'s queue, `concurrency` handlers at once, running
+/// with `ctx` (restarted under a new name if one stops with an error).
+fn register(
+    monitor: Monitor,
+    transport: &QueueTransport,
+    kind: JobKind,
+    concurrency: usize,
+    poll: Duration,
+    name: String,
+    ctx: Arc<PoolContext>,
+) -> Monitor {
+    let apalis_config = transport
+        .apalis_config(kind)
+        .batch_size(concurrency)
+        .heartbeat_interval(Duration::from_secs(2))
+        .missed_heartbeats(3);
+    let conn = transport.connection();
+    monitor.register(move |restarts| {
+        let backend =
+            RedisStorage::<JobRef>::new(conn.clone()).with_config(apalis_config.clone()).poll_with_interval(poll);
+        WorkerBuilder::new(format!("{name}-r{restarts}"))
+            .backend(backend)
+            .concurrency(concurrency)
+            .parallelize(tokio::spawn)
+            .data(Arc::clone(&ctx))
+            .build(handler::handle)
+    })
 }
 
 fn parse_devices(raw: &[String]) -> anyhow::Result<Vec<ComputeDevice>> {
@@ -139,6 +186,22 @@ fn parse_devices(raw: &[String]) -> anyhow::Result<Vec<ComputeDevice>> {
         bail!("no devices given (--devices cpu,cuda:0,…)");
     }
     Ok(devices)
+}
+
+/// Parses `DEVICE=MAX_BATCH/MAX_WAIT_MS` entries.
+fn parse_pool_batch(raw: &[String]) -> anyhow::Result<std::collections::HashMap<ComputeDevice, BatchLimits>> {
+    let mut out = std::collections::HashMap::new();
+    for entry in raw.iter().map(|e| e.trim()).filter(|e| !e.is_empty()) {
+        let parsed = entry.split_once('=').and_then(|(device, limits)| {
+            let (batch, wait) = limits.split_once('/')?;
+            Some((device.parse::<ComputeDevice>().ok()?, batch.parse::<usize>().ok()?, wait.parse::<u64>().ok()?))
+        });
+        let Some((device, max_batch, wait_ms)) = parsed.filter(|p| p.1 > 0) else {
+            bail!("--pool-batch {entry:?}: expected DEVICE=MAX_BATCH/MAX_WAIT_MS, e.g. cuda:0=128/10");
+        };
+        out.insert(device, BatchLimits { max_batch, max_wait: Duration::from_millis(wait_ms) });
+    }
+    Ok(out)
 }
 
 async fn shutdown_signal() -> std::io::Result<()> {

@@ -4,11 +4,14 @@
 use std::sync::Arc;
 
 use kronos_models::ComputeDevice;
-use kronos_shared::{config::QueueConfig, db::DbPool, metrics::Metrics, storage::Storage};
+use kronos_shared::{
+    config::QueueConfig, db::DbPool, exchanges::aggregator::MarketData, metrics::Metrics, storage::Storage,
+};
 
 use crate::{
     batcher::{BatchLimits, Batcher},
     executor::ComputeExecutor,
+    model_library::ModelLibrary,
     recorder::Recorder,
 };
 
@@ -28,6 +31,10 @@ pub struct PoolContext {
     pub metrics: Metrics,
     /// Queue settings (retry backoff).
     pub queue: QueueConfig,
+    /// Registered models on local disk (shared by every pool of the process).
+    pub models: Arc<ModelLibrary>,
+    /// Exchange data sources (refresh jobs).
+    pub market: Arc<MarketData>,
 }
 
 /// Settings of one device pool.
@@ -46,6 +53,7 @@ pub struct PoolSettings {
 impl PoolContext {
     /// Starts the device's compute threads and batcher. `relaxed` (see
     /// `db::relaxed_pool`) carries the claims.
+    #[allow(clippy::too_many_arguments)]
     pub fn start(
         settings: PoolSettings,
         worker_name: String,
@@ -54,10 +62,12 @@ impl PoolContext {
         storage: Storage,
         metrics: Metrics,
         queue: QueueConfig,
+        models: Arc<ModelLibrary>,
+        market: Arc<MarketData>,
     ) -> std::io::Result<Arc<Self>> {
         let executor = ComputeExecutor::start(&format!("compute-{}", settings.device), settings.threads)?;
-        let batcher = Batcher::start(executor, settings.batch);
+        let batcher = Batcher::start(executor, settings.device, settings.batch);
         let recorder = Recorder::start(pool.clone(), relaxed, worker_name, settings.device.to_string());
-        Ok(Arc::new(Self { device: settings.device, pool, storage, batcher, recorder, metrics, queue }))
+        Ok(Arc::new(Self { device: settings.device, pool, storage, batcher, recorder, metrics, queue, models, market }))
     }
 }

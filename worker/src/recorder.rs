@@ -2,12 +2,15 @@
 //! concurrent handlers go to PostgreSQL as one statement (claims) or one transaction
 //! (completions) per batch.
 
+use std::time::Duration;
+
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use kronos_shared::{
     batching::Coalescer,
     db::{artifacts, artifacts::NewArtifact, jobs, jobs::Claimed, predictions, predictions::Prediction, DbPool},
     Error as SharedError,
 };
+use tracing::warn;
 use uuid::Uuid;
 
 /// Most rows per batched statement.
@@ -52,7 +55,8 @@ impl Recorder {
                 .await;
                 match result {
                     Ok(claimed) => {
-                        let mut by_id: std::collections::HashMap<Uuid, Claimed> = claimed.into_iter().map(|c| (c.id, c)).collect();
+                        let mut by_id: std::collections::HashMap<Uuid, Claimed> =
+                            claimed.into_iter().map(|c| (c.id, c)).collect();
                         ids.iter().map(|id| Ok(by_id.remove(id))).collect()
                     }
                     Err(e) => vec![Err(e.to_string()); ids.len()],
@@ -63,7 +67,7 @@ impl Recorder {
             let pool = pool.clone();
             async move {
                 let n = batch.len();
-                match complete(&pool, &batch).await {
+                match complete_with_retries(&pool, &batch).await {
                     Ok(done) => batch.iter().map(|r| Ok(done.contains(&r.id))).collect(),
                     Err(e) => vec![Err(e.to_string()); n],
                 }
@@ -81,6 +85,28 @@ impl Recorder {
     /// no longer owns the job (cancelled or superseded), in which case nothing is written.
     pub async fn complete(&self, result: PredictionResult) -> Result<bool, SharedError> {
         self.completions.call(result).await.map_err(|e| SharedError::Batch(e.to_string()))?.map_err(SharedError::Batch)
+    }
+}
+
+/// Tries a completion batch up to this many times.
+const COMPLETION_TRIES: u32 = 4;
+
+/// Runs [`complete`], retrying a failed transaction (a deadlock victim, a dropped
+/// connection) after a short pause: one bad transaction must not turn a whole batch of
+/// finished jobs into failed attempts. Retrying is safe: a transaction that did commit
+/// finds its jobs no longer `running`, writes nothing more, and reports them superseded.
+async fn complete_with_retries(pool: &DbPool, batch: &[PredictionResult]) -> Result<Vec<Uuid>, SharedError> {
+    let mut tries = 1;
+    loop {
+        match complete(pool, batch).await {
+            Ok(done) => return Ok(done),
+            Err(e) if tries < COMPLETION_TRIES => {
+                warn!(error = %e, jobs = batch.len(), tries, "completion batch failed; retrying");
+                tokio::time::sleep(Duration::from_millis(25 << tries)).await;
+                tries += 1;
+            }
+            Err(e) => return Err(e),
+        }
     }
 }
 

@@ -20,7 +20,8 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
     let redis = state.transport.ping().await.map_err(|e| e.to_string());
     let storage = state.storage.probe().await.map_err(|e| e.to_string());
     let ok = postgres.is_ok() && redis.is_ok() && storage.is_ok();
-    let show = |r: Result<(), String>| r.map_or_else(|e| json!({"status": "error", "error": e}), |_| json!({"status": "ok"}));
+    let show =
+        |r: Result<(), String>| r.map_or_else(|e| json!({"status": "error", "error": e}), |_| json!({"status": "ok"}));
     let body = json!({
         "status": if ok { "ok" } else { "unavailable" },
         "postgres": show(postgres),

@@ -1,8 +1,12 @@
 //! Every route, in one router.
 
+mod asset_groups;
+mod assets;
 mod health;
 mod jobs;
 mod metrics;
+mod model_assets;
+mod models;
 mod predictions;
 
 use std::time::Instant;
@@ -11,7 +15,7 @@ use axum::{
     extract::{DefaultBodyLimit, MatchedPath, Request, State},
     middleware::{self, Next},
     response::Response,
-    routing::{get, post},
+    routing::{get, patch, post},
     Router,
 };
 
@@ -24,6 +28,18 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::render))
+        .route("/v1/models", get(models::list))
+        .route("/v1/models/{model}/assets", get(model_assets::list).post(model_assets::add))
+        .route("/v1/models/{model}/assets/{symbol}", patch(model_assets::update).delete(model_assets::remove))
+        .route("/v1/assets", get(assets::list::list).post(assets::catalogue::create))
+        .route("/v1/assets/{symbol}", get(assets::catalogue::show).patch(assets::catalogue::update))
+        .route("/v1/asset-groups", get(asset_groups::list))
+        .route("/v1/asset-groups/{slug}", get(asset_groups::show).put(asset_groups::put))
+        .route("/v1/asset-groups/{slug}/members", post(asset_groups::append))
+        .route("/v1/assets/{symbol}/candles", get(assets::candles::candles))
+        .route("/v1/assets/{symbol}/indicators", get(assets::indicators::indicators))
+        .route("/v1/assets/{symbol}/quality", get(assets::quality::quality))
+        .route("/v1/assets/{symbol}/ticker", get(assets::ticker::ticker))
         .route("/v1/predictions", post(predictions::create::create))
         .route("/v1/predictions/{id}", get(predictions::show::show))
         .route("/v1/jobs", get(jobs::list::list))
@@ -38,17 +54,10 @@ pub fn router(state: AppState) -> Router {
 async fn record_http_metrics(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = req.method().as_str().to_owned();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let response = next.run(req).await;
     let status = response.status().as_u16().to_string();
     state.metrics.http_requests.with_label_values(&[&method, &route, &status]).inc();
-    state
-        .metrics
-        .http_duration
-        .with_label_values(&[&method, &route])
-        .observe(started.elapsed().as_secs_f64());
+    state.metrics.http_duration.with_label_values(&[&method, &route]).observe(started.elapsed().as_secs_f64());
     response
 }

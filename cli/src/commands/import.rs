@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::Args;
 use kronos_shared::{
-    db::{self, assets, candles},
+    db::{self, assets, candles_bulk, quarantine},
     market_data::{import::parse_file, Interval},
     Config,
 };
@@ -44,19 +44,25 @@ pub async fn run(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
         let name = args.file.file_name()?.to_str()?;
         Some(name.split('.').next()?.to_ascii_uppercase())
     });
+    let started = std::time::Instant::now();
     let parsed = parse_file(&args.file, default_symbol.as_deref())
         .with_context(|| format!("reading {}", args.file.display()))?;
     let pool = db::pool(&config.database_url, 2)?;
     let mut conn = pool.get().await?;
     let mut stored = 0;
+    let parse_secs = started.elapsed().as_secs_f64();
+    let store_started = std::time::Instant::now();
     for (symbol, series) in &parsed.series {
         let asset_id = assets::ensure(&mut conn, symbol, &args.class).await?;
-        let n = candles::upsert(&mut conn, asset_id, interval, series, "import").await?;
+        let n = candles_bulk::upsert(&config.database_url, asset_id, interval, series, "import").await?;
         let first = series.first().map(|c| c.ts.to_rfc3339()).unwrap_or_default();
         let last = series.last().map(|c| c.ts.to_rfc3339()).unwrap_or_default();
         println!("{symbol} {interval}: {n} candles stored ({first} .. {last})");
         stored += n;
     }
+    let store_secs = store_started.elapsed().as_secs_f64();
+    let source = format!("import:{}", args.file.file_name().and_then(|n| n.to_str()).unwrap_or("file"));
+    let quarantined = quarantine::insert(&mut conn, &parsed.rejected, interval, &source).await?;
     for r in parsed.rejected.iter().take(args.show_rejected) {
         println!("rejected row {}: {}", r.row, r.reason);
     }
@@ -64,7 +70,7 @@ pub async fn run(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
         println!("… and {} more rejected rows", parsed.rejected.len() - args.show_rejected);
     }
     println!(
-        "{} rows read, {stored} stored, {} rejected",
+        "{} rows read, {stored} stored, {} rejected ({quarantined} kept in candle_quarantine); parsed in {parse_secs:.2} s, stored in {store_secs:.2} s",
         parsed.rows_read,
         parsed.rejected.len()
     );

@@ -1,5 +1,11 @@
 //! One module per subcommand.
 
+pub mod assets;
+pub mod backfill;
+pub mod candles;
+pub mod forecast;
 pub mod import;
 pub mod jobs;
 pub mod migrate;
+pub mod models;
+pub mod quality;

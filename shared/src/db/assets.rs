@@ -5,11 +5,11 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 
-use super::schema::assets;
-use crate::error::Result;
+use super::schema::{asset_group_members, asset_groups, assets};
+use crate::{catalogue::AssetSpec, error::Result};
 
 /// A row of `assets`.
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Serialize)]
 #[diesel(table_name = assets, check_for_backend(diesel::pg::Pg))]
 pub struct Asset {
     /// Id.
@@ -26,6 +26,31 @@ pub struct Asset {
     pub active: bool,
     /// Created.
     pub created_at: DateTime<Utc>,
+    /// Category, e.g. `layer1`, `defi`, `technology`.
+    pub category: Option<String>,
+    /// Binance spot symbol.
+    pub binance_symbol: Option<String>,
+    /// OKX instrument id.
+    pub okx_symbol: Option<String>,
+    /// CoinGecko coin id.
+    pub coingecko_id: Option<String>,
+    /// Market-capitalisation rank.
+    pub market_cap_rank: Option<i32>,
+    /// Last catalogue change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Filters of [`list_filtered`]; `None` matches everything.
+#[derive(Debug, Clone, Default)]
+pub struct AssetFilter {
+    /// Asset class.
+    pub class: Option<String>,
+    /// Category.
+    pub category: Option<String>,
+    /// Active or inactive only.
+    pub active: Option<bool>,
+    /// Members of this group (by slug).
+    pub group: Option<String>,
 }
 
 /// Finds an asset by symbol (case-insensitive: symbols are stored upper-case).
@@ -57,4 +82,72 @@ pub async fn ensure(conn: &mut AsyncPgConnection, symbol: &str, class: &str) -> 
 /// Every asset, by symbol.
 pub async fn list(conn: &mut AsyncPgConnection) -> Result<Vec<Asset>> {
     Ok(assets::table.select(Asset::as_select()).order(assets::symbol).load(conn).await?)
+}
+
+/// Assets matching `filter`, by symbol (group members in group order).
+pub async fn list_filtered(conn: &mut AsyncPgConnection, filter: &AssetFilter) -> Result<Vec<Asset>> {
+    let mut query = assets::table.select(Asset::as_select()).into_boxed();
+    if let Some(class) = &filter.class {
+        query = query.filter(assets::class.eq(class.clone()));
+    }
+    if let Some(category) = &filter.category {
+        query = query.filter(assets::category.eq(category.clone()));
+    }
+    if let Some(active) = filter.active {
+        query = query.filter(assets::active.eq(active));
+    }
+    let Some(slug) = &filter.group else {
+        return Ok(query.order(assets::symbol).load(conn).await?);
+    };
+    let members: Vec<(i64, i32)> = asset_group_members::table
+        .inner_join(asset_groups::table)
+        .filter(asset_groups::slug.eq(slug))
+        .select((asset_group_members::asset_id, asset_group_members::position))
+        .load(conn)
+        .await?;
+    let position: std::collections::HashMap<i64, i32> = members.iter().copied().collect();
+    let ids: Vec<i64> = members.into_iter().map(|(id, _)| id).collect();
+    let mut rows = query.filter(assets::id.eq_any(ids)).load(conn).await?;
+    rows.sort_by_key(|a| position.get(&a.id).copied().unwrap_or(i32::MAX));
+    Ok(rows)
+}
+
+/// Creates the asset of `spec` or updates its catalogue fields. Fields left out of the
+/// spec keep their stored values; history is never touched.
+pub async fn upsert(conn: &mut AsyncPgConnection, spec: &AssetSpec) -> Result<Asset> {
+    use diesel::sql_types::{Integer, Nullable, Text};
+    Ok(diesel::sql_query(
+        "INSERT INTO assets (symbol, name, class, exchange, category, binance_symbol, okx_symbol, coingecko_id,
+                             market_cap_rank)
+         VALUES ($1, coalesce($2, $1), $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (symbol) DO UPDATE SET
+            name = coalesce($2, assets.name), class = $3, exchange = coalesce($4, assets.exchange),
+            category = coalesce($5, assets.category), binance_symbol = coalesce($6, assets.binance_symbol),
+            okx_symbol = coalesce($7, assets.okx_symbol), coingecko_id = coalesce($8, assets.coingecko_id),
+            market_cap_rank = coalesce($9, assets.market_cap_rank), updated_at = now()
+         RETURNING id, symbol, name, class, exchange, active, created_at, category, binance_symbol, okx_symbol,
+                   coingecko_id, market_cap_rank, updated_at",
+    )
+    .bind::<Text, _>(&spec.symbol)
+    .bind::<Nullable<Text>, _>(&spec.name)
+    .bind::<Text, _>(&spec.class)
+    .bind::<Nullable<Text>, _>(&spec.exchange)
+    .bind::<Nullable<Text>, _>(&spec.category)
+    .bind::<Nullable<Text>, _>(&spec.binance_symbol)
+    .bind::<Nullable<Text>, _>(&spec.okx_symbol)
+    .bind::<Nullable<Text>, _>(&spec.coingecko_id)
+    .bind::<Nullable<Integer>, _>(spec.market_cap_rank)
+    .get_result(conn)
+    .await?)
+}
+
+/// Activates or deactivates `symbol`. Inactive assets keep all their candles and
+/// predictions; they are only left out of refreshes and new pools. `None`: no such asset.
+pub async fn set_active(conn: &mut AsyncPgConnection, symbol: &str, active: bool) -> Result<Option<Asset>> {
+    Ok(diesel::update(assets::table.filter(assets::symbol.eq(symbol.to_ascii_uppercase())))
+        .set((assets::active.eq(active), assets::updated_at.eq(diesel::dsl::now)))
+        .returning(Asset::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?)
 }

@@ -1,10 +1,17 @@
 //! Queries on `candles`.
 
+use chrono::{DateTime, Utc};
 use diesel::{prelude::*, upsert::excluded};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::schema::candles;
-use crate::{error::Result, market_data::{Candle, Interval}};
+use crate::{
+    error::Result,
+    market_data::{Candle, Interval},
+};
+
+/// A candle as selected: time, open, high, low, close, volume, amount.
+type CandleRow = (DateTime<Utc>, f64, f64, f64, f64, f64, f64);
 
 /// Rows per INSERT statement (PostgreSQL allows 65,535 bind parameters; a row binds 10).
 const CHUNK: usize = 5000;
@@ -14,7 +21,7 @@ const CHUNK: usize = 5000;
 struct NewCandle<'a> {
     asset_id: i64,
     interval: &'a str,
-    ts: chrono::DateTime<chrono::Utc>,
+    ts: DateTime<Utc>,
     open: f64,
     high: f64,
     low: f64,
@@ -70,13 +77,47 @@ pub async fn upsert(
 }
 
 /// The latest `limit` candles of an asset and interval, oldest first.
-pub async fn latest(conn: &mut AsyncPgConnection, asset_id: i64, interval: Interval, limit: i64) -> Result<Vec<Candle>> {
-    let mut rows: Vec<(chrono::DateTime<chrono::Utc>, f64, f64, f64, f64, f64, f64)> = candles::table
+pub async fn latest(
+    conn: &mut AsyncPgConnection,
+    asset_id: i64,
+    interval: Interval,
+    limit: i64,
+) -> Result<Vec<Candle>> {
+    range(conn, asset_id, interval, None, None, limit).await
+}
+
+/// The latest `limit` candles with `from <= ts <= to` (either bound optional), oldest
+/// first.
+pub async fn range(
+    conn: &mut AsyncPgConnection,
+    asset_id: i64,
+    interval: Interval,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    limit: i64,
+) -> Result<Vec<Candle>> {
+    let mut query = candles::table
         .filter(candles::asset_id.eq(asset_id))
         .filter(candles::interval.eq(interval.as_str()))
+        .into_boxed();
+    if let Some(from) = from {
+        query = query.filter(candles::ts.ge(from));
+    }
+    if let Some(to) = to {
+        query = query.filter(candles::ts.le(to));
+    }
+    let mut rows: Vec<CandleRow> = query
         .order(candles::ts.desc())
         .limit(limit)
-        .select((candles::ts, candles::open, candles::high, candles::low, candles::close, candles::volume, candles::amount))
+        .select((
+            candles::ts,
+            candles::open,
+            candles::high,
+            candles::low,
+            candles::close,
+            candles::volume,
+            candles::amount,
+        ))
         .load(conn)
         .await?;
     rows.reverse();

@@ -22,7 +22,7 @@ use crate::error::Result;
 pub struct Job {
     /// Job id (UUIDv7: time-ordered).
     pub id: Uuid,
-    /// `prediction`, `training`, `verification` or `backtest`.
+    /// `prediction`, `training`, `verification`, `backtest` or `refresh`.
     pub kind: String,
     /// `queued`, `running`, `retrying`, `succeeded`, `failed` or `cancelled`.
     pub status: String,
@@ -66,6 +66,8 @@ pub struct Job {
     pub started_at: Option<DateTime<Utc>>,
     /// Reached a terminal status.
     pub finished_at: Option<DateTime<Utc>>,
+    /// What the finished job reports (refresh: per-series counts), small JSON.
+    pub result: Option<serde_json::Value>,
 }
 
 /// A job to insert.
@@ -116,7 +118,9 @@ pub async fn insert_batch(conn: &mut AsyncPgConnection, new: &[NewJob]) -> Resul
     for job in new {
         match created.remove(&job.id) {
             Some(row) => out.push(Inserted::Created(row)),
-            None => out.push(Inserted::Existing(find_by_key(conn, job.owner_id, job.idempotency_key.as_deref()).await?)),
+            None => {
+                out.push(Inserted::Existing(find_by_key(conn, job.owner_id, job.idempotency_key.as_deref()).await?))
+            }
         }
     }
     Ok(out)
@@ -174,11 +178,7 @@ pub async fn list(conn: &mut AsyncPgConnection, filter: &ListFilter, limit: i64)
     if let Some(id) = filter.before {
         query = query.filter(jobs::id.lt(id));
     }
-    Ok(query
-        .order(jobs::id.desc())
-        .limit(limit)
-        .load(conn)
-        .await?)
+    Ok(query.order(jobs::id.desc()).limit(limit).load(conn).await?)
 }
 
 /// Asks for cancellation: queued/retrying jobs are cancelled at once, running jobs are
@@ -227,12 +227,20 @@ pub async fn claim(conn: &mut AsyncPgConnection, id: Uuid, worker: &str, device:
 }
 
 /// Claims many jobs at once (see [`claim`]); returns those this worker now owns.
-pub async fn claim_many(conn: &mut AsyncPgConnection, ids: &[Uuid], worker: &str, device: &str) -> Result<Vec<Claimed>> {
+pub async fn claim_many(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+    worker: &str,
+    device: &str,
+) -> Result<Vec<Claimed>> {
     Ok(diesel::sql_query(
         "UPDATE jobs SET status = 'running', attempts = attempts + 1, worker = $2, device = $3,
             started_at = coalesce(started_at, now()), heartbeat_at = now(), updated_at = now(),
             dispatched_at = NULL
-         WHERE id = ANY($1) AND status IN ('queued', 'retrying') AND NOT cancel_requested
+         WHERE id IN (SELECT id FROM jobs
+                      WHERE id = ANY($1) AND status IN ('queued', 'retrying') AND NOT cancel_requested
+                      ORDER BY id FOR UPDATE)
+           AND status IN ('queued', 'retrying') AND NOT cancel_requested
          RETURNING id, kind, payload::text AS payload, attempts, max_attempts",
     )
     .bind::<Array<SqlUuid>, _>(ids)
@@ -243,7 +251,8 @@ pub async fn claim_many(conn: &mut AsyncPgConnection, ids: &[Uuid], worker: &str
 }
 
 /// Marks many (job, attempt) pairs succeeded (see [`mark_succeeded`]); returns the ids
-/// whose attempt still owned the job.
+/// whose attempt still owned the job. Rows are locked in id order, as [`claim_many`]
+/// does, so concurrent batches cannot deadlock.
 pub async fn mark_succeeded_many(conn: &mut AsyncPgConnection, ids: &[Uuid], attempts: &[i32]) -> Result<Vec<Uuid>> {
     #[derive(QueryableByName)]
     struct Id {
@@ -251,9 +260,11 @@ pub async fn mark_succeeded_many(conn: &mut AsyncPgConnection, ids: &[Uuid], att
         id: Uuid,
     }
     let rows: Vec<Id> = diesel::sql_query(
-        "UPDATE jobs j SET status = 'succeeded', progress = 1, error = NULL, finished_at = now(), updated_at = now()
-         FROM unnest($1::uuid[], $2::int[]) AS t(id, attempt)
-         WHERE j.id = t.id AND j.status = 'running' AND j.attempts = t.attempt AND NOT j.cancel_requested
+        "WITH locked AS (SELECT id FROM jobs WHERE id = ANY($1) ORDER BY id FOR UPDATE)
+         UPDATE jobs j SET status = 'succeeded', progress = 1, error = NULL, finished_at = now(), updated_at = now()
+         FROM unnest($1::uuid[], $2::int[]) AS t(id, attempt), locked l
+         WHERE j.id = t.id AND l.id = t.id AND j.status = 'running' AND j.attempts = t.attempt
+           AND NOT j.cancel_requested
          RETURNING j.id",
     )
     .bind::<Array<SqlUuid>, _>(ids)
@@ -264,24 +275,24 @@ pub async fn mark_succeeded_many(conn: &mut AsyncPgConnection, ids: &[Uuid], att
 }
 
 /// Renews the lease of every job `worker` is running; returns how many.
+///
+/// Rows locked by another statement (a completion batch, a cancellation) are skipped,
+/// not waited for: they are changing hands anyway, and waiting would let a heartbeat
+/// deadlock with a completion batch that locks the same rows in another order.
 pub async fn heartbeat(conn: &mut AsyncPgConnection, worker: &str) -> Result<usize> {
-    Ok(diesel::update(jobs::table)
-        .filter(jobs::worker.eq(worker))
-        .filter(jobs::status.eq("running"))
-        .set(jobs::heartbeat_at.eq(diesel::dsl::now))
-        .execute(conn)
-        .await?)
+    Ok(diesel::sql_query(
+        "UPDATE jobs SET heartbeat_at = now()
+         WHERE id IN (SELECT id FROM jobs WHERE worker = $1 AND status = 'running' FOR UPDATE SKIP LOCKED)
+           AND status = 'running'",
+    )
+    .bind::<Text, _>(worker)
+    .execute(conn)
+    .await?)
 }
 
 /// Whether a client asked to cancel the job.
 pub async fn cancel_requested(conn: &mut AsyncPgConnection, id: Uuid) -> Result<bool> {
-    Ok(jobs::table
-        .find(id)
-        .select(jobs::cancel_requested)
-        .first(conn)
-        .await
-        .optional()?
-        .unwrap_or(true))
+    Ok(jobs::table.find(id).select(jobs::cancel_requested).first(conn).await.optional()?.unwrap_or(true))
 }
 
 /// Records progress (0..1) of a running attempt.
@@ -300,6 +311,31 @@ pub async fn set_progress(conn: &mut AsyncPgConnection, id: Uuid, attempt: i32, 
 /// (lease expired, cancelled, or already finished): the caller must not write results.
 pub async fn mark_succeeded(conn: &mut AsyncPgConnection, id: Uuid, attempt: i32) -> Result<bool> {
     Ok(!mark_succeeded_many(conn, &[id], &[attempt]).await?.is_empty())
+}
+
+/// Marks attempt `attempt` succeeded with a result document (see [`mark_succeeded`]).
+pub async fn mark_succeeded_with_result(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    attempt: i32,
+    result: &serde_json::Value,
+) -> Result<bool> {
+    let n = diesel::update(jobs::table)
+        .filter(jobs::id.eq(id))
+        .filter(jobs::status.eq("running"))
+        .filter(jobs::attempts.eq(attempt))
+        .filter(jobs::cancel_requested.eq(false))
+        .set((
+            jobs::status.eq("succeeded"),
+            jobs::progress.eq(1.0f32),
+            jobs::error.eq(None::<String>),
+            jobs::result.eq(Some(result)),
+            jobs::finished_at.eq(diesel::dsl::now),
+            jobs::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(n == 1)
 }
 
 /// Marks a running attempt cancelled (the worker saw the cancel flag).
@@ -408,7 +444,12 @@ pub async fn undispatch(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> Result<us
 }
 
 /// Dispatched, unclaimed jobs of `kind` pushed more than `older_than_ms` ago.
-pub async fn dispatched_before(conn: &mut AsyncPgConnection, kind: &str, older_than_ms: i64, limit: i64) -> Result<Vec<Dispatch>> {
+pub async fn dispatched_before(
+    conn: &mut AsyncPgConnection,
+    kind: &str,
+    older_than_ms: i64,
+    limit: i64,
+) -> Result<Vec<Dispatch>> {
     Ok(diesel::sql_query(
         "SELECT id, dispatch_count FROM jobs
          WHERE kind = $1 AND status IN ('queued', 'retrying') AND dispatched_at IS NOT NULL
@@ -437,7 +478,10 @@ pub async fn expire_leases(conn: &mut AsyncPgConnection, lease_ms: i64) -> Resul
             finished_at = CASE WHEN cancel_requested OR attempts >= max_attempts THEN now() ELSE NULL END,
             error = 'worker ' || coalesce(worker, '?') || ' stopped responding (no heartbeat)',
             dispatched_at = NULL, run_after = now(), updated_at = now()
-         WHERE status = 'running' AND heartbeat_at < now() - make_interval(secs => $1::bigint / 1000.0)
+         WHERE id IN (SELECT id FROM jobs
+                      WHERE status = 'running' AND heartbeat_at < now() - make_interval(secs => $1::bigint / 1000.0)
+                      FOR UPDATE SKIP LOCKED)
+           AND status = 'running' AND heartbeat_at < now() - make_interval(secs => $1::bigint / 1000.0)
          RETURNING id",
     )
     .bind::<BigInt, _>(lease_ms)

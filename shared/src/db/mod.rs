@@ -1,10 +1,17 @@
 //! PostgreSQL access: connection pool, migrations, and one module of queries per table.
 
 pub mod artifacts;
+pub mod asset_groups;
 pub mod assets;
 pub mod candles;
+pub mod candles_bulk;
+pub mod catalogue;
 pub mod jobs;
+pub mod model_pools;
+pub mod models;
 pub mod predictions;
+pub mod quality;
+pub mod quarantine;
 pub mod schema;
 
 use diesel_async::{
@@ -27,10 +34,7 @@ pub type DbConn = diesel_async::pooled_connection::deadpool::Object<AsyncPgConne
 /// Builds a connection pool of at most `size` connections.
 pub fn pool(database_url: &str, size: usize) -> Result<DbPool> {
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(database_url);
-    Pool::builder(manager)
-        .max_size(size)
-        .build()
-        .map_err(|e| Error::Pool(e.to_string()))
+    Pool::builder(manager).max_size(size).build().map_err(|e| Error::Pool(e.to_string()))
 }
 
 /// A pool whose sessions commit without waiting for the WAL flush
@@ -49,9 +53,7 @@ pub fn relaxed_pool(database_url: &str, size: usize) -> Result<DbPool> {
 /// Needs the multi-threaded tokio runtime (the harness uses `block_in_place`).
 pub async fn migrate(database_url: &str) -> Result<Vec<String>> {
     use diesel_async::AsyncConnection;
-    let conn = AsyncPgConnection::establish(database_url)
-        .await
-        .map_err(|e| Error::Pool(e.to_string()))?;
+    let conn = AsyncPgConnection::establish(database_url).await.map_err(|e| Error::Pool(e.to_string()))?;
     let mut harness = AsyncMigrationHarness::new(conn);
     harness
         .run_pending_migrations(MIGRATIONS)

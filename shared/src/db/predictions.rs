@@ -41,11 +41,7 @@ pub struct Prediction {
 
 /// Inserts a prediction; a second insert for the same job is ignored (at-least-once delivery).
 pub async fn insert(conn: &mut AsyncPgConnection, row: &Prediction) -> Result<bool> {
-    let n = diesel::insert_into(predictions::table)
-        .values(row)
-        .on_conflict_do_nothing()
-        .execute(conn)
-        .await?;
+    let n = diesel::insert_into(predictions::table).values(row).on_conflict_do_nothing().execute(conn).await?;
     Ok(n == 1)
 }
 
@@ -56,19 +52,10 @@ pub async fn insert_many(conn: &mut AsyncPgConnection, rows: &[Prediction]) -> R
 
 /// The prediction of a job.
 pub async fn find(conn: &mut AsyncPgConnection, job_id: Uuid) -> Result<Option<Prediction>> {
-    Ok(predictions::table
-        .find(job_id)
-        .select(Prediction::as_select())
-        .first(conn)
-        .await
-        .optional()?)
+    Ok(predictions::table.find(job_id).select(Prediction::as_select()).first(conn).await.optional()?)
 }
 
 /// Number of prediction rows for a job (tests use it to prove exactly-once results).
 pub async fn count_for_jobs(conn: &mut AsyncPgConnection, job_ids: &[Uuid]) -> Result<i64> {
-    Ok(predictions::table
-        .filter(predictions::job_id.eq_any(job_ids))
-        .count()
-        .get_result(conn)
-        .await?)
+    Ok(predictions::table.filter(predictions::job_id.eq_any(job_ids)).count().get_result(conn).await?)
 }

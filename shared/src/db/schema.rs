@@ -9,6 +9,40 @@ diesel::table! {
         exchange -> Nullable<Text>,
         active -> Bool,
         created_at -> Timestamptz,
+        category -> Nullable<Text>,
+        binance_symbol -> Nullable<Text>,
+        okx_symbol -> Nullable<Text>,
+        coingecko_id -> Nullable<Text>,
+        market_cap_rank -> Nullable<Int4>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    asset_groups (id) {
+        id -> Int8,
+        slug -> Text,
+        name -> Text,
+        description -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    asset_group_members (group_id, asset_id) {
+        group_id -> Int8,
+        asset_id -> Int8,
+        position -> Int4,
+    }
+}
+
+diesel::table! {
+    model_asset_pools (model_id, asset_id) {
+        model_id -> Int8,
+        asset_id -> Int8,
+        enabled -> Bool,
+        weight -> Float8,
+        added_at -> Timestamptz,
     }
 }
 
@@ -63,6 +97,7 @@ diesel::table! {
         updated_at -> Timestamptz,
         started_at -> Nullable<Timestamptz>,
         finished_at -> Nullable<Timestamptz>,
+        result -> Nullable<Jsonb>,
     }
 }
 
@@ -95,7 +130,54 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    models (id) {
+        id -> Int8,
+        name -> Text,
+        family -> Text,
+        source -> Text,
+        storage_prefix -> Text,
+        tokenizer_config -> Jsonb,
+        predictor_config -> Jsonb,
+        max_context -> Int4,
+        parameters -> Int8,
+        weights_sha256 -> Text,
+        owner_id -> Nullable<Int8>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    candle_quarantine (id) {
+        id -> Int8,
+        symbol -> Nullable<Text>,
+        interval -> Text,
+        ts -> Nullable<Timestamptz>,
+        source -> Text,
+        row_number -> Nullable<Int4>,
+        reason -> Text,
+        raw -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(candles -> assets (asset_id));
+diesel::joinable!(asset_group_members -> assets (asset_id));
+diesel::joinable!(asset_group_members -> asset_groups (group_id));
+diesel::joinable!(model_asset_pools -> assets (asset_id));
+diesel::joinable!(model_asset_pools -> models (model_id));
 diesel::joinable!(jobs -> batches (batch_id));
 diesel::joinable!(predictions -> jobs (job_id));
-diesel::allow_tables_to_appear_in_same_query!(assets, candles, batches, jobs, predictions, artifacts);
+diesel::allow_tables_to_appear_in_same_query!(
+    assets,
+    candles,
+    batches,
+    jobs,
+    predictions,
+    artifacts,
+    models,
+    candle_quarantine,
+    asset_groups,
+    asset_group_members,
+    model_asset_pools
+);

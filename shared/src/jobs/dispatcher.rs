@@ -33,7 +33,13 @@ pub struct Dispatcher {
 impl Dispatcher {
     /// A dispatcher over these handles (`pool` may be a `db::relaxed_pool`: a lost
     /// dispatch stamp only causes a harmless second push).
-    pub fn new(pool: DbPool, transport: QueueTransport, config: QueueConfig, signal: DispatchSignal, metrics: Metrics) -> Self {
+    pub fn new(
+        pool: DbPool,
+        transport: QueueTransport,
+        config: QueueConfig,
+        signal: DispatchSignal,
+        metrics: Metrics,
+    ) -> Self {
         Self { pool, transport, config, signal, metrics }
     }
 
@@ -73,7 +79,9 @@ impl Dispatcher {
                     moved += n;
                     busy.push(kind);
                 }
-                Err(e) => warn!(job.kind = kind.as_str(), error = %e, "dispatch failed; will retry"),
+                Err(e) => {
+                    warn!(job.kind = kind.as_str(), error = %e, "dispatch failed; will retry")
+                }
             }
         }
         (moved, busy)

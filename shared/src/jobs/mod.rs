@@ -7,6 +7,7 @@ pub mod enqueue;
 pub mod payload;
 pub mod queue;
 pub mod reconciler;
+pub mod refresh_schedule;
 
 use std::{fmt, str::FromStr};
 
@@ -27,11 +28,13 @@ pub enum JobKind {
     Verification,
     /// Run a backtest.
     Backtest,
+    /// Fetch new candles from exchanges.
+    Refresh,
 }
 
 impl JobKind {
     /// Every kind.
-    pub const ALL: [JobKind; 4] = [Self::Prediction, Self::Training, Self::Verification, Self::Backtest];
+    pub const ALL: [JobKind; 5] = [Self::Prediction, Self::Training, Self::Verification, Self::Backtest, Self::Refresh];
 
     /// Database spelling.
     pub fn as_str(self) -> &'static str {
@@ -40,6 +43,7 @@ impl JobKind {
             Self::Training => "training",
             Self::Verification => "verification",
             Self::Backtest => "backtest",
+            Self::Refresh => "refresh",
         }
     }
 }
@@ -54,7 +58,10 @@ impl FromStr for JobKind {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self, Error> {
         Self::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| {
-            Error::invalid("kind", format!("unknown job kind {s:?}; expected prediction, training, verification or backtest"))
+            Error::invalid(
+                "kind",
+                format!("unknown job kind {s:?}; expected prediction, training, verification, backtest or refresh"),
+            )
         })
     }
 }
@@ -104,7 +111,10 @@ impl FromStr for JobStatus {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self, Error> {
         Self::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| {
-            Error::invalid("status", format!("unknown status {s:?}; expected queued, running, retrying, succeeded, failed or cancelled"))
+            Error::invalid(
+                "status",
+                format!("unknown status {s:?}; expected queued, running, retrying, succeeded, failed or cancelled"),
+            )
         })
     }
 }

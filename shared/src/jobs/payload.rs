@@ -28,6 +28,42 @@ pub struct PredictionPayload {
     pub horizon: usize,
     /// Where the history comes from.
     pub series: SeriesSource,
+    /// Settings of a registered (Kronos) model; `None` for baselines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kronos: Option<KronosSettings>,
+}
+
+/// How a registered Kronos model runs a prediction (all defaults resolved at submission,
+/// so a job is reproducible from its payload).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct KronosSettings {
+    /// The registry id of the model (names are resolved when the job is submitted).
+    pub model_id: i64,
+    /// Sample paths.
+    pub samples: usize,
+    /// Softmax temperature.
+    pub temperature: f64,
+    /// Top-k filter (0 = off; 1 = greedy).
+    pub top_k: usize,
+    /// Nucleus threshold (1 = off; ignored when top_k > 0).
+    pub top_p: f64,
+    /// Seed of the sample paths.
+    pub seed: u64,
+    /// Longest window the predictor sees.
+    pub max_context: usize,
+}
+
+impl KronosSettings {
+    /// Default sample paths (the reference predictor's `sample_count`).
+    pub const DEFAULT_SAMPLES: usize = 1;
+    /// Default temperature.
+    pub const DEFAULT_TEMPERATURE: f64 = 1.0;
+    /// Default top-k (off).
+    pub const DEFAULT_TOP_K: usize = 0;
+    /// Default nucleus threshold (the reference predictor's).
+    pub const DEFAULT_TOP_P: f64 = 0.9;
+    /// Most sample paths per job.
+    pub const MAX_SAMPLES: usize = 256;
 }
 
 /// The history a prediction runs on.
@@ -92,4 +128,17 @@ pub struct ForecastDocument {
     pub prob_up: f64,
     /// The forecast, one row per step.
     pub rows: Vec<ForecastRow>,
+}
+
+/// A refresh job: fetch new bars of `interval` from the exchanges.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RefreshPayload {
+    /// Candle interval.
+    pub interval: Interval,
+    /// Symbols to refresh; empty means every active asset some source knows.
+    #[serde(default)]
+    pub symbols: Vec<String>,
+    /// First bar to fetch (a backfill); `None` continues after the last stored bar.
+    #[serde(default)]
+    pub since: Option<DateTime<Utc>>,
 }

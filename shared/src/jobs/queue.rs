@@ -58,10 +58,7 @@ impl QueueTransport {
 
     /// The apalis-redis configuration of a kind's queue.
     pub fn apalis_config(&self, kind: JobKind) -> ApalisConfig {
-        ApalisConfig::default()
-            .queue(self.queue_name(kind))
-            .emit_events(false)
-            .persist_results(false)
+        ApalisConfig::default().queue(self.queue_name(kind)).emit_events(false).persist_results(false)
     }
 
     /// The apalis task id of dispatch number `dispatch_count` of a job.

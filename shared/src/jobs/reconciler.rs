@@ -47,7 +47,13 @@ pub struct Reconciler {
 
 impl Reconciler {
     /// A reconciler over these handles.
-    pub fn new(pool: DbPool, transport: QueueTransport, config: QueueConfig, signal: DispatchSignal, metrics: Metrics) -> Self {
+    pub fn new(
+        pool: DbPool,
+        transport: QueueTransport,
+        config: QueueConfig,
+        signal: DispatchSignal,
+        metrics: Metrics,
+    ) -> Self {
         Self { pool, transport, config, signal, metrics }
     }
 

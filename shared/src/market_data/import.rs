@@ -21,6 +21,12 @@ pub struct RejectedRow {
     pub row: usize,
     /// Why.
     pub reason: String,
+    /// The series it belongs to, when known.
+    pub symbol: Option<String>,
+    /// Its time, when it could be read.
+    pub ts: Option<DateTime<Utc>>,
+    /// The row as read, column name → text.
+    pub raw: serde_json::Value,
 }
 
 /// The result of parsing a file.
@@ -66,12 +72,18 @@ pub fn parse_file(path: &Path, symbol: Option<&str>) -> Result<ParsedCandles> {
 /// Parses an already-loaded frame (see [`parse_file`]).
 pub fn parse_frame(frame: DataFrame, symbol: Option<&str>) -> Result<ParsedCandles> {
     let columns: Vec<String> = frame.get_column_names().iter().map(|c| c.to_string()).collect();
-    let find = |names: &[&str]| {
-        columns.iter().find(|c| names.contains(&c.trim().to_ascii_lowercase().as_str())).cloned()
-    };
+    let find =
+        |names: &[&str]| columns.iter().find(|c| names.contains(&c.trim().to_ascii_lowercase().as_str())).cloned();
     let time_col = find(&TIME_NAMES)
-        .or_else(|| columns.first().filter(|c| c.trim().is_empty() || c.starts_with("column_") || c.as_str() == "__index_level_0__").cloned())
-        .ok_or_else(|| Error::invalid("file", format!("no time column (expected one of {TIME_NAMES:?}); columns: {columns:?}")))?;
+        .or_else(|| {
+            columns
+                .first()
+                .filter(|c| c.trim().is_empty() || c.starts_with("column_") || c.as_str() == "__index_level_0__")
+                .cloned()
+        })
+        .ok_or_else(|| {
+            Error::invalid("file", format!("no time column (expected one of {TIME_NAMES:?}); columns: {columns:?}"))
+        })?;
     let price = |name: &str| -> Result<Option<Vec<Option<f64>>>> {
         match find(&[name]) {
             None => Ok(None),
@@ -90,7 +102,13 @@ pub fn parse_frame(frame: DataFrame, symbol: Option<&str>) -> Result<ParsedCandl
     let times = timestamps(frame.column(&time_col)?)?;
     let tickers: Option<Vec<Option<String>>> = match find(&TICKER_NAMES) {
         Some(col) => Some(
-            frame.column(&col)?.cast(&DataType::String)?.str()?.into_iter().map(|s| s.map(|s| s.trim().to_ascii_uppercase())).collect(),
+            frame
+                .column(&col)?
+                .cast(&DataType::String)?
+                .str()?
+                .into_iter()
+                .map(|s| s.map(|s| s.trim().to_ascii_uppercase()))
+                .collect(),
         ),
         None => None,
     };
@@ -99,10 +117,22 @@ pub fn parse_frame(frame: DataFrame, symbol: Option<&str>) -> Result<ParsedCandl
     }
 
     let mut parsed = ParsedCandles { rows_read: frame.height(), ..Default::default() };
-    let mut by_symbol: BTreeMap<String, BTreeMap<DateTime<Utc>, Candle>> = BTreeMap::new();
+    let mut by_symbol: BTreeMap<String, BTreeMap<DateTime<Utc>, (usize, Candle)>> = BTreeMap::new();
+    let raw = |i: usize| -> serde_json::Value {
+        let fields = frame.get_columns().iter().map(|c| {
+            let text = c.get(i).map(|v| v.to_string()).unwrap_or_default();
+            (c.name().to_string(), serde_json::Value::String(text.trim_matches('"').to_owned()))
+        });
+        serde_json::Value::Object(fields.collect())
+    };
     for i in 0..frame.height() {
         let row = i + 1;
-        let reject = |reason: String| RejectedRow { row, reason };
+        let symbol_of = |i: usize| match (&tickers, symbol) {
+            (Some(t), _) => t[i].clone().filter(|s| !s.is_empty()),
+            (None, s) => s.map(str::to_ascii_uppercase),
+        };
+        let ts_of = |i: usize| times[i].as_ref().ok().copied();
+        let reject = |reason: String| RejectedRow { row, reason, symbol: symbol_of(i), ts: ts_of(i), raw: raw(i) };
         let series = match (&tickers, symbol) {
             (Some(t), _) => match &t[i] {
                 Some(s) if !s.is_empty() => s.clone(),
@@ -136,15 +166,28 @@ pub fn parse_frame(frame: DataFrame, symbol: Option<&str>) -> Result<ParsedCandl
             parsed.rejected.push(reject(reason));
             continue;
         }
-        by_symbol.entry(series).or_default().insert(ts, candle);
+        if let Some((earlier, _)) = by_symbol.entry(series).or_default().insert(ts, (row, candle)) {
+            // the last row of a timestamp wins; the earlier one is reported, not dropped silently
+            parsed.rejected.push(RejectedRow {
+                row: earlier,
+                reason: format!("duplicate timestamp {} (row {row} kept)", ts.to_rfc3339()),
+                symbol: symbol_of(earlier - 1),
+                ts: Some(ts),
+                raw: raw(earlier - 1),
+            });
+        }
     }
-    parsed.series = by_symbol.into_iter().map(|(s, m)| (s, m.into_values().collect())).collect();
+    parsed.rejected.sort_by_key(|r| r.row);
+    parsed.series =
+        by_symbol.into_iter().map(|(s, m)| (s, m.into_values().map(|(_, candle)| candle).collect())).collect();
     Ok(parsed)
 }
 
 fn floats(column: &Column) -> Result<Vec<Option<f64>>> {
     let cast = match column.dtype() {
-        DataType::String => column.str()?.into_iter().map(|s| s.and_then(|s| s.trim().replace(',', "").parse::<f64>().ok())).collect(),
+        DataType::String => {
+            column.str()?.into_iter().map(|s| s.and_then(|s| s.trim().replace(',', "").parse::<f64>().ok())).collect()
+        }
         _ => column.cast(&DataType::Float64)?.f64()?.into_iter().collect(),
     };
     Ok(cast)
@@ -153,11 +196,9 @@ fn floats(column: &Column) -> Result<Vec<Option<f64>>> {
 fn timestamps(column: &Column) -> Result<Vec<std::result::Result<DateTime<Utc>, String>>> {
     let missing = || Err("time is missing".to_owned());
     Ok(match column.dtype() {
-        DataType::String => column
-            .str()?
-            .into_iter()
-            .map(|s| s.map_or_else(missing, |s| parse_time(s.trim())))
-            .collect(),
+        DataType::String => {
+            column.str()?.into_iter().map(|s| s.map_or_else(missing, |s| parse_time(s.trim()))).collect()
+        }
         DataType::Datetime(unit, _) => {
             let per_second = match unit {
                 TimeUnit::Milliseconds => 1_000,
@@ -177,12 +218,9 @@ fn timestamps(column: &Column) -> Result<Vec<std::result::Result<DateTime<Utc>, 
             .into_iter()
             .map(|v| v.map_or_else(missing, |d| from_epoch(i64::from(d) * 86_400, 1)))
             .collect(),
-        _ => column
-            .cast(&DataType::Int64)?
-            .i64()?
-            .into_iter()
-            .map(|v| v.map_or_else(missing, epoch_any_unit))
-            .collect(),
+        _ => {
+            column.cast(&DataType::Int64)?.i64()?.into_iter().map(|v| v.map_or_else(missing, epoch_any_unit)).collect()
+        }
     })
 }
 
@@ -248,7 +286,8 @@ mod tests {
 
     #[test]
     fn reads_unnamed_time_column_and_any_case() {
-        let p = csv(",Open,High,Low,Close,Volume\n2013-01-02,10,12,9,11,100\n2013-01-03,11,13,10,12,200\n", Some("goog"));
+        let p =
+            csv(",Open,High,Low,Close,Volume\n2013-01-02,10,12,9,11,100\n2013-01-03,11,13,10,12,200\n", Some("goog"));
         let s = &p.series["GOOG"];
         assert_eq!(s.len(), 2);
         assert_eq!(s[1].close, 12.0);

@@ -29,8 +29,7 @@ pub enum Interval {
 
 impl Interval {
     /// Every interval, shortest first.
-    pub const ALL: [Interval; 8] =
-        [Self::M1, Self::M5, Self::M15, Self::M30, Self::H1, Self::H4, Self::D1, Self::W1];
+    pub const ALL: [Interval; 8] = [Self::M1, Self::M5, Self::M15, Self::M30, Self::H1, Self::H4, Self::D1, Self::W1];
 
     /// The canonical spelling (`1m`, `1h`, `1d`, …).
     pub fn as_str(self) -> &'static str {
@@ -60,6 +59,21 @@ impl Interval {
         }
     }
 
+    /// Start of the bar holding `ts` (UTC grid; weeks start on Monday, as on
+    /// Binance and OKX's UTC bars).
+    pub fn bar_start(self, ts: DateTime<Utc>) -> DateTime<Utc> {
+        let step = self.duration().num_seconds();
+        // 1970-01-05 was a Monday
+        let origin = if self == Self::W1 { 4 * 86_400 } else { 0 };
+        let start = (ts.timestamp() - origin).div_euclid(step) * step + origin;
+        DateTime::from_timestamp(start, 0).unwrap_or(ts)
+    }
+
+    /// Whether `ts` is a bar start (see [`Interval::bar_start`]).
+    pub fn is_bar_start(self, ts: DateTime<Utc>) -> bool {
+        ts.timestamp_subsec_nanos() == 0 && self.bar_start(ts) == ts
+    }
+
     /// The `n` bar times after `last`, one interval apart.
     pub fn future_timestamps(self, last: DateTime<Utc>, n: usize) -> Vec<DateTime<Utc>> {
         (1..=n as i32).map(|k| last + self.duration() * k).collect()
@@ -75,12 +89,12 @@ impl fmt::Display for Interval {
 impl FromStr for Interval {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self, Error> {
-        Self::ALL
-            .into_iter()
-            .find(|i| i.as_str() == s.trim())
-            .ok_or_else(|| {
-                Error::invalid("interval", format!("unknown interval {s:?}; expected one of 1m, 5m, 15m, 30m, 1h, 4h, 1d, 1w"))
-            })
+        Self::ALL.into_iter().find(|i| i.as_str() == s.trim()).ok_or_else(|| {
+            Error::invalid(
+                "interval",
+                format!("unknown interval {s:?}; expected one of 1m, 5m, 15m, 30m, 1h, 4h, 1d, 1w"),
+            )
+        })
     }
 }
 

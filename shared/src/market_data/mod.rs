@@ -1,7 +1,12 @@
 //! Market-data types (candles, intervals) and the CSV/Parquet importer.
 
+pub mod frame;
 pub mod import;
+pub mod indicators;
 mod interval;
+pub mod quality;
+pub mod refresh;
+pub mod resample;
 
 pub use interval::Interval;
 

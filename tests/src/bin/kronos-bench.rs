@@ -5,6 +5,8 @@
 //!   PostgreSQL).
 //! - `status`: hammers `GET /v1/jobs/{id}` with concurrent clients and reports
 //!   requests/s and latency percentiles.
+//! - `gen-candles`: writes a CSV of 1-minute candles (a random walk) for import timing.
+//! - `candles`: the same load as `status` on `GET /v1/assets/{symbol}/candles`.
 
 use std::{
     sync::Arc,
@@ -35,18 +37,32 @@ async fn main() -> anyhow::Result<()> {
             let seconds: u64 = arg(&args, "--seconds", "10").parse()?;
             status(&api, Duration::from_secs(seconds), concurrency).await
         }
-        _ => bail!("usage: kronos-bench throughput|status [--api URL] [--concurrency N] [--jobs N] [--seconds N] [--database-url URL]"),
+        Some("gen-candles") => {
+            let rows: usize = arg(&args, "--rows", "1000000").parse()?;
+            gen_candles(rows, &arg(&args, "--out", "candles.csv"))
+        }
+        Some("candles") => {
+            let seconds: u64 = arg(&args, "--seconds", "10").parse()?;
+            let path = format!(
+                "/v1/assets/{}/candles?interval={}&limit={}",
+                arg(&args, "--symbol", "BENCH"),
+                arg(&args, "--interval", "1m"),
+                arg(&args, "--limit", "5000")
+            );
+            let urls = Arc::new(vec![format!("{api}{path}")]);
+            let label = format!("candles limit={}", arg(&args, "--limit", "5000"));
+            hammer(&label, urls, Duration::from_secs(seconds), concurrency).await
+        }
+        _ => bail!("usage: kronos-bench throughput|status|gen-candles|candles [--api URL] [--concurrency N] [--jobs N] [--seconds N] [--database-url URL] [--rows N --out FILE] [--symbol S --interval I --limit N]"),
     }
 }
 
 async fn throughput(api: &str, db: &str, jobs: usize, concurrency: usize) -> anyhow::Result<()> {
     let mut conn = AsyncPgConnection::establish(db).await.context("connect to the bench database")?;
     let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
-    let body = Arc::new(
-        serde_json::to_vec(&serde_json::json!({
-            "candles": kronos_tests::sample::candles(32), "interval": "1d", "horizon": 1, "model": "naive"
-        }))?,
-    );
+    let body = Arc::new(serde_json::to_vec(&serde_json::json!({
+        "candles": kronos_tests::sample::candles(32), "interval": "1d", "horizon": 1, "model": "naive"
+    }))?);
     let url = format!("{api}/v1/predictions");
     let started = Instant::now();
     let ids: Vec<Option<uuid::Uuid>> = stream::iter(0..jobs)
@@ -112,22 +128,29 @@ async fn status(api: &str, duration: Duration, concurrency: usize) -> anyhow::Re
     if ids.is_empty() {
         bail!("no jobs to query: run the throughput benchmark first");
     }
-    let ids = Arc::new(ids);
+    let urls = Arc::new(ids.iter().map(|id| format!("{api}/v1/jobs/{id}")).collect::<Vec<_>>());
+    hammer("status", urls, duration, concurrency).await?;
+    Ok(())
+}
+
+/// `concurrency` clients GET `urls` (round robin) for `duration`; prints requests/s and
+/// latency percentiles of the successful requests.
+async fn hammer(label: &str, urls: Arc<Vec<String>>, duration: Duration, concurrency: usize) -> anyhow::Result<()> {
+    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
     let deadline = Instant::now() + duration;
     let mut tasks = Vec::new();
     for worker in 0..concurrency {
         let client = client.clone();
-        let ids = ids.clone();
-        let api = api.to_owned();
+        let urls = urls.clone();
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut errors = 0u64;
             let mut i = worker;
             while Instant::now() < deadline {
-                let url = format!("{api}/v1/jobs/{}", ids[i % ids.len()]);
+                let url = &urls[i % urls.len()];
                 i += 7;
                 let t = Instant::now();
-                match client.get(&url).send().await {
+                match client.get(url).send().await {
                     Ok(r) if r.status() == 200 => {
                         let _ = r.bytes().await;
                         latencies.push(t.elapsed().as_micros() as u64);
@@ -145,10 +168,13 @@ async fn status(api: &str, duration: Duration, concurrency: usize) -> anyhow::Re
         all.extend(l);
         errors += e;
     }
+    if all.is_empty() {
+        bail!("{label}: no successful request ({errors} errors)");
+    }
     all.sort_unstable();
     let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)] as f64 / 1000.0;
     println!(
-        "status concurrency={concurrency} seconds={} requests={} errors={errors} requests_per_s={:.0} p50_ms={:.2} p90_ms={:.2} p99_ms={:.2} max_ms={:.2}",
+        "{label} concurrency={concurrency} seconds={} requests={} errors={errors} requests_per_s={:.0} p50_ms={:.2} p90_ms={:.2} p99_ms={:.2} max_ms={:.2}",
         duration.as_secs(),
         all.len(),
         all.len() as f64 / duration.as_secs_f64(),
@@ -157,5 +183,31 @@ async fn status(api: &str, duration: Duration, concurrency: usize) -> anyhow::Re
         pct(0.99),
         pct(1.0)
     );
+    Ok(())
+}
+
+/// A CSV of `rows` 1-minute candles from 2020-01-01 (a deterministic random walk).
+fn gen_candles(rows: usize, out: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut file = std::io::BufWriter::new(std::fs::File::create(out).with_context(|| out.to_owned())?);
+    writeln!(file, "timestamps,open,high,low,close,volume,amount")?;
+    let start = chrono::DateTime::parse_from_rfc3339("2020-01-01T00:00:00Z")?.timestamp();
+    let mut state = 1u64;
+    let mut close = 100.0f64;
+    for i in 0..rows {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let open = close;
+        close = open * (1.0 + ((state >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 0.002);
+        let (high, low) = (open.max(close) * 1.0005, open.min(close) * 0.9995);
+        let volume = 10.0 + (state >> 54) as f64;
+        let ts = chrono::DateTime::from_timestamp(start + 60 * i as i64, 0).context("time")?;
+        writeln!(
+            file,
+            "{},{open:.6},{high:.6},{low:.6},{close:.6},{volume},{:.2}",
+            ts.format("%Y-%m-%d %H:%M:%S"),
+            volume * close
+        )?;
+    }
+    file.flush()?;
     Ok(())
 }

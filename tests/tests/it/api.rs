@@ -23,7 +23,8 @@ fn assert_error(body: &serde_json::Value, code: &str, field: Option<&str>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn accepts_inline_prediction_with_location_and_job_status() {
     let (_env, api) = api().await;
-    let r = api.client.post(api.url("/v1/predictions")).json(&sample::inline_request(50, 5, "naive")).send().await.unwrap();
+    let r =
+        api.client.post(api.url("/v1/predictions")).json(&sample::inline_request(50, 5, "naive")).send().await.unwrap();
     assert_eq!(r.status(), 202);
     let location = r.headers()["location"].to_str().unwrap().to_owned();
     let body: serde_json::Value = r.json().await.unwrap();
@@ -63,7 +64,9 @@ async fn malformed_json_is_a_400() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_shapes_name_the_field() {
     let (_env, api) = api().await;
-    let (s, b) = api.post_json("/v1/predictions", &json!({"symbol": "AAPL", "interval": "1d", "horizon": "ten", "model": "naive"})).await;
+    let (s, b) = api
+        .post_json("/v1/predictions", &json!({"symbol": "AAPL", "interval": "1d", "horizon": "ten", "model": "naive"}))
+        .await;
     assert_eq!(s, 422);
     assert_error(&b, "invalid_field", Some("horizon"));
     let mut body = sample::inline_request(20, 2, "naive");
@@ -71,7 +74,12 @@ async fn wrong_shapes_name_the_field() {
     let (s, b) = api.post_json("/v1/predictions", &body).await;
     assert_eq!(s, 422);
     assert_error(&b, "invalid_field", Some("candles[3].close"));
-    let (s, b) = api.post_json("/v1/predictions", &json!({"symbol": "AAPL", "interval": "1d", "horizon": 3, "model": "naive", "colour": 1})).await;
+    let (s, b) = api
+        .post_json(
+            "/v1/predictions",
+            &json!({"symbol": "AAPL", "interval": "1d", "horizon": 3, "model": "naive", "colour": 1}),
+        )
+        .await;
     assert_eq!(s, 422);
     assert!(b["error"]["message"].as_str().unwrap().contains("colour"), "{b}");
 }
@@ -100,13 +108,19 @@ async fn stored_symbol_needs_enough_candles() {
     let mut conn = api.state.pool.get().await.unwrap();
     let id = assets::ensure(&mut conn, "abc", "stock").await.unwrap();
     candles::upsert(&mut conn, id, Interval::D1, &sample::candles(10), "test").await.unwrap();
-    let (s, b) = api.post_json("/v1/predictions", &json!({"symbol": "ABC", "interval": "1d", "horizon": 20, "model": "drift"})).await;
+    let (s, b) = api
+        .post_json("/v1/predictions", &json!({"symbol": "ABC", "interval": "1d", "horizon": 20, "model": "drift"}))
+        .await;
     assert_eq!(s, 422);
     assert_error(&b, "invalid_field", Some("symbol"));
     assert!(b["error"]["message"].as_str().unwrap().contains("10 stored"), "{b}");
-    let (s, b) = api.post_json("/v1/predictions", &json!({"symbol": "abc", "interval": "1d", "horizon": 5, "model": "drift"})).await;
+    let (s, b) = api
+        .post_json("/v1/predictions", &json!({"symbol": "abc", "interval": "1d", "horizon": 5, "model": "drift"}))
+        .await;
     assert_eq!(s, 202, "{b}");
-    let (s, b) = api.post_json("/v1/predictions", &json!({"symbol": "abc", "interval": "1h", "horizon": 5, "model": "drift"})).await;
+    let (s, b) = api
+        .post_json("/v1/predictions", &json!({"symbol": "abc", "interval": "1h", "horizon": 5, "model": "drift"}))
+        .await;
     assert_eq!(s, 422, "no hourly candles: {b}");
 }
 
@@ -179,7 +193,13 @@ async fn lists_jobs_with_filters_and_cursor() {
     assert_eq!(got2, vec![ids[3].as_str(), ids[2].as_str(), ids[1].as_str()]);
     let (_, none) = api.get("/v1/jobs?status=succeeded").await;
     assert_eq!(none["jobs"].as_array().unwrap().len(), 0);
-    for (q, field) in [("limit=0", "limit"), ("limit=abc", "limit"), ("kind=nope", "kind"), ("status=done", "status"), ("cursor=zzz", "cursor")] {
+    for (q, field) in [
+        ("limit=0", "limit"),
+        ("limit=abc", "limit"),
+        ("kind=nope", "kind"),
+        ("status=done", "status"),
+        ("cursor=zzz", "cursor"),
+    ] {
         let (s, b) = api.get(&format!("/v1/jobs?{q}")).await;
         assert_eq!(s, 422, "{q}");
         assert_error(&b, "invalid_field", Some(field));
@@ -217,7 +237,10 @@ async fn health_readiness_and_metrics() {
     api.post_json("/v1/predictions", &sample::inline_request(20, 2, "naive")).await;
     let text = api.client.get(api.url("/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(text.contains("kronos_jobs{kind=\"prediction\",status=\"queued\"} 1"), "{text}");
-    assert!(text.contains("kronos_http_requests_total{method=\"POST\",route=\"/v1/predictions\",status=\"202\"} 1"), "{text}");
+    assert!(
+        text.contains("kronos_http_requests_total{method=\"POST\",route=\"/v1/predictions\",status=\"202\"} 1"),
+        "{text}"
+    );
     assert!(text.contains("kronos_queue_depth{kind=\"prediction\"}"), "{text}");
     assert!(text.contains("kronos_http_request_duration_seconds_bucket"), "{text}");
 }

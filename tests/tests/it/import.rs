@@ -78,3 +78,23 @@ impl GzWriter {
         Ok(child.wait_with_output()?.stdout)
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_copy_inserts_then_updates() {
+    let env = TestEnv::new().await;
+    let pool = db::pool(&env.config.database_url, 2).unwrap();
+    let mut conn = pool.get().await.unwrap();
+    let id = assets::ensure(&mut conn, "BULK", "crypto").await.unwrap();
+    let mut series = kronos_tests::sample::candles(1000);
+    let url = &env.config.database_url;
+    let n = db::candles_bulk::upsert(url, id, Interval::H1, &series, "import").await.unwrap();
+    assert_eq!(n, 1000);
+    series[10].close *= 1.01;
+    series[10].high = series[10].high.max(series[10].close);
+    series.extend(kronos_tests::sample::candles(1001).into_iter().skip(1000));
+    let n = db::candles_bulk::upsert(url, id, Interval::H1, &series, "import").await.unwrap();
+    assert_eq!(n, 1001, "1000 updates and 1 insert");
+    let stored = candles::latest(&mut conn, id, Interval::H1, 5000).await.unwrap();
+    assert_eq!(stored, series, "stored rows equal the last load, bit for bit");
+    assert_eq!(candles::count(&mut conn, id, Interval::D1).await.unwrap(), 0, "other intervals untouched");
+}

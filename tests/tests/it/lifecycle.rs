@@ -44,7 +44,10 @@ async fn claim_is_guarded_and_completion_needs_the_current_attempt() {
     jobs::insert_many(&mut conn, std::slice::from_ref(&job)).await.unwrap();
     let claimed = jobs::claim(&mut conn, job.id, "w1", "cpu").await.unwrap().expect("first claim");
     assert_eq!(claimed.attempts, 1);
-    assert!(jobs::claim(&mut conn, job.id, "w2", "cpu").await.unwrap().is_none(), "running jobs cannot be claimed again");
+    assert!(
+        jobs::claim(&mut conn, job.id, "w2", "cpu").await.unwrap().is_none(),
+        "running jobs cannot be claimed again"
+    );
     assert!(!jobs::mark_succeeded(&mut conn, job.id, 2).await.unwrap(), "a stale attempt cannot complete");
     assert!(jobs::mark_succeeded(&mut conn, job.id, 1).await.unwrap());
     let j = status(&pool, job.id).await;
@@ -177,7 +180,8 @@ async fn reconciler_redispatches_jobs_lost_from_redis_and_vacuums() {
     assert_eq!(r.run_once().await.unwrap().lost, 0, "all present in Redis");
     // lose this test's Redis keys, as a FLUSHALL or restart would
     let mut rc = t.connection();
-    let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{}:*", env.config.queue.prefix)).query_async(&mut rc).await.unwrap();
+    let keys: Vec<String> =
+        redis::cmd("KEYS").arg(format!("{}:*", env.config.queue.prefix)).query_async(&mut rc).await.unwrap();
     let _: () = redis::cmd("DEL").arg(&keys).query_async(&mut rc).await.unwrap();
     assert_eq!(t.depth(JobKind::Prediction).await.unwrap(), 0);
     tokio::time::sleep(Duration::from_millis(20)).await;

@@ -2,7 +2,14 @@
 //! isolated database and Redis key prefix.
 
 mod api;
+mod candles_cli;
+mod catalogue;
+mod exchanges;
 mod import;
+mod kronos_flow;
 mod lifecycle;
+mod market_data_api;
 mod migrations;
 mod prediction_flow;
+mod quality;
+mod refresh;

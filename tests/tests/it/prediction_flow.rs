@@ -43,7 +43,12 @@ async fn flow(store: StoreKind) {
     }
     let mut ids = Vec::new();
     for (i, model) in ["naive", "drift"].iter().enumerate() {
-        let (s, b) = api.post_json("/v1/predictions", &json!({"symbol": "DEMO", "interval": "1d", "horizon": 4 + i, "model": model, "context": 40})).await;
+        let (s, b) = api
+            .post_json(
+                "/v1/predictions",
+                &json!({"symbol": "DEMO", "interval": "1d", "horizon": 4 + i, "model": model, "context": 40}),
+            )
+            .await;
         assert_eq!(s, 202, "{b}");
         ids.push(b["job"]["id"].as_str().unwrap().to_owned());
     }
@@ -62,7 +67,8 @@ async fn flow(store: StoreKind) {
     assert_eq!(s, 200, "{p}");
     assert_eq!(p["symbol"], "DEMO");
     assert_eq!(p["horizon"], 4);
-    let context: Vec<[f64; 6]> = series[20..].iter().map(|c| [c.open, c.high, c.low, c.close, c.volume, c.amount]).collect();
+    let context: Vec<[f64; 6]> =
+        series[20..].iter().map(|c| [c.open, c.high, c.low, c.close, c.volume, c.amount]).collect();
     let expected = Baseline::Naive.forecast(&context, 4).unwrap();
     let rows = p["forecast"].as_array().unwrap();
     assert_eq!(rows.len(), 4);

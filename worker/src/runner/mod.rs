@@ -2,6 +2,7 @@
 //! atomically with its results; the handler records failures.
 
 pub mod prediction;
+pub mod refresh;
 
 use kronos_shared::Error as SharedError;
 

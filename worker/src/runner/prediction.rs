@@ -3,10 +3,14 @@
 //! the job's success in one transaction.
 
 use bytes::Bytes;
-use kronos_models::Bar;
+use chrono::{DateTime, Utc};
+use kronos_models::{
+    kronos::{fill_missing_amount, time_features, SamplingParams, SeriesRequest},
+    Bar,
+};
 use kronos_shared::{
     db::{artifacts, candles, jobs, jobs::Claimed, predictions},
-    jobs::payload::{ForecastDocument, ForecastRow, PredictionPayload, SeriesSource},
+    jobs::payload::{ForecastDocument, ForecastRow, KronosSettings, PredictionPayload, SeriesSource},
     market_data::Candle,
     storage::StorageKey,
     Error as SharedError,
@@ -14,7 +18,7 @@ use kronos_shared::{
 
 use super::{JobFailure, Outcome};
 use crate::{
-    batcher::{BatchError, ForecastRequest},
+    batcher::{BatchError, ForecastRequest, RequestModel},
     pool::PoolContext,
     recorder::PredictionResult,
 };
@@ -34,15 +38,16 @@ pub async fn run(ctx: &PoolContext, job: &Claimed) -> Result<Outcome, JobFailure
         return Err(JobFailure::permanent("no candles to forecast from"));
     };
     let bars: Vec<Bar> = history.iter().map(to_bar).collect();
-    let forecast = ctx
-        .batcher
-        .forecast(ForecastRequest { model: payload.model.clone(), history: bars, horizon: payload.horizon })
-        .await
-        .map_err(|e| match e {
+    let stamps = payload.interval.future_timestamps(last.ts, payload.horizon);
+    let model = match &payload.kronos {
+        None => RequestModel::Baseline(payload.model.clone(), bars),
+        Some(settings) => kronos_request(ctx, settings, &history, bars, &stamps).await?,
+    };
+    let forecast =
+        ctx.batcher.forecast(ForecastRequest { model, horizon: payload.horizon }).await.map_err(|e| match e {
             BatchError::Forecast(f) => JobFailure::permanent(f.to_string()),
             BatchError::Stopped(s) => JobFailure::transient(s.to_string()),
         })?;
-    let stamps = payload.interval.future_timestamps(last.ts, payload.horizon);
     let rows: Vec<ForecastRow> = stamps
         .iter()
         .enumerate()
@@ -106,6 +111,35 @@ pub async fn run(ctx: &PoolContext, job: &Claimed) -> Result<Outcome, JobFailure
     } else {
         Ok(Outcome::Superseded)
     }
+}
+
+/// A Kronos request: the weights on local disk, the time features of history and
+/// future bars (wall-clock fields of the stored UTC times), the sampling settings.
+async fn kronos_request(
+    ctx: &PoolContext,
+    settings: &KronosSettings,
+    history: &[Candle],
+    mut bars: Vec<Bar>,
+    future: &[DateTime<Utc>],
+) -> Result<RequestModel, JobFailure> {
+    let model = ctx.models.local(settings.model_id).await.map_err(|e| match e {
+        SharedError::NotFound(what) => JobFailure::permanent(format!("{what} is not registered")),
+        other => JobFailure::from(other),
+    })?;
+    fill_missing_amount(&mut bars);
+    let series = SeriesRequest {
+        history: bars,
+        stamps: history.iter().map(|c| time_features(c.ts.naive_utc())).collect(),
+        future_stamps: future.iter().map(|t| time_features(t.naive_utc())).collect(),
+        sampling: SamplingParams {
+            temperature: settings.temperature,
+            top_k: settings.top_k,
+            top_p: settings.top_p,
+            samples: settings.samples,
+            seed: settings.seed,
+        },
+    };
+    Ok(RequestModel::Kronos { model, series: Box::new(series), max_context: settings.max_context })
 }
 
 fn to_bar(c: &Candle) -> Bar {

@@ -57,7 +57,9 @@ pub async fn list(State(state): State<AppState>, Query(params): Query<ListParams
         filter.batch_id = Some(Uuid::parse_str(&batch).map_err(|_| ApiError::invalid("batch_id", "not a UUID"))?);
     }
     if let Some(cursor) = params.cursor {
-        filter.before = Some(Uuid::parse_str(&cursor).map_err(|_| ApiError::invalid("cursor", "not a cursor from a previous page"))?);
+        filter.before = Some(
+            Uuid::parse_str(&cursor).map_err(|_| ApiError::invalid("cursor", "not a cursor from a previous page"))?,
+        );
     }
     let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
     let rows = jobs::list(&mut conn, &filter, limit).await?;

@@ -7,9 +7,15 @@ use axum::{
     Json,
 };
 use kronos_shared::{
-    db::{assets, candles, jobs::{Inserted, NewJob}},
+    db::{
+        assets, candles,
+        jobs::{Inserted, NewJob},
+        models,
+    },
     jobs::{
-        payload::{PredictionPayload, SeriesSource, BASELINE_MODELS, DEFAULT_CONTEXT, MAX_CONTEXT, MAX_HORIZON},
+        payload::{
+            KronosSettings, PredictionPayload, SeriesSource, BASELINE_MODELS, DEFAULT_CONTEXT, MAX_CONTEXT, MAX_HORIZON,
+        },
         JobKind,
     },
     market_data::{Candle, Interval},
@@ -45,6 +51,35 @@ pub struct CreatePrediction {
     pub context: Option<i64>,
     /// Higher runs first (-100..100, default 0).
     pub priority: Option<i16>,
+    /// Kronos: sample paths (1..256, default 1).
+    pub samples: Option<i64>,
+    /// Kronos: softmax temperature (> 0, default 1).
+    pub temperature: Option<f64>,
+    /// Kronos: keep the k most likely tokens (0 = off, default 0; 1 = greedy).
+    pub top_k: Option<i64>,
+    /// Kronos: nucleus threshold in (0, 1] (default 0.9; ignored when top_k > 0).
+    pub top_p: Option<f64>,
+    /// Kronos: seed of the sample paths (default 0).
+    pub seed: Option<u64>,
+    /// Kronos: longest window the model sees (default: the model's).
+    pub max_context: Option<i64>,
+}
+
+impl CreatePrediction {
+    /// The Kronos-only fields that were given, by name.
+    fn kronos_fields(&self) -> Vec<&'static str> {
+        [
+            ("samples", self.samples.is_some()),
+            ("temperature", self.temperature.is_some()),
+            ("top_k", self.top_k.is_some()),
+            ("top_p", self.top_p.is_some()),
+            ("seed", self.seed.is_some()),
+            ("max_context", self.max_context.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, given)| given.then_some(name))
+        .collect()
+    }
 }
 
 /// Handler.
@@ -56,27 +91,33 @@ pub async fn create(
     let key = idempotency_key(&headers)?;
     let request_hash = key.as_ref().map(|_| body.canonical_hash());
     let req = body.value;
-    let interval: Interval = req.interval.parse().map_err(|e: kronos_shared::Error| ApiError::invalid("interval", e.to_string()))?;
+    let interval: Interval =
+        req.interval.parse().map_err(|e: kronos_shared::Error| ApiError::invalid("interval", e.to_string()))?;
     if req.horizon < 1 || req.horizon > MAX_HORIZON as i64 {
         return Err(ApiError::invalid("horizon", format!("horizon must be between 1 and {MAX_HORIZON}")));
     }
     let horizon = req.horizon as usize;
-    if !BASELINE_MODELS.contains(&req.model.as_str()) {
-        return Err(ApiError::invalid("model", format!("unknown model {:?}; available: {}", req.model, BASELINE_MODELS.join(", "))));
-    }
+    let kronos = resolve_model(&state, &req, horizon).await?;
     let priority = req.priority.unwrap_or(0);
     if !(-100..=100).contains(&priority) {
         return Err(ApiError::invalid("priority", "priority must be between -100 and 100"));
     }
-    let min_history = horizon + 2;
+    // baselines need two h-step returns; Kronos needs one candle
+    let min_history = if kronos.is_some() { 1 } else { horizon + 2 };
     let series = match (req.symbol, req.candles) {
         (Some(_), Some(_)) | (None, None) => {
-            return Err(ApiError::invalid("symbol", "give either symbol (stored candles) or candles (inline), not both"));
+            return Err(ApiError::invalid(
+                "symbol",
+                "give either symbol (stored candles) or candles (inline), not both",
+            ));
         }
         (Some(symbol), None) => {
             let context = req.context.unwrap_or(DEFAULT_CONTEXT as i64);
             if context < min_history as i64 || context > MAX_CONTEXT as i64 {
-                return Err(ApiError::invalid("context", format!("context must be between {min_history} (horizon + 2) and {MAX_CONTEXT}")));
+                return Err(ApiError::invalid(
+                    "context",
+                    format!("context must be between {min_history} and {MAX_CONTEXT}"),
+                ));
             }
             let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
             let asset = assets::find_by_symbol(&mut conn, &symbol)
@@ -86,20 +127,26 @@ pub async fn create(
             if stored < min_history as i64 {
                 return Err(ApiError::invalid(
                     "symbol",
-                    format!("{} has {stored} stored {interval} candles; horizon {horizon} needs at least {min_history}", asset.symbol),
+                    format!(
+                        "{} has {stored} stored {interval} candles; horizon {horizon} needs at least {min_history}",
+                        asset.symbol
+                    ),
                 ));
             }
             SeriesSource::Stored { symbol: asset.symbol, asset_id: asset.id, context: context as usize }
         }
         (None, Some(candles)) => {
             if req.context.is_some() {
-                return Err(ApiError::invalid("context", "context applies to stored candles; send fewer candles instead"));
+                return Err(ApiError::invalid(
+                    "context",
+                    "context applies to stored candles; send fewer candles instead",
+                ));
             }
             validate_inline(&candles, min_history, state.config.api.max_inline_candles)?;
             SeriesSource::Inline { candles }
         }
     };
-    let payload = PredictionPayload { model: req.model, interval, horizon, series };
+    let payload = PredictionPayload { model: req.model, interval, horizon, series, kronos };
     let new = NewJob {
         id: Uuid::now_v7(),
         kind: JobKind::Prediction.as_str().to_owned(),
@@ -116,7 +163,10 @@ pub async fn create(
         Inserted::Created(job) => (job, false),
         Inserted::Existing(job) if job.request_hash == hash && job.kind == kind => (job, true),
         Inserted::Existing(_) => {
-            return Err(ApiError::invalid("Idempotency-Key", "this Idempotency-Key was already used with a different request body"));
+            return Err(ApiError::invalid(
+                "Idempotency-Key",
+                "this Idempotency-Key was already used with a different request body",
+            ));
         }
     };
     let location = format!("/v1/jobs/{}", job.id);
@@ -130,8 +180,70 @@ pub async fn create(
     Ok(response)
 }
 
+/// Baselines run without settings; any other name must be a registered model, whose
+/// sampling settings are validated and completed with defaults.
+async fn resolve_model(state: &AppState, req: &CreatePrediction, horizon: usize) -> ApiResult<Option<KronosSettings>> {
+    if BASELINE_MODELS.contains(&req.model.as_str()) {
+        if let Some(field) = req.kronos_fields().first() {
+            return Err(ApiError::invalid(
+                field,
+                format!("{field} applies to Kronos models, not the {} baseline", req.model),
+            ));
+        }
+        return Ok(None);
+    }
+    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let Some(model) = models::find_by_name(&mut conn, &req.model).await? else {
+        return Err(ApiError::invalid(
+            "model",
+            format!(
+                "unknown model {:?}; use a baseline ({}) or a registered model (GET /v1/models)",
+                req.model,
+                BASELINE_MODELS.join(", ")
+            ),
+        ));
+    };
+    let samples = req.samples.unwrap_or(KronosSettings::DEFAULT_SAMPLES as i64);
+    if samples < 1 || samples > KronosSettings::MAX_SAMPLES as i64 {
+        return Err(ApiError::invalid(
+            "samples",
+            format!("samples must be between 1 and {}", KronosSettings::MAX_SAMPLES),
+        ));
+    }
+    let temperature = req.temperature.unwrap_or(KronosSettings::DEFAULT_TEMPERATURE);
+    if !(temperature.is_finite() && temperature > 0.0 && temperature <= 100.0) {
+        return Err(ApiError::invalid("temperature", "temperature must be a number in (0, 100]"));
+    }
+    let top_k = req.top_k.unwrap_or(KronosSettings::DEFAULT_TOP_K as i64);
+    if top_k < 0 {
+        return Err(ApiError::invalid("top_k", "top_k must be 0 (off) or more"));
+    }
+    let top_p = req.top_p.unwrap_or(KronosSettings::DEFAULT_TOP_P);
+    if !(top_p.is_finite() && top_p > 0.0 && top_p <= 1.0) {
+        return Err(ApiError::invalid("top_p", "top_p must be in (0, 1]"));
+    }
+    let max_context = req.max_context.unwrap_or(i64::from(model.max_context));
+    if max_context < horizon as i64 || max_context > MAX_CONTEXT as i64 {
+        return Err(ApiError::invalid(
+            "max_context",
+            format!("max_context must be between the horizon ({horizon}) and {MAX_CONTEXT}"),
+        ));
+    }
+    Ok(Some(KronosSettings {
+        model_id: model.id,
+        samples: samples as usize,
+        temperature,
+        top_k: top_k as usize,
+        top_p,
+        seed: req.seed.unwrap_or(0),
+        max_context: max_context as usize,
+    }))
+}
+
 fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
-    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
     let key = value
         .to_str()
         .map_err(|_| ApiError::invalid("Idempotency-Key", "Idempotency-Key must be printable ASCII"))?
@@ -144,10 +256,16 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
 
 fn validate_inline(candles: &[Candle], min_history: usize, max: usize) -> ApiResult<()> {
     if candles.len() > max {
-        return Err(ApiError::invalid("candles", format!("too many inline candles: {} (at most {max})", candles.len())));
+        return Err(ApiError::invalid(
+            "candles",
+            format!("too many inline candles: {} (at most {max})", candles.len()),
+        ));
     }
     if candles.len() < min_history {
-        return Err(ApiError::invalid("candles", format!("{} candles given; this horizon needs at least {min_history}", candles.len())));
+        return Err(ApiError::invalid(
+            "candles",
+            format!("{} candles given; this horizon needs at least {min_history}", candles.len()),
+        ));
     }
     for (i, c) in candles.iter().enumerate() {
         if let Some(reason) = c.validation_error() {

@@ -1,0 +1,57 @@
+//! Catalogue entries: `GET /v1/assets/{symbol}`, `POST /v1/assets` (create or update
+//! from an asset spec) and `PATCH /v1/assets/{symbol}` (activate or deactivate).
+
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    Json,
+};
+use kronos_shared::{catalogue::AssetSpec, db::assets};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::{
+    error::{ApiError, ApiResult},
+    extract::ValidJson,
+    state::AppState,
+};
+
+/// `GET /v1/assets/{symbol}`.
+pub async fn show(State(state): State<AppState>, Path(symbol): Path<String>) -> ApiResult<Json<Value>> {
+    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let asset = assets::find_by_symbol(&mut conn, &symbol)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("unknown symbol {symbol:?}")))?;
+    Ok(Json(json!(asset)))
+}
+
+/// `POST /v1/assets`: creates the asset or updates its catalogue fields (201 either way,
+/// with the stored entry).
+pub async fn create(State(state): State<AppState>, body: ValidJson<AssetSpec>) -> ApiResult<(StatusCode, Json<Value>)> {
+    let mut spec = body.value;
+    spec.validate()?;
+    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let asset = assets::upsert(&mut conn, &spec).await?;
+    Ok((StatusCode::CREATED, Json(json!(asset))))
+}
+
+/// Body of `PATCH /v1/assets/{symbol}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssetPatch {
+    /// Inactive assets keep their history but get no refreshes and join no pools.
+    active: bool,
+}
+
+/// `PATCH /v1/assets/{symbol}`.
+pub async fn update(
+    State(state): State<AppState>,
+    Path(symbol): Path<String>,
+    body: ValidJson<AssetPatch>,
+) -> ApiResult<Json<Value>> {
+    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let asset = assets::set_active(&mut conn, &symbol, body.value.active)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("unknown symbol {symbol:?}")))?;
+    Ok(Json(json!(asset)))
+}

@@ -1,0 +1,50 @@
+//! `GET /v1/assets?class=&category=&group=&active=`: the catalogue.
+
+use axum::{
+    extract::{Query, State},
+    Json,
+};
+use kronos_shared::{
+    catalogue::{valid_slug, CLASSES},
+    db::assets::{self, AssetFilter},
+};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::{
+    error::{ApiError, ApiResult},
+    state::AppState,
+};
+
+/// Query parameters.
+#[derive(Debug, Deserialize)]
+pub struct ListParams {
+    class: Option<String>,
+    category: Option<String>,
+    group: Option<String>,
+    active: Option<String>,
+}
+
+/// Handler: assets by symbol, or a group's members in group order.
+pub async fn list(State(state): State<AppState>, Query(params): Query<ListParams>) -> ApiResult<Json<Value>> {
+    if let Some(class) = params.class.as_deref() {
+        if !CLASSES.contains(&class) {
+            return Err(ApiError::invalid("class", "class must be stock, crypto, fx or index"));
+        }
+    }
+    if let Some(group) = params.group.as_deref() {
+        if !valid_slug(group) {
+            return Err(ApiError::invalid("group", "group is a group slug, e.g. defi"));
+        }
+    }
+    let active = match params.active.as_deref() {
+        None => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(_) => return Err(ApiError::invalid("active", "active must be true or false")),
+    };
+    let filter = AssetFilter { class: params.class, category: params.category, active, group: params.group };
+    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let all = assets::list_filtered(&mut conn, &filter).await?;
+    Ok(Json(json!({ "assets": all })))
+}

@@ -1,0 +1,96 @@
+//! `/v1/assets…`: the catalogue and per-asset market data (candles, indicators).
+
+pub mod candles;
+pub mod catalogue;
+pub mod indicators;
+pub mod list;
+pub mod quality;
+pub mod ticker;
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use kronos_shared::{
+    db::assets::{self, Asset},
+    market_data::Interval,
+};
+use serde::Deserialize;
+
+use crate::{
+    error::{ApiError, ApiResult},
+    state::AppState,
+};
+
+/// Query parameters shared by the per-asset series endpoints.
+#[derive(Debug, Default, Deserialize)]
+pub struct SeriesParams {
+    /// Candle interval (required).
+    pub interval: Option<String>,
+    /// Earliest bar time (RFC 3339, `YYYY-MM-DD` or Unix seconds).
+    pub from: Option<String>,
+    /// Latest bar time.
+    pub to: Option<String>,
+    /// Most bars returned.
+    pub limit: Option<String>,
+    /// Indicator names (indicators endpoint), comma-separated.
+    pub names: Option<String>,
+}
+
+/// A validated series request.
+pub struct SeriesQuery {
+    /// The asset.
+    pub asset: Asset,
+    /// The interval.
+    pub interval: Interval,
+    /// Lower bound.
+    pub from: Option<DateTime<Utc>>,
+    /// Upper bound.
+    pub to: Option<DateTime<Utc>>,
+    /// Most bars.
+    pub limit: i64,
+}
+
+/// Default and largest `limit`.
+pub const DEFAULT_LIMIT: i64 = 1000;
+/// Largest `limit`.
+pub const MAX_LIMIT: i64 = 5000;
+
+/// Validates the parameters (422 naming the field; 404 for an unknown symbol).
+pub async fn resolve(state: &AppState, symbol: &str, params: &SeriesParams) -> ApiResult<SeriesQuery> {
+    let raw_interval =
+        params.interval.as_deref().ok_or_else(|| ApiError::invalid("interval", "interval is required"))?;
+    let interval: Interval =
+        raw_interval.parse().map_err(|e: kronos_shared::Error| ApiError::invalid("interval", e.to_string()))?;
+    let from = params.from.as_deref().map(|raw| parse_time("from", raw)).transpose()?;
+    let to = params.to.as_deref().map(|raw| parse_time("to", raw)).transpose()?;
+    if let (Some(from), Some(to)) = (from, to) {
+        if from > to {
+            return Err(ApiError::invalid("from", "from is after to"));
+        }
+    }
+    let limit =
+        match params.limit.as_deref() {
+            None => DEFAULT_LIMIT,
+            Some(raw) => raw.parse::<i64>().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| {
+                ApiError::invalid("limit", format!("limit must be a whole number from 1 to {MAX_LIMIT}"))
+            })?,
+        };
+    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let asset = assets::find_by_symbol(&mut conn, symbol)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("unknown symbol {symbol:?}")))?;
+    Ok(SeriesQuery { asset, interval, from, to, limit })
+}
+
+/// RFC 3339, a date (midnight UTC) or Unix seconds.
+fn parse_time(field: &str, raw: &str) -> ApiResult<DateTime<Utc>> {
+    let raw = raw.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+        return Ok(Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default()));
+    }
+    if let Some(t) = raw.parse::<i64>().ok().and_then(|s| Utc.timestamp_opt(s, 0).single()) {
+        return Ok(t);
+    }
+    Err(ApiError::invalid(field, format!("{field} must be RFC 3339, YYYY-MM-DD or Unix seconds (got {raw:?})")))
+}

@@ -1,0 +1,21 @@
+//! `GET /v1/assets/{symbol}/quality?interval=`: the data-quality report of a series.
+
+use axum::{
+    extract::{Path, Query, State},
+    Json,
+};
+use kronos_shared::db::quality::{series_report, SeriesQuality};
+
+use super::{resolve, SeriesParams};
+use crate::{error::ApiResult, state::AppState};
+
+/// Handler.
+pub async fn quality(
+    State(state): State<AppState>,
+    Path(symbol): Path<String>,
+    Query(params): Query<SeriesParams>,
+) -> ApiResult<Json<SeriesQuality>> {
+    let q = resolve(&state, &symbol, &params).await?;
+    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    Ok(Json(series_report(&mut conn, &q.asset, q.interval).await?))
+}

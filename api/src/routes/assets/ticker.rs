@@ -1,0 +1,33 @@
+//! `GET /v1/assets/{symbol}/ticker`: last price, 24-hour change and volume, from the
+//! first exchange that answers (cached in Redis for a few seconds).
+
+use axum::{
+    extract::{Path, State},
+    Json,
+};
+use kronos_shared::{db::assets, exchanges::SourceAsset};
+use serde_json::{json, Value};
+
+use crate::{
+    error::{ApiError, ApiResult},
+    state::AppState,
+};
+
+/// Handler: 404 for an unknown symbol or one no exchange lists, 503 when every source failed.
+pub async fn ticker(State(state): State<AppState>, Path(symbol): Path<String>) -> ApiResult<Json<Value>> {
+    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let asset = assets::find_by_symbol(&mut conn, &symbol)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("unknown symbol {symbol:?}")))?;
+    drop(conn);
+    let source = SourceAsset::from(&asset);
+    let ticker = state.market.ticker(&source).await.map_err(|e| {
+        if e.attempts.is_empty() {
+            ApiError::not_found(format!("no configured exchange lists {}", asset.symbol))
+        } else {
+            tracing::warn!(error = %e, "ticker sources failed");
+            ApiError::unavailable(e.to_string())
+        }
+    })?;
+    Ok(Json(json!(ticker)))
+}

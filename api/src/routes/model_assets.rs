@@ -1,0 +1,118 @@
+//! `/v1/models/{model}/assets`: a registered model's asset pool (`{model}` is its name
+//! or numeric id).
+
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    Json,
+};
+use diesel_async::AsyncPgConnection;
+use kronos_shared::db::{model_pools, models, models::RegisteredModel};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::{
+    error::{ApiError, ApiResult},
+    extract::ValidJson,
+    state::AppState,
+};
+
+async fn model(conn: &mut AsyncPgConnection, key: &str) -> ApiResult<RegisteredModel> {
+    let found = match key.parse::<i64>() {
+        Ok(id) => models::find(conn, id).await?,
+        Err(_) => models::find_by_name(conn, key).await?,
+    };
+    found.ok_or_else(|| ApiError::not_found(format!("no registered model {key:?}")))
+}
+
+async fn pool_json(conn: &mut AsyncPgConnection, model: &RegisteredModel) -> ApiResult<Json<Value>> {
+    let entries = model_pools::list(conn, model.id).await?;
+    Ok(Json(json!({ "model": model.name, "model_id": model.id, "assets": entries })))
+}
+
+/// `GET /v1/models/{model}/assets`.
+pub async fn list(State(state): State<AppState>, Path(key): Path<String>) -> ApiResult<Json<Value>> {
+    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let model = model(&mut conn, &key).await?;
+    pool_json(&mut conn, &model).await
+}
+
+/// Body of `POST /v1/models/{model}/assets`: exactly one of `symbols` and `group`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddBody {
+    #[serde(default)]
+    symbols: Option<Vec<String>>,
+    #[serde(default)]
+    group: Option<String>,
+    #[serde(default = "one")]
+    weight: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// `POST /v1/models/{model}/assets`: adds symbols, or every active member of a group,
+/// to the pool (members already there keep their settings).
+pub async fn add(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    body: ValidJson<AddBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let AddBody { symbols, group, weight } = body.value;
+    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let model = model(&mut conn, &key).await?;
+    let added = match (symbols, group) {
+        (Some(symbols), None) if !symbols.is_empty() => {
+            model_pools::add_symbols(&mut conn, model.id, &symbols, weight).await?
+        }
+        (Some(_), None) => return Err(ApiError::invalid("symbols", "symbols must list at least one symbol")),
+        (None, Some(group)) => model_pools::add_group(&mut conn, model.id, &group, weight).await?,
+        _ => return Err(ApiError::invalid("body", "give exactly one of symbols and group")),
+    };
+    let Json(mut out) = pool_json(&mut conn, &model).await?;
+    out["added"] = json!(added);
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+/// Body of `PATCH /v1/models/{model}/assets/{symbol}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateBody {
+    #[serde(default)]
+    enabled: Option<bool>,
+    #[serde(default)]
+    weight: Option<f64>,
+}
+
+/// `PATCH /v1/models/{model}/assets/{symbol}`: enables/disables or re-weights one asset.
+pub async fn update(
+    State(state): State<AppState>,
+    Path((key, symbol)): Path<(String, String)>,
+    body: ValidJson<UpdateBody>,
+) -> ApiResult<Json<Value>> {
+    let UpdateBody { enabled, weight } = body.value;
+    if enabled.is_none() && weight.is_none() {
+        return Err(ApiError::invalid("body", "give enabled and/or weight"));
+    }
+    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let model = model(&mut conn, &key).await?;
+    if !model_pools::update(&mut conn, model.id, &symbol, enabled, weight).await? {
+        return Err(ApiError::not_found(format!("{symbol:?} is not in {}'s pool", model.name)));
+    }
+    pool_json(&mut conn, &model).await
+}
+
+/// `DELETE /v1/models/{model}/assets/{symbol}`.
+pub async fn remove(
+    State(state): State<AppState>,
+    Path((key, symbol)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let model = model(&mut conn, &key).await?;
+    if !model_pools::remove(&mut conn, model.id, &symbol).await? {
+        return Err(ApiError::not_found(format!("{symbol:?} is not in {}'s pool", model.name)));
+    }
+    pool_json(&mut conn, &model).await
+}

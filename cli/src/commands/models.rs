@@ -1,0 +1,152 @@
+//! `kronos models import|init|list`: the model registry.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand};
+use kronos_models::kronos::{KronosModel, Preset};
+use kronos_shared::{
+    db::{self, models},
+    model_files::{self, ModelDirs},
+    storage::Storage,
+    Config,
+};
+
+/// `kronos models …`.
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// Register weights from two Hugging Face directories (tokenizer, predictor).
+    Import(ImportArgs),
+    /// Register randomly initialised weights of a published size.
+    Init(InitArgs),
+    /// List registered models.
+    List,
+}
+
+/// Arguments of `kronos models import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Registry name (a-z, 0-9, '.', '_', '-').
+    #[arg(long)]
+    name: String,
+    /// Tokenizer directory (config.json + model.safetensors).
+    #[arg(long)]
+    tokenizer: PathBuf,
+    /// Predictor directory (config.json + model.safetensors).
+    #[arg(long)]
+    predictor: PathBuf,
+    /// Default longest window of predictions (512 unless given).
+    #[arg(long, default_value_t = 512)]
+    max_context: i32,
+}
+
+/// Arguments of `kronos models init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// mini, small or base.
+    #[arg(long)]
+    preset: String,
+    /// Seed of the random weights.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Registry name.
+    #[arg(long)]
+    name: String,
+}
+
+/// Runs a registry command.
+pub async fn run(config: &Config, command: ModelsCommand) -> anyhow::Result<()> {
+    let pool = db::pool(&config.database_url, 2)?;
+    let mut conn = pool.get().await?;
+    match command {
+        ModelsCommand::List => {
+            for m in models::list(&mut conn).await? {
+                println!(
+                    "{:<24} {:<8} {:>12} params  max_context {:<5} {}",
+                    m.name,
+                    m.source,
+                    m.parameters,
+                    m.max_context,
+                    m.created_at.to_rfc3339()
+                );
+            }
+            Ok(())
+        }
+        ModelsCommand::Import(args) => {
+            if !(1..=4096).contains(&args.max_context) {
+                bail!("--max-context must be between 1 and 4096");
+            }
+            let dirs = ModelDirs { tokenizer: args.tokenizer, predictor: args.predictor };
+            register(config, &mut conn, &args.name, "import", &dirs, args.max_context).await
+        }
+        ModelsCommand::Init(args) => {
+            let preset: Preset = args.preset.parse()?;
+            models::validate_name(&args.name).map_err(|e| anyhow::anyhow!("--name: {e}"))?;
+            let staging = tempdir()?;
+            let dirs = ModelDirs::under(&staging);
+            let model = KronosModel::init(preset, args.seed, tch::Device::Cpu)?;
+            model.save(&dirs.tokenizer, &dirs.predictor)?;
+            let result = register(config, &mut conn, &args.name, "init", &dirs, preset.max_context() as i32).await;
+            let _ = std::fs::remove_dir_all(&staging);
+            result
+        }
+    }
+}
+
+/// Loads the weights (so a bad file is refused before anything is stored), uploads
+/// them under a fresh prefix, then records the registry row.
+async fn register(
+    config: &Config,
+    conn: &mut diesel_async::AsyncPgConnection,
+    name: &str,
+    source: &str,
+    dirs: &ModelDirs,
+    max_context: i32,
+) -> anyhow::Result<()> {
+    models::validate_name(name).map_err(|e| anyhow::anyhow!("--name: {e}"))?;
+    if models::find_by_name(conn, name).await?.is_some() {
+        bail!("--name: a model named {name:?} already exists");
+    }
+    for (flag, dir) in [("--tokenizer", &dirs.tokenizer), ("--predictor", &dirs.predictor)] {
+        if !dir.join("config.json").is_file() || !dir.join("model.safetensors").is_file() {
+            bail!("{flag} {}: expected config.json and model.safetensors", dir.display());
+        }
+    }
+    let model =
+        KronosModel::load(&dirs.tokenizer, &dirs.predictor, tch::Device::Cpu).context("checking the weights")?;
+    for key in &model.unexpected_keys {
+        eprintln!("warning: ignored unexpected weight {key}");
+    }
+    let storage = Storage::open(&config.storage)?;
+    let prefix = format!("models/{name}-{}", uuid::Uuid::now_v7().simple());
+    let sha = model_files::upload(&storage, &prefix, dirs).await?;
+    let row = models::insert(
+        conn,
+        &models::NewModel {
+            name: name.to_owned(),
+            source: source.to_owned(),
+            storage_prefix: prefix,
+            tokenizer_config: serde_json::to_value(model.tokenizer.config())?,
+            predictor_config: serde_json::to_value(model.predictor.config())?,
+            max_context,
+            parameters: model.predictor_parameters(),
+            weights_sha256: sha,
+        },
+    )
+    .await?;
+    println!(
+        "registered model {} (id {}, {} predictor parameters, weights at {}/{})",
+        row.name,
+        row.id,
+        row.parameters,
+        storage.describe(),
+        row.storage_prefix
+    );
+    Ok(())
+}
+
+fn tempdir() -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("kronos-init-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir)
+}

@@ -1,0 +1,10 @@
+DROP TABLE model_asset_pools;
+DROP TABLE asset_group_members;
+DROP TABLE asset_groups;
+ALTER TABLE assets
+    DROP COLUMN category,
+    DROP COLUMN binance_symbol,
+    DROP COLUMN okx_symbol,
+    DROP COLUMN coingecko_id,
+    DROP COLUMN market_cap_rank,
+    DROP COLUMN updated_at;

@@ -1,0 +1,5 @@
+DELETE FROM jobs WHERE kind = 'refresh';
+ALTER TABLE jobs DROP COLUMN result;
+ALTER TABLE jobs DROP CONSTRAINT jobs_kind_check;
+ALTER TABLE jobs ADD CONSTRAINT jobs_kind_check
+    CHECK (kind IN ('prediction', 'training', 'verification', 'backtest'));

@@ -1,0 +1,54 @@
+//! Registered models on this worker's disk: registry rows are looked up once (models
+//! are immutable) and their weights are downloaded from the object store on first use.
+
+use std::{collections::HashMap, path::PathBuf, sync::Arc};
+
+use kronos_shared::{
+    db::{models, DbPool},
+    model_files::{self, ModelDirs},
+    storage::Storage,
+    Error, Result,
+};
+use tokio::sync::Mutex;
+
+/// A registered model available on local disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalModel {
+    /// Registry id.
+    pub id: i64,
+    /// Its tokenizer and predictor directories.
+    pub dirs: ModelDirs,
+}
+
+/// Resolves registry ids to local weight directories.
+pub struct ModelLibrary {
+    pool: DbPool,
+    storage: Storage,
+    cache_dir: PathBuf,
+    known: Mutex<HashMap<i64, Arc<LocalModel>>>,
+}
+
+impl ModelLibrary {
+    /// Weights are kept under `cache_dir/{id}`.
+    pub fn new(pool: DbPool, storage: Storage, cache_dir: PathBuf) -> Self {
+        Self { pool, storage, cache_dir, known: Mutex::new(HashMap::new()) }
+    }
+
+    /// The local copy of model `id`, downloading it when needed. Concurrent callers for
+    /// the same model wait for one download.
+    pub async fn local(&self, id: i64) -> Result<Arc<LocalModel>> {
+        let mut known = self.known.lock().await;
+        if let Some(model) = known.get(&id) {
+            return Ok(Arc::clone(model));
+        }
+        let row = {
+            let mut conn = self.pool.get().await?;
+            models::find(&mut conn, id).await?.ok_or_else(|| Error::NotFound(format!("model {id}")))?
+        };
+        let dirs =
+            model_files::ensure_local(&self.storage, &row.storage_prefix, &self.cache_dir.join(id.to_string())).await?;
+        let model = Arc::new(LocalModel { id, dirs });
+        known.insert(id, Arc::clone(&model));
+        Ok(model)
+    }
+}

@@ -1,0 +1,84 @@
+//! Refresh jobs: bring stored series up to date from the exchanges, one asset at a
+//! time, recording per-series counts and quality in the job's result.
+
+use kronos_shared::{
+    db::{assets, assets::AssetFilter, jobs, jobs::Claimed},
+    exchanges::SourceAsset,
+    jobs::payload::RefreshPayload,
+    market_data::refresh::{refresh_series, RefreshLimits},
+    Error as SharedError,
+};
+use serde_json::json;
+use tracing::info;
+
+use super::{JobFailure, Outcome};
+use crate::pool::PoolContext;
+
+/// Runs one claimed refresh job. It fails (to be retried) only when every series
+/// failed; a series whose sources all failed is reported in the result.
+pub async fn run(ctx: &PoolContext, job: &Claimed) -> Result<Outcome, JobFailure> {
+    let payload: RefreshPayload = serde_json::from_str(&job.payload)
+        .map_err(|e| JobFailure::permanent(format!("unreadable refresh payload: {e}")))?;
+    let mut conn = ctx.pool.get().await.map_err(SharedError::from)?;
+    let targets = if payload.symbols.is_empty() {
+        let filter = AssetFilter { active: Some(true), ..AssetFilter::default() };
+        assets::list_filtered(&mut conn, &filter)
+            .await?
+            .into_iter()
+            .filter(|a| ctx.market.has_candle_source(&SourceAsset::from(a)))
+            .collect()
+    } else {
+        let mut found = Vec::new();
+        for symbol in &payload.symbols {
+            match assets::find_by_symbol(&mut conn, symbol).await? {
+                Some(asset) => found.push(asset),
+                None => return Err(JobFailure::permanent(format!("unknown symbol {symbol:?}"))),
+            }
+        }
+        found
+    };
+    drop(conn);
+    let mut reports = Vec::with_capacity(targets.len());
+    for (i, asset) in targets.iter().enumerate() {
+        let mut conn = ctx.pool.get().await.map_err(SharedError::from)?;
+        if jobs::cancel_requested(&mut conn, job.id).await? {
+            return cancel(ctx, job).await;
+        }
+        drop(conn);
+        let report =
+            refresh_series(&ctx.pool, &ctx.market, asset, payload.interval, payload.since, RefreshLimits::default())
+                .await?;
+        info!(symbol = %asset.symbol, interval = %payload.interval, stored = report.stored,
+              quarantined = report.quarantined, error = report.error.as_deref().unwrap_or(""), "series refreshed");
+        reports.push(report);
+        let mut conn = ctx.pool.get().await.map_err(SharedError::from)?;
+        jobs::set_progress(&mut conn, job.id, job.attempts, (i + 1) as f32 / targets.len() as f32).await?;
+    }
+    let failed = reports.iter().filter(|r| r.error.is_some()).count();
+    if !reports.is_empty() && failed == reports.len() {
+        let first = reports[0].error.clone().unwrap_or_default();
+        return Err(JobFailure::transient(format!("every series failed to refresh; first: {first}")));
+    }
+    let result = json!({
+        "interval": payload.interval,
+        "series": reports,
+        "failed": failed,
+        "stored": reports.iter().map(|r| r.stored).sum::<usize>(),
+        "quarantined": reports.iter().map(|r| r.quarantined).sum::<usize>(),
+    });
+    let mut conn = ctx.pool.get().await.map_err(SharedError::from)?;
+    if jobs::mark_succeeded_with_result(&mut conn, job.id, job.attempts, &result).await? {
+        return Ok(Outcome::Succeeded);
+    }
+    drop(conn);
+    cancel(ctx, job).await
+}
+
+async fn cancel(ctx: &PoolContext, job: &Claimed) -> Result<Outcome, JobFailure> {
+    let mut conn = ctx.pool.get().await.map_err(SharedError::from)?;
+    if jobs::mark_cancelled(&mut conn, job.id, job.attempts).await? {
+        Ok(Outcome::Cancelled)
+    } else {
+        Ok(Outcome::Superseded)
+    }
+}
