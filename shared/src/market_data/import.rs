@@ -117,7 +117,7 @@ pub fn parse_frame(frame: DataFrame, symbol: Option<&str>) -> Result<ParsedCandl
     }
 
     let mut parsed = ParsedCandles { rows_read: frame.height(), ..Default::default() };
-    let mut by_symbol: BTreeMap<String, BTreeMap<DateTime<Utc>, (usize, Candle)>> = BTreeMap::new();
+    let mut by_symbol: BTreeMap<String, Vec<(usize, Candle)>> = BTreeMap::new();
     let raw = |i: usize| -> serde_json::Value {
         let fields = frame.get_columns().iter().map(|c| {
             let text = c.get(i).map(|v| v.to_string()).unwrap_or_default();
@@ -166,31 +166,50 @@ pub fn parse_frame(frame: DataFrame, symbol: Option<&str>) -> Result<ParsedCandl
             parsed.rejected.push(reject(reason));
             continue;
         }
-        if let Some((earlier, _)) = by_symbol.entry(series).or_default().insert(ts, (row, candle)) {
-            // the last row of a timestamp wins; the earlier one is reported, not dropped silently
-            parsed.rejected.push(RejectedRow {
-                row: earlier,
-                reason: format!("duplicate timestamp {} (row {row} kept)", ts.to_rfc3339()),
-                symbol: symbol_of(earlier - 1),
-                ts: Some(ts),
-                raw: raw(earlier - 1),
-            });
+        by_symbol.entry(series).or_default().push((row, candle));
+    }
+    for (series, mut rows) in by_symbol {
+        // by time, then row: of several rows with one timestamp the last one wins, and
+        // the earlier ones are reported, not dropped silently
+        if !rows.windows(2).all(|w| w[0].1.ts < w[1].1.ts) {
+            rows.sort_by_key(|(row, c)| (c.ts, *row));
         }
+        let mut kept: Vec<Candle> = Vec::with_capacity(rows.len());
+        for k in 0..rows.len() {
+            let (row, candle) = rows[k];
+            match rows.get(k + 1) {
+                Some((later, next)) if next.ts == candle.ts => parsed.rejected.push(RejectedRow {
+                    row,
+                    reason: format!("duplicate timestamp {} (row {later} kept)", candle.ts.to_rfc3339()),
+                    symbol: Some(series.clone()),
+                    ts: Some(candle.ts),
+                    raw: raw(row - 1),
+                }),
+                _ => kept.push(candle),
+            }
+        }
+        parsed.series.insert(series, kept);
     }
     parsed.rejected.sort_by_key(|r| r.row);
-    parsed.series =
-        by_symbol.into_iter().map(|(s, m)| (s, m.into_values().map(|(_, candle)| candle).collect())).collect();
     Ok(parsed)
 }
 
 fn floats(column: &Column) -> Result<Vec<Option<f64>>> {
     let cast = match column.dtype() {
-        DataType::String => {
-            column.str()?.into_iter().map(|s| s.and_then(|s| s.trim().replace(',', "").parse::<f64>().ok())).collect()
-        }
+        DataType::String => column.str()?.into_iter().map(|s| s.and_then(parse_number)).collect(),
         _ => column.cast(&DataType::Float64)?.f64()?.into_iter().collect(),
     };
     Ok(cast)
+}
+
+/// A decimal, allowing thousands separators (`1,234.5`).
+fn parse_number(s: &str) -> Option<f64> {
+    let s = s.trim();
+    if s.contains(',') {
+        s.replace(',', "").parse().ok()
+    } else {
+        s.parse().ok()
+    }
 }
 
 fn timestamps(column: &Column) -> Result<Vec<std::result::Result<DateTime<Utc>, String>>> {
