@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod extract;
+pub mod large_json;
 pub mod routes;
 pub mod state;
 pub mod views;

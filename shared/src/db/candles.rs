@@ -86,6 +86,10 @@ pub async fn latest(
     range(conn, asset_id, interval, None, None, limit).await
 }
 
+/// 0001-01-01 and 9999-12-31 (inside PostgreSQL's timestamp range), as Unix seconds.
+const FAR_PAST: i64 = -62_135_596_800;
+const FAR_FUTURE: i64 = 253_402_214_400;
+
 /// The latest `limit` candles with `from <= ts <= to` (either bound optional), oldest
 /// first.
 pub async fn range(
@@ -96,17 +100,15 @@ pub async fn range(
     to: Option<DateTime<Utc>>,
     limit: i64,
 ) -> Result<Vec<Candle>> {
-    let mut query = candles::table
+    // Both bounds always bound (open ends as far-off dates): one statement shape, which
+    // diesel keeps prepared per connection, so the chart endpoint is not re-planned.
+    let from = from.unwrap_or_else(|| DateTime::from_timestamp(FAR_PAST, 0).unwrap_or_default());
+    let to = to.unwrap_or_else(|| DateTime::from_timestamp(FAR_FUTURE, 0).unwrap_or_default());
+    let mut rows: Vec<CandleRow> = candles::table
         .filter(candles::asset_id.eq(asset_id))
         .filter(candles::interval.eq(interval.as_str()))
-        .into_boxed();
-    if let Some(from) = from {
-        query = query.filter(candles::ts.ge(from));
-    }
-    if let Some(to) = to {
-        query = query.filter(candles::ts.le(to));
-    }
-    let mut rows: Vec<CandleRow> = query
+        .filter(candles::ts.ge(from))
+        .filter(candles::ts.le(to))
         .order(candles::ts.desc())
         .limit(limit)
         .select((

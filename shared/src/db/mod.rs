@@ -15,7 +15,7 @@ pub mod quarantine;
 pub mod schema;
 
 use diesel_async::{
-    pooled_connection::{deadpool::Pool, AsyncDieselConnectionManager},
+    pooled_connection::{deadpool::Pool, AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod},
     AsyncMigrationHarness, AsyncPgConnection,
 };
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
@@ -32,8 +32,15 @@ pub type DbPool = Pool<AsyncPgConnection>;
 pub type DbConn = diesel_async::pooled_connection::deadpool::Object<AsyncPgConnection>;
 
 /// Builds a connection pool of at most `size` connections.
+///
+/// Connections are handed out again without a test query (diesel-async's default runs
+/// `SELECT 1` on every checkout: a round trip per checkout). A connection that broke
+/// fails its next query, is marked broken and is not recycled; open transactions are
+/// still checked.
 pub fn pool(database_url: &str, size: usize) -> Result<DbPool> {
-    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(database_url);
+    let mut config = ManagerConfig::default();
+    config.recycling_method = RecyclingMethod::Fast;
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(database_url, config);
     Pool::builder(manager).max_size(size).build().map_err(|e| Error::Pool(e.to_string()))
 }
 

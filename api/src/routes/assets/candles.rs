@@ -1,15 +1,15 @@
 //! `GET /v1/assets/{symbol}/candles?interval=&from=&to=&limit=`: bars in the shape
 //! charting libraries take directly (`time` in Unix seconds, oldest first).
 
-use axum::{
-    extract::{Path, Query, State},
-    Json,
-};
+use axum::extract::{Path, Query, State};
 use kronos_shared::db::candles;
 use serde::Serialize;
 
 use super::{resolve, SeriesParams};
-use crate::{error::ApiResult, state::AppState};
+use crate::{error::ApiResult, large_json::LargeJson, state::AppState};
+
+/// Bytes of one encoded bar, about (for the buffer size).
+const BAR_BYTES: usize = 128;
 
 /// One bar.
 #[derive(Debug, Serialize)]
@@ -48,7 +48,7 @@ pub async fn candles(
     State(state): State<AppState>,
     Path(symbol): Path<String>,
     Query(params): Query<SeriesParams>,
-) -> ApiResult<Json<CandlesView>> {
+) -> ApiResult<LargeJson<CandlesView>> {
     let q = resolve(&state, &symbol, &params).await?;
     let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
     let mut rows = candles::range(&mut conn, q.asset.id, q.interval, q.from, q.to, q.limit + 1).await?;
@@ -56,7 +56,8 @@ pub async fn candles(
     if more_before {
         rows.remove(0);
     }
-    Ok(Json(CandlesView {
+    let size_hint = rows.len() * BAR_BYTES + 128;
+    let value = CandlesView {
         symbol: q.asset.symbol,
         interval: q.interval.as_str().to_owned(),
         candles: rows
@@ -72,5 +73,6 @@ pub async fn candles(
             })
             .collect(),
         more_before,
-    }))
+    };
+    Ok(LargeJson { value, size_hint })
 }
