@@ -6,7 +6,11 @@ use anyhow::{bail, Context};
 use clap::Args;
 use kronos_shared::{
     db::{self, assets, candles_bulk, quarantine},
-    market_data::{import::parse_file, Interval},
+    market_data::{
+        import::parse_file,
+        quality::{analyse, Calendar},
+        Interval,
+    },
     Config,
 };
 
@@ -45,14 +49,26 @@ pub async fn run(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
         Some(name.split('.').next()?.to_ascii_uppercase())
     });
     let started = std::time::Instant::now();
-    let parsed = parse_file(&args.file, default_symbol.as_deref())
+    let mut parsed = parse_file(&args.file, default_symbol.as_deref())
         .with_context(|| format!("reading {}", args.file.display()))?;
     let pool = db::pool(&config.database_url, 2)?;
     let mut conn = pool.get().await?;
     let mut stored = 0;
     let parse_secs = started.elapsed().as_secs_f64();
     let store_started = std::time::Instant::now();
-    for (symbol, series) in &parsed.series {
+    let series_all = std::sync::Arc::new(std::mem::take(&mut parsed.series));
+    // the rest of the checks (gaps, outliers, stale runs of what this file brought) run
+    // on another thread while PostgreSQL stores the bars
+    let checks = {
+        let (series_all, class) = (std::sync::Arc::clone(&series_all), args.class.clone());
+        tokio::task::spawn_blocking(move || {
+            series_all
+                .iter()
+                .map(|(symbol, series)| (symbol.clone(), analyse(series, interval, Calendar::for_class(&class))))
+                .collect::<Vec<_>>()
+        })
+    };
+    for (symbol, series) in series_all.iter() {
         let asset_id = assets::ensure(&mut conn, symbol, &args.class).await?;
         let n = candles_bulk::upsert(&config.database_url, asset_id, interval, series, "import").await?;
         let first = series.first().map(|c| c.ts.to_rfc3339()).unwrap_or_default();
@@ -61,6 +77,13 @@ pub async fn run(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
         stored += n;
     }
     let store_secs = store_started.elapsed().as_secs_f64();
+    for (symbol, report) in checks.await? {
+        println!(
+            "{symbol} {interval} quality: {} gaps ({} bars missing), {} outliers, {} stale runs \
+             (details: kronos quality --symbol {symbol} --interval {interval})",
+            report.gap_count, report.missing_bars, report.outlier_count, report.stale_run_count
+        );
+    }
     let source = format!("import:{}", args.file.file_name().and_then(|n| n.to_str()).unwrap_or("file"));
     let quarantined = quarantine::insert(&mut conn, &parsed.rejected, interval, &source).await?;
     for r in parsed.rejected.iter().take(args.show_rejected) {

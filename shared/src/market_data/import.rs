@@ -259,9 +259,33 @@ fn epoch_any_unit(v: i64) -> std::result::Result<DateTime<Utc>, String> {
 }
 
 /// Parses the time spellings of the demo files and exchanges.
+/// `YYYY-MM-DD HH:MM:SS` or `YYYY-MM-DDTHH:MM:SS`, optionally followed by `Z`: the
+/// common layout read digit by digit (chrono's format parser took most of an import's
+/// parse time). Anything else (fractions, offsets, other layouts) returns `None` and
+/// goes through the general parsers.
+fn plain_iso(s: &str) -> Option<DateTime<Utc>> {
+    let b = s.as_bytes();
+    let b = match b.len() {
+        19 => b,
+        20 if b[19] == b'Z' => &b[..19],
+        _ => return None,
+    };
+    if b[4] != b'-' || b[7] != b'-' || !(b[10] == b' ' || b[10] == b'T') || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let num = |range: std::ops::Range<usize>| -> Option<u32> {
+        b[range].iter().try_fold(0u32, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0')))
+    };
+    let date = NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)?;
+    Some(date.and_hms_opt(num(11..13)?, num(14..16)?, num(17..19)?)?.and_utc())
+}
+
 pub fn parse_time(s: &str) -> std::result::Result<DateTime<Utc>, String> {
     if s.is_empty() {
         return Err("time is missing".into());
+    }
+    if let Some(t) = plain_iso(s) {
+        return Ok(t);
     }
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&Utc));
@@ -341,6 +365,19 @@ mod tests {
         assert_eq!(parse_time("2017-04-19 09:00:00").unwrap().to_rfc3339(), "2017-04-19T09:00:00+00:00");
         assert_eq!(parse_time("1700000000000").unwrap().to_rfc3339(), "2023-11-14T22:13:20+00:00");
         assert!(parse_time("yesterday").is_err());
+        // the digit-by-digit layout agrees with chrono and refuses impossible dates
+        for s in ["2024-02-29 23:59:59", "2024-02-29T23:59:59", "2024-02-29T23:59:59Z", "1999-12-31 00:00:00"] {
+            let want = NaiveDateTime::parse_from_str(s.trim_end_matches('Z'), "%Y-%m-%d %H:%M:%S")
+                .or_else(|_| NaiveDateTime::parse_from_str(s.trim_end_matches('Z'), "%Y-%m-%dT%H:%M:%S"))
+                .unwrap()
+                .and_utc();
+            assert_eq!(plain_iso(s), Some(want), "{s}");
+        }
+        for s in ["2023-02-29 00:00:00", "2024-13-01 00:00:00", "2024-01-01 24:00:00", "2024-01-01 0a:00:00"] {
+            assert_eq!(plain_iso(s), None, "{s}");
+            assert!(parse_time(s).is_err(), "{s}");
+        }
+        assert_eq!(parse_time("2024-01-01 10:00:00.500").unwrap().timestamp_subsec_millis(), 500);
     }
 
     #[test]
