@@ -164,12 +164,16 @@ fn find_gaps(candles: &[Candle], interval: Interval, calendar: Calendar) -> Vec<
         .collect()
 }
 
-fn median(sorted: &[f64]) -> f64 {
-    let n = sorted.len();
+/// Median by selection (linear time; reorders `values`). `values` is not empty.
+fn median(values: &mut [f64]) -> f64 {
+    let n = values.len();
+    let (lower, upper, _) = values.select_nth_unstable_by(n / 2, f64::total_cmp);
     if n % 2 == 1 {
-        sorted[n / 2]
+        *upper
     } else {
-        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+        // the other middle value is the largest of the lower part
+        let below = lower.iter().copied().max_by(f64::total_cmp).unwrap_or(*upper);
+        (below + *upper) / 2.0
     }
 }
 
@@ -182,12 +186,10 @@ fn find_outliers(candles: &[Candle]) -> Vec<Outlier> {
     if returns.len() < 10 {
         return Vec::new();
     }
-    let mut sorted: Vec<f64> = returns.iter().map(|r| r.1).collect();
-    sorted.sort_by(f64::total_cmp);
-    let m = median(&sorted);
-    let mut deviations: Vec<f64> = sorted.iter().map(|r| (r - m).abs()).collect();
-    deviations.sort_by(f64::total_cmp);
-    let mad = median(&deviations);
+    let mut values: Vec<f64> = returns.iter().map(|r| r.1).collect();
+    let m = median(&mut values);
+    let mut deviations: Vec<f64> = values.iter().map(|r| (r - m).abs()).collect();
+    let mad = median(&mut deviations);
     if mad <= 0.0 {
         // over half the returns are identical: any other return is an outlier only if large
         return Vec::new();
@@ -223,6 +225,23 @@ mod tests {
     use chrono::{Duration, TimeZone};
 
     use super::*;
+
+    #[test]
+    fn median_by_selection_matches_sorting() {
+        let mut state = 7u64;
+        for n in [1usize, 2, 3, 10, 11, 1000, 1001] {
+            let mut values: Vec<f64> = (0..n)
+                .map(|_| {
+                    state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+                })
+                .collect();
+            let mut sorted = values.clone();
+            sorted.sort_by(f64::total_cmp);
+            let want = if n % 2 == 1 { sorted[n / 2] } else { (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0 };
+            assert_eq!(median(&mut values), want, "n = {n}");
+        }
+    }
 
     fn bar(ts: DateTime<Utc>, close: f64) -> Candle {
         Candle { ts, open: close, high: close * 1.01, low: close * 0.99, close, volume: 10.0, amount: 0.0 }
