@@ -283,8 +283,9 @@ fn okx_candles(q: &HashMap<String, String>, max: usize) -> Response {
         }
     }
     let current = bar_start(interval, Utc::now());
+    let listed = q.get("instId").is_some_and(|i| i == "ETH-USDT").then(okx_eth_listing);
     let mut rows = Vec::new();
-    while rows.len() < limit && before.is_none_or(|b| ts.timestamp_millis() > b) {
+    while rows.len() < limit && before.is_none_or(|b| ts.timestamp_millis() > b) && listed.is_none_or(|l| ts >= l) {
         let c = bar_at(interval, ts);
         let confirm = if ts == current { "0" } else { "1" };
         rows.push(json!([
@@ -301,6 +302,12 @@ fn okx_candles(q: &HashMap<String, String>, max: usize) -> Response {
         ts -= step;
     }
     Json(json!({"code": "0", "msg": "", "data": rows})).into_response()
+}
+
+/// On the fake OKX, ETH-USDT has bars only from this time on (a listing date: earlier
+/// history windows come back empty).
+pub fn okx_eth_listing() -> DateTime<Utc> {
+    bar_start(Interval::D1, Utc::now()) - chrono::Duration::hours(1500)
 }
 
 async fn okx_recent(Query(q): Query<HashMap<String, String>>) -> Response {

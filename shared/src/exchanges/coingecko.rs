@@ -21,6 +21,8 @@ use crate::market_data::{Candle, Interval};
 
 /// Longest range asked for in one request (hourly samples up to 90 days).
 const MAX_RANGE_DAYS: i64 = 90;
+/// Most empty ranges skipped in one call.
+const MAX_EMPTY_RANGES: usize = 5;
 
 /// The CoinGecko adapter (prices in US dollars).
 #[derive(Debug, Clone)]
@@ -144,14 +146,24 @@ impl MarketSource for CoinGecko {
         } else {
             chrono::Duration::days(MAX_RANGE_DAYS)
         };
-        let to = (from + step * limit as i32).min(from + max_span).min(now);
-        let query = [
-            ("vs_currency", "usd".to_owned()),
-            ("from", from.timestamp().to_string()),
-            ("to", to.timestamp().to_string()),
-        ];
-        let body = self.http.get_json(&format!("/api/v3/coins/{id}/market_chart/range"), &query, 1).await?;
-        Ok(finish_bars(bars_from_chart(&body, interval, from, to)?, interval, since, limit, now))
+        // Ranges before a coin's listing come back empty: skip ahead (a few ranges at
+        // most; calls are scarce) so that "empty" keeps meaning "nothing until now".
+        let mut from = from;
+        for _ in 0..MAX_EMPTY_RANGES {
+            let to = (from + step * limit as i32).min(from + max_span).min(now);
+            let query = [
+                ("vs_currency", "usd".to_owned()),
+                ("from", from.timestamp().to_string()),
+                ("to", to.timestamp().to_string()),
+            ];
+            let body = self.http.get_json(&format!("/api/v3/coins/{id}/market_chart/range"), &query, 1).await?;
+            let bars = finish_bars(bars_from_chart(&body, interval, from, to)?, interval, since, limit, now);
+            if !bars.is_empty() || to >= now || since.is_none() {
+                return Ok(bars);
+            }
+            from = to;
+        }
+        Ok(Vec::new())
     }
 
     async fn ticker(&self, asset: &SourceAsset) -> Result<Ticker, SourceError> {

@@ -16,6 +16,8 @@ use crate::market_data::{Candle, Interval};
 const MAX_RECENT: usize = 300;
 /// Most bars of `/market/history-candles`.
 const MAX_HISTORY: usize = 100;
+/// Most empty windows skipped in one call (a listing gap of up to 100 × 100 bars).
+const MAX_EMPTY_WINDOWS: usize = 100;
 
 /// The OKX adapter.
 #[derive(Debug, Clone)]
@@ -105,28 +107,35 @@ impl MarketSource for Okx {
     ) -> Result<Vec<Candle>, SourceError> {
         let inst = instrument(asset)?.to_owned();
         let bar = bar_code(interval).to_owned();
-        let (path, limit, mut query) = match since {
-            None => {
-                let limit = limit.clamp(1, MAX_RECENT);
-                ("/api/v5/market/candles", limit, vec![("limit", (limit + 1).min(MAX_RECENT).to_string())])
-            }
-            Some(since) => {
-                // the window (before, after): bars opening at or after `since`
-                let limit = limit.clamp(1, MAX_HISTORY);
-                let span = interval.duration().num_milliseconds() * limit as i64;
-                let start = since.timestamp_millis();
-                let query = vec![
-                    ("before", (start - 1).to_string()),
-                    ("after", (start + span).to_string()),
-                    ("limit", limit.to_string()),
-                ];
-                ("/api/v5/market/history-candles", limit, query)
-            }
+        let Some(since) = since else {
+            let limit = limit.clamp(1, MAX_RECENT);
+            let query = [("limit", (limit + 1).min(MAX_RECENT).to_string()), ("instId", inst), ("bar", bar)];
+            let body = self.http.get_json("/api/v5/market/candles", &query, 1).await?;
+            return Ok(finish_bars(parse_candles(&body)?, interval, None, limit, Utc::now()));
         };
-        query.push(("instId", inst));
-        query.push(("bar", bar));
-        let body = self.http.get_json(path, &query, 1).await?;
-        Ok(finish_bars(parse_candles(&body)?, interval, since, limit, Utc::now()))
+        // Windows (before, after) of `limit` bars walking forward from `since`. OKX has
+        // no "first bar after" query, so windows before an instrument's listing come
+        // back empty: skip ahead (at most MAX_EMPTY_WINDOWS) so that "empty" keeps
+        // meaning "nothing between `since` and now".
+        let limit = limit.clamp(1, MAX_HISTORY);
+        let span = interval.duration() * limit as i32;
+        let mut start = since;
+        for _ in 0..MAX_EMPTY_WINDOWS {
+            let query = [
+                ("before", (start.timestamp_millis() - 1).to_string()),
+                ("after", (start + span).timestamp_millis().to_string()),
+                ("limit", limit.to_string()),
+                ("instId", inst.clone()),
+                ("bar", bar.clone()),
+            ];
+            let body = self.http.get_json("/api/v5/market/history-candles", &query, 1).await?;
+            let bars = finish_bars(parse_candles(&body)?, interval, Some(start), limit, Utc::now());
+            if !bars.is_empty() || start + span >= Utc::now() {
+                return Ok(bars);
+            }
+            start += span;
+        }
+        Ok(Vec::new())
     }
 
     async fn ticker(&self, asset: &SourceAsset) -> Result<Ticker, SourceError> {

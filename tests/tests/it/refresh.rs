@@ -15,7 +15,7 @@ use kronos_shared::{
     },
 };
 use kronos_tests::{
-    fake_exchange::{bar_at, ticker_prices, Behaviour, FakeExchange},
+    fake_exchange::{bar_at, okx_eth_listing, ticker_prices, Behaviour, FakeExchange},
     http::TestApi,
     process::{run_to_end, Proc},
     TestEnv,
@@ -162,6 +162,21 @@ async fn backfill_fills_history_and_refuses_bad_input() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(message), "{args:?}: {err}");
     }
+    // before a listing OKX answers empty windows: the backfill skips ahead to the first bar
+    let from = (Utc::now() - chrono::Duration::hours(3000)).to_rfc3339();
+    let out = run_to_end(
+        "kronos",
+        &s.env,
+        &["backfill", "--symbol", "ETHUSDT", "--interval", "1h", "--from", &from, "--json"],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["sources"], serde_json::json!(["okx"]));
+    let eth = assets::find_by_symbol(&mut conn, "ETHUSDT").await.unwrap().unwrap();
+    let stored = candles::range(&mut conn, eth.id, Interval::H1, None, None, 5000).await.unwrap();
+    assert_eq!(stored.first().unwrap().ts, okx_eth_listing());
+    assert_eq!(stored.last().unwrap().ts, Interval::H1.bar_start(Utc::now()) - chrono::Duration::hours(1));
+    assert_eq!(stored.len() as u64, report["stored"].as_u64().unwrap());
     // every source failing: the CLI says so and exits non-zero, keeping what it stored
     s.binance.script(
         "/api/v3/klines",
