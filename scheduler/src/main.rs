@@ -20,7 +20,6 @@ use tracing::info;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::from_env()?;
-    let cron = cron::RefreshCron::from_env()?;
     kronos_shared::telemetry::init(config.log_json);
     let pool = kronos_shared::db::pool(&config.database_url, 4)?;
     let transport =
@@ -32,9 +31,9 @@ async fn main() -> anyhow::Result<()> {
     let relaxed = kronos_shared::db::relaxed_pool(&config.database_url, 2)?;
     let dispatcher = Dispatcher::new(relaxed, transport.clone(), config.queue.clone(), signal.clone(), metrics.clone());
     let reconciler = Reconciler::new(pool.clone(), transport, config.queue.clone(), signal.clone(), metrics);
-    info!(intervals = ?cron.intervals, "refresh cron");
+    info!(intervals = ?config.refresh.intervals, "refresh cron");
     tokio::select! {
-        _ = cron.run(pool, signal, Duration::from_secs(10)) => {}
+        _ = cron::run(config.refresh.clone(), pool, signal, Duration::from_secs(10)) => {}
         _ = dispatcher.run() => {}
         _ = reconciler.run(Duration::from_secs(1)) => {}
         _ = tokio::signal::ctrl_c() => {}

@@ -94,7 +94,7 @@ impl Catalogue {
     }
 }
 
-fn check_text(field: &str, value: &Option<String>, max: usize) -> Result<()> {
+fn check_text(field: &str, value: Option<&str>, max: usize) -> Result<()> {
     match value {
         Some(v) if v.trim().is_empty() || v.len() > max || v.chars().any(char::is_control) => {
             Err(Error::invalid(field, format!("{field} must be 1 to {max} printable characters")))
@@ -123,12 +123,12 @@ impl AssetSpec {
         if !CLASSES.contains(&self.class.as_str()) {
             return Err(Error::invalid("class", "class must be stock, crypto, fx or index"));
         }
-        check_text("name", &self.name, 120)?;
-        check_text("exchange", &self.exchange, 60)?;
-        check_text("category", &self.category, 40)?;
-        check_text("binance_symbol", &self.binance_symbol, 32)?;
-        check_text("okx_symbol", &self.okx_symbol, 40)?;
-        check_text("coingecko_id", &self.coingecko_id, 80)?;
+        check_text("name", self.name.as_deref(), 120)?;
+        check_text("exchange", self.exchange.as_deref(), 60)?;
+        check_text("category", self.category.as_deref(), 40)?;
+        check_text("binance_symbol", self.binance_symbol.as_deref(), 32)?;
+        check_text("okx_symbol", self.okx_symbol.as_deref(), 40)?;
+        check_text("coingecko_id", self.coingecko_id.as_deref(), 80)?;
         if let Some(b) = &self.binance_symbol {
             if !b.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) {
                 return Err(Error::invalid("binance_symbol", "binance_symbol is upper-case letters and digits"));
@@ -158,7 +158,7 @@ impl GroupSpec {
         if !valid_slug(&self.slug) {
             return Err(Error::invalid("slug", "slug must be 1 to 48 lower-case letters, digits or -"));
         }
-        check_text("name", &Some(self.name.clone()), 80)?;
+        check_text("name", Some(&self.name), 80)?;
         if self.description.len() > 500 {
             return Err(Error::invalid("description", "description is at most 500 characters"));
         }

@@ -23,6 +23,8 @@ pub struct Config {
     pub api: ApiConfig,
     /// Exchange data sources.
     pub exchanges: ExchangeConfig,
+    /// The scheduler's refresh cron.
+    pub refresh: RefreshSchedule,
     /// Emit JSON logs (`KRONOS_LOG_FORMAT=json`).
     pub log_json: bool,
 }
@@ -118,6 +120,29 @@ pub struct ExchangeConfig {
     pub max_wait: Duration,
     /// How long tickers stay cached in Redis (`KRONOS_TICKER_CACHE_MS`, default 5000).
     pub ticker_cache: Duration,
+}
+
+/// Which intervals the scheduler refreshes, and how long after a bar closes.
+#[derive(Debug, Clone)]
+pub struct RefreshSchedule {
+    /// Intervals (`KRONOS_REFRESH_INTERVALS`, default `1h,1d`; empty: none).
+    pub intervals: Vec<crate::market_data::Interval>,
+    /// Wait after a bar closes (`KRONOS_REFRESH_SETTLE_SECS`, default 30).
+    pub settle: Duration,
+}
+
+impl RefreshSchedule {
+    /// Reads the refresh cron settings from the environment.
+    pub fn from_env() -> Result<Self> {
+        let raw = std::env::var("KRONOS_REFRESH_INTERVALS").unwrap_or_else(|_| "1h,1d".into());
+        let intervals = raw
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| s.parse().map_err(|e| Error::Config(format!("KRONOS_REFRESH_INTERVALS: {e}"))))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self { intervals, settle: Duration::from_secs(parse("KRONOS_REFRESH_SETTLE_SECS", 30)?) })
+    }
 }
 
 fn list(name: &str, default: &str) -> Vec<String> {
@@ -217,6 +242,7 @@ impl Config {
                 run_dispatcher: parse_bool("KRONOS_API_DISPATCHER", true)?,
             },
             exchanges: ExchangeConfig::from_env()?,
+            refresh: RefreshSchedule::from_env()?,
             log_json: var("KRONOS_LOG_FORMAT").as_deref() == Some("json"),
         })
     }

@@ -12,7 +12,7 @@ pub mod sample;
 
 use std::path::PathBuf;
 
-use kronos_shared::config::{ApiConfig, Config, ExchangeConfig, QueueConfig, S3Config, StorageConfig};
+use kronos_shared::config::{ApiConfig, Config, ExchangeConfig, QueueConfig, RefreshSchedule, S3Config, StorageConfig};
 use std::time::Duration;
 
 /// Which object store a test runs against.
@@ -71,6 +71,7 @@ impl TestEnv {
                 run_dispatcher: true,
             },
             exchanges: offline_exchanges(),
+            refresh: RefreshSchedule { intervals: Vec::new(), settle: Duration::from_secs(30) },
             log_json: false,
         };
         Self { db, config, scratch }

@@ -13,7 +13,7 @@ use clap::Parser;
 use kronos_models::ComputeDevice;
 use kronos_shared::{
     config::Config,
-    exchanges::aggregator::{MarketData, TickerCache},
+    exchanges::aggregator::MarketData,
     jobs::{queue::QueueTransport, JobKind, JobRef},
     metrics::Metrics,
     storage::Storage,
@@ -90,8 +90,8 @@ async fn main() -> anyhow::Result<()> {
     let storage = Storage::open(&config.storage)?;
     let models = Arc::new(ModelLibrary::new(pool.clone(), storage.clone(), args.model_cache.clone()));
     let metrics = Metrics::new();
-    let cache = TickerCache::new(transport.connection(), &config.queue.prefix, config.exchanges.ticker_cache);
-    let market = Arc::new(MarketData::from_config(&config.exchanges, Some(cache)).context("exchange sources")?);
+    // refresh jobs read candles only: no ticker cache here
+    let market = Arc::new(MarketData::from_config(&config.exchanges, None).context("exchange sources")?);
     let process = identity::process_name();
     info!(worker = %process, devices = ?args.devices, concurrency = args.concurrency, "kronos-worker starting");
 

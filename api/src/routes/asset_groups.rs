@@ -74,9 +74,6 @@ pub async fn append(
         return Err(ApiError::invalid("symbols", "symbols must list at least one symbol"));
     }
     let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
-    asset_groups::append(&mut conn, &slug, &body.value.symbols).await.map_err(|e| match e {
-        kronos_shared::Error::Invalid { message, .. } => ApiError::invalid("symbols", message),
-        other => other.into(),
-    })?;
+    asset_groups::append(&mut conn, &slug, &body.value.symbols).await?;
     group_json(&mut conn, &slug).await
 }

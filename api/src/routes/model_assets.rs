@@ -93,9 +93,6 @@ pub async fn update(
     body: ValidJson<UpdateBody>,
 ) -> ApiResult<Json<Value>> {
     let UpdateBody { enabled, weight } = body.value;
-    if enabled.is_none() && weight.is_none() {
-        return Err(ApiError::invalid("body", "give enabled and/or weight"));
-    }
     let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
     let model = model(&mut conn, &key).await?;
     if !model_pools::update(&mut conn, model.id, &symbol, enabled, weight).await? {

@@ -46,19 +46,18 @@ pub struct Member {
 
 type GroupRow = (i64, String, String, String, DateTime<Utc>);
 
+/// The columns of a [`GroupRow`].
+const GROUP_COLUMNS: (
+    asset_groups::id,
+    asset_groups::slug,
+    asset_groups::name,
+    asset_groups::description,
+    asset_groups::created_at,
+) = (asset_groups::id, asset_groups::slug, asset_groups::name, asset_groups::description, asset_groups::created_at);
+
 /// Every group by slug, with member counts.
 pub async fn list(conn: &mut AsyncPgConnection) -> Result<Vec<GroupSummary>> {
-    let groups: Vec<GroupRow> = asset_groups::table
-        .select((
-            asset_groups::id,
-            asset_groups::slug,
-            asset_groups::name,
-            asset_groups::description,
-            asset_groups::created_at,
-        ))
-        .order(asset_groups::slug)
-        .load(conn)
-        .await?;
+    let groups: Vec<GroupRow> = asset_groups::table.select(GROUP_COLUMNS).order(asset_groups::slug).load(conn).await?;
     let counts: Vec<(i64, i64)> = asset_group_members::table
         .group_by(asset_group_members::group_id)
         .select((asset_group_members::group_id, diesel::dsl::count_star()))
@@ -80,18 +79,8 @@ pub async fn list(conn: &mut AsyncPgConnection) -> Result<Vec<GroupSummary>> {
 
 /// The group `slug` and its members in order; `None` when there is no such group.
 pub async fn find(conn: &mut AsyncPgConnection, slug: &str) -> Result<Option<(GroupSummary, Vec<Member>)>> {
-    let group: Option<GroupRow> = asset_groups::table
-        .filter(asset_groups::slug.eq(slug))
-        .select((
-            asset_groups::id,
-            asset_groups::slug,
-            asset_groups::name,
-            asset_groups::description,
-            asset_groups::created_at,
-        ))
-        .first(conn)
-        .await
-        .optional()?;
+    let group: Option<GroupRow> =
+        asset_groups::table.filter(asset_groups::slug.eq(slug)).select(GROUP_COLUMNS).first(conn).await.optional()?;
     let Some((id, slug, name, description, created_at)) = group else {
         return Ok(None);
     };
@@ -124,7 +113,7 @@ pub async fn upsert(conn: &mut AsyncPgConnection, spec: &GroupSpec) -> Result<i6
             .returning(asset_groups::id)
             .get_result(conn)
             .await?;
-        let ids = asset_ids(conn, &spec.members).await?;
+        let ids = asset_ids(conn, &spec.members, "members").await?;
         diesel::delete(asset_group_members::table.filter(asset_group_members::group_id.eq(id))).execute(conn).await?;
         let rows: Vec<_> = ids
             .iter()
@@ -143,7 +132,8 @@ pub async fn upsert(conn: &mut AsyncPgConnection, spec: &GroupSpec) -> Result<i6
     .await
 }
 
-/// Appends `symbols` (those not already members) to the end of group `slug`.
+/// Appends `symbols` (those not already members) to the end of group `slug`; unknown
+/// symbols are a 422 naming `symbols`.
 pub async fn append(conn: &mut AsyncPgConnection, slug: &str, symbols: &[String]) -> Result<()> {
     let (slug, symbols) = (slug.to_owned(), symbols.to_vec());
     conn.transaction::<(), Error, _>(async move |conn| {
@@ -155,7 +145,7 @@ pub async fn append(conn: &mut AsyncPgConnection, slug: &str, symbols: &[String]
             .await
             .optional()?
             .ok_or_else(|| Error::NotFound(format!("asset group {slug:?}")))?;
-        let ids = asset_ids(conn, &symbols).await?;
+        let ids = asset_ids(conn, &symbols, "symbols").await?;
         let last: Option<i32> = asset_group_members::table
             .filter(asset_group_members::group_id.eq(id))
             .select(diesel::dsl::max(asset_group_members::position))
@@ -183,15 +173,7 @@ pub async fn append(conn: &mut AsyncPgConnection, slug: &str, symbols: &[String]
     .await
 }
 
-/// Ids of `symbols` in the same order; a 422 naming `members` lists the unknown ones.
-async fn asset_ids(conn: &mut AsyncPgConnection, symbols: &[String]) -> Result<Vec<i64>> {
-    let upper: Vec<String> = symbols.iter().map(|s| s.to_ascii_uppercase()).collect();
-    let found: Vec<(String, i64)> =
-        assets::table.filter(assets::symbol.eq_any(&upper)).select((assets::symbol, assets::id)).load(conn).await?;
-    let found: std::collections::HashMap<String, i64> = found.into_iter().collect();
-    let missing: Vec<&str> = upper.iter().filter(|s| !found.contains_key(*s)).map(String::as_str).collect();
-    if !missing.is_empty() {
-        return Err(Error::invalid("members", format!("unknown symbols: {}", missing.join(", "))));
-    }
-    Ok(upper.iter().filter_map(|s| found.get(s).copied()).collect())
+/// Ids of `symbols` in order (unknown ones: a 422 naming `field`).
+async fn asset_ids(conn: &mut AsyncPgConnection, symbols: &[String], field: &str) -> Result<Vec<i64>> {
+    Ok(super::assets::resolve_symbols(conn, symbols, field).await?.into_iter().map(|(id, _)| id).collect())
 }

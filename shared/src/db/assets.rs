@@ -151,3 +151,25 @@ pub async fn set_active(conn: &mut AsyncPgConnection, symbol: &str, active: bool
         .await
         .optional()?)
 }
+
+/// `(id, active)` of each of `symbols` (any case), in the same order. Unknown symbols
+/// are one 422 naming `field` and listing them all.
+pub async fn resolve_symbols(
+    conn: &mut AsyncPgConnection,
+    symbols: &[String],
+    field: &str,
+) -> Result<Vec<(i64, bool)>> {
+    let upper: Vec<String> = symbols.iter().map(|s| s.to_ascii_uppercase()).collect();
+    let found: Vec<(String, i64, bool)> = assets::table
+        .filter(assets::symbol.eq_any(&upper))
+        .select((assets::symbol, assets::id, assets::active))
+        .load(conn)
+        .await?;
+    let found: std::collections::HashMap<String, (i64, bool)> =
+        found.into_iter().map(|(symbol, id, active)| (symbol, (id, active))).collect();
+    let missing: Vec<&str> = upper.iter().filter(|s| !found.contains_key(*s)).map(String::as_str).collect();
+    if !missing.is_empty() {
+        return Err(crate::error::Error::invalid(field, format!("unknown symbols: {}", missing.join(", "))));
+    }
+    Ok(upper.iter().filter_map(|s| found.get(s).copied()).collect())
+}

@@ -66,22 +66,13 @@ pub async fn add_symbols(
     weight: f64,
 ) -> Result<usize> {
     check_weight(weight)?;
-    let upper: Vec<String> = symbols.iter().map(|s| s.to_ascii_uppercase()).collect();
-    let found: Vec<(String, i64, bool)> = assets::table
-        .filter(assets::symbol.eq_any(&upper))
-        .select((assets::symbol, assets::id, assets::active))
-        .load(conn)
-        .await?;
-    let missing: Vec<&str> =
-        upper.iter().filter(|s| !found.iter().any(|(f, _, _)| f == *s)).map(String::as_str).collect();
-    if !missing.is_empty() {
-        return Err(Error::invalid("symbols", format!("unknown symbols: {}", missing.join(", "))));
-    }
-    let inactive: Vec<&str> = found.iter().filter(|(_, _, a)| !a).map(|(s, _, _)| s.as_str()).collect();
+    let found = super::assets::resolve_symbols(conn, symbols, "symbols").await?;
+    let inactive: Vec<String> =
+        symbols.iter().zip(&found).filter(|(_, (_, active))| !active).map(|(s, _)| s.to_ascii_uppercase()).collect();
     if !inactive.is_empty() {
         return Err(Error::invalid("symbols", format!("inactive assets cannot join a pool: {}", inactive.join(", "))));
     }
-    insert(conn, model_id, found.into_iter().map(|(_, id, _)| id).collect(), weight).await
+    insert(conn, model_id, found.into_iter().map(|(id, _)| id).collect(), weight).await
 }
 
 /// Adds every active member of group `slug` to the pool (see [`add_symbols`]);
@@ -121,8 +112,8 @@ async fn insert(conn: &mut AsyncPgConnection, model_id: i64, ids: Vec<i64>, weig
     Ok(diesel::insert_into(model_asset_pools::table).values(rows).on_conflict_do_nothing().execute(conn).await?)
 }
 
-/// Changes the enabled flag and/or weight of `symbol` in the pool; `false` when the
-/// symbol is not in the pool.
+/// Changes the enabled flag and/or weight of `symbol` in the pool (at least one: a 422
+/// naming `body` otherwise); `false` when the symbol is not in the pool.
 pub async fn update(
     conn: &mut AsyncPgConnection,
     model_id: i64,
@@ -130,6 +121,9 @@ pub async fn update(
     enabled: Option<bool>,
     weight: Option<f64>,
 ) -> Result<bool> {
+    if enabled.is_none() && weight.is_none() {
+        return Err(Error::invalid("body", "give enabled and/or weight"));
+    }
     if let Some(w) = weight {
         check_weight(w)?;
     }
@@ -140,15 +134,8 @@ pub async fn update(
     let n = diesel::update(target)
         .set((enabled.map(|e| model_asset_pools::enabled.eq(e)), weight.map(|w| model_asset_pools::weight.eq(w))))
         .execute(conn)
-        .await;
-    match n {
-        Ok(n) => Ok(n == 1),
-        // Nothing to set: report whether the row exists.
-        Err(diesel::result::Error::QueryBuilderError(_)) => {
-            Ok(list(conn, model_id).await?.iter().any(|e| e.symbol.eq_ignore_ascii_case(symbol)))
-        }
-        Err(e) => Err(e.into()),
-    }
+        .await?;
+    Ok(n == 1)
 }
 
 /// Removes `symbol` from the pool; `false` when it was not there.

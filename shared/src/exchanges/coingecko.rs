@@ -58,10 +58,6 @@ fn samples(body: &Value, key: &str) -> Result<Vec<(DateTime<Utc>, f64)>, SourceE
         .collect()
 }
 
-fn bucket(ts: DateTime<Utc>, interval: Interval) -> DateTime<Utc> {
-    interval.bar_start(ts)
-}
-
 /// Builds bars from a market-chart body: open = first sample of the bucket, close =
 /// last, high/low = extremes. Only buckets wholly inside `[from, to]` are kept: a
 /// bucket the range cuts would get a wrong open or close.
@@ -79,7 +75,7 @@ pub fn bars_from_chart(
         if price <= 0.0 {
             return Err(SourceError::Malformed(format!("price {price} at {ts} is not positive")));
         }
-        let start = bucket(ts, interval);
+        let start = interval.bar_start(ts);
         if start < from || start + step > to {
             continue;
         }
@@ -102,7 +98,7 @@ pub fn bars_from_chart(
     }
     if interval == Interval::D1 {
         for (ts, volume) in volumes {
-            if let Some(c) = buckets.get_mut(&bucket(ts, interval)) {
+            if let Some(c) = buckets.get_mut(&interval.bar_start(ts)) {
                 c.amount = volume.max(0.0);
                 c.volume = c.amount / c.close;
             }
@@ -137,9 +133,9 @@ impl MarketSource for CoinGecko {
         let limit = limit.max(1);
         // the first whole bucket at or after `since`
         let from = match since {
-            Some(s) if bucket(s, interval) < s => bucket(s, interval) + step,
+            Some(s) if interval.bar_start(s) < s => interval.bar_start(s) + step,
             Some(s) => s,
-            None => bucket(now, interval) - step * limit as i32,
+            None => interval.bar_start(now) - step * limit as i32,
         };
         let max_span = if interval.duration() >= Interval::D1.duration() {
             chrono::Duration::days(365)

@@ -96,22 +96,10 @@ impl SourceClient {
     }
 
     async fn try_once(&self, url: &str, query: &[(&str, String)]) -> Result<serde_json::Value, Failure> {
-        let response = self.client.get(url).query(query).send().await.map_err(|e| {
-            if e.is_timeout() {
-                Failure::Retry(SourceError::Timeout, None)
-            } else {
-                Failure::Retry(SourceError::Transport(e.to_string()), None)
-            }
-        })?;
+        let response = self.client.get(url).query(query).send().await.map_err(transport_failure)?;
         let status = response.status();
         let retry_after = response.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
-        let body = response.bytes().await.map_err(|e| {
-            if e.is_timeout() {
-                Failure::Retry(SourceError::Timeout, None)
-            } else {
-                Failure::Retry(SourceError::Transport(e.to_string()), None)
-            }
-        })?;
+        let body = response.bytes().await.map_err(transport_failure)?;
         debug!(source = self.name, %url, status = status.as_u16(), bytes = body.len(), "source response");
         if status == StatusCode::TOO_MANY_REQUESTS || status.as_u16() == 418 {
             // Binance answers 418 once an IP keeps going after 429s.
@@ -133,6 +121,12 @@ enum Failure {
     Retry(SourceError, Option<Duration>),
     /// Another try would get the same answer.
     Final(SourceError),
+}
+
+/// A request or body read that failed below HTTP: worth another try.
+fn transport_failure(e: reqwest::Error) -> Failure {
+    let error = if e.is_timeout() { SourceError::Timeout } else { SourceError::Transport(e.to_string()) };
+    Failure::Retry(error, None)
 }
 
 /// `Retry-After`: delay seconds or an HTTP date.

@@ -4,7 +4,7 @@
 pub mod prediction;
 pub mod refresh;
 
-use kronos_shared::Error as SharedError;
+use kronos_shared::{db::jobs, Error as SharedError};
 
 /// How an attempt ended, when it did not fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +37,17 @@ impl JobFailure {
     /// A failure another attempt may not meet (a dependency was down).
     pub fn transient(message: impl Into<String>) -> Self {
         Self { message: message.into(), retryable: true }
+    }
+}
+
+/// Ends an attempt that wrote nothing because it no longer owned the job: `cancelled`
+/// when a client asked for it, otherwise superseded (another attempt owns the job).
+pub(crate) async fn end_unowned(ctx: &crate::pool::PoolContext, job: &jobs::Claimed) -> Result<Outcome, JobFailure> {
+    let mut conn = ctx.pool.get().await.map_err(SharedError::from)?;
+    if jobs::mark_cancelled(&mut conn, job.id, job.attempts).await? {
+        Ok(Outcome::Cancelled)
+    } else {
+        Ok(Outcome::Superseded)
     }
 }
 

@@ -9,7 +9,7 @@ use kronos_models::{
     Bar,
 };
 use kronos_shared::{
-    db::{artifacts, candles, jobs, jobs::Claimed, predictions},
+    db::{artifacts, candles, jobs::Claimed, predictions},
     jobs::payload::{ForecastDocument, ForecastRow, KronosSettings, PredictionPayload, SeriesSource},
     market_data::Candle,
     storage::StorageKey,
@@ -105,12 +105,7 @@ pub async fn run(ctx: &PoolContext, job: &Claimed) -> Result<Outcome, JobFailure
     if committed {
         return Ok(Outcome::Succeeded);
     }
-    let mut conn = ctx.pool.get().await.map_err(SharedError::from)?;
-    if jobs::mark_cancelled(&mut conn, job.id, job.attempts).await? {
-        Ok(Outcome::Cancelled)
-    } else {
-        Ok(Outcome::Superseded)
-    }
+    super::end_unowned(ctx, job).await
 }
 
 /// A Kronos request: the weights on local disk, the time features of history and

@@ -42,7 +42,7 @@ pub async fn run(ctx: &PoolContext, job: &Claimed) -> Result<Outcome, JobFailure
     for (i, asset) in targets.iter().enumerate() {
         let mut conn = ctx.pool.get().await.map_err(SharedError::from)?;
         if jobs::cancel_requested(&mut conn, job.id).await? {
-            return cancel(ctx, job).await;
+            return super::end_unowned(ctx, job).await;
         }
         drop(conn);
         let report =
@@ -71,14 +71,5 @@ pub async fn run(ctx: &PoolContext, job: &Claimed) -> Result<Outcome, JobFailure
         return Ok(Outcome::Succeeded);
     }
     drop(conn);
-    cancel(ctx, job).await
-}
-
-async fn cancel(ctx: &PoolContext, job: &Claimed) -> Result<Outcome, JobFailure> {
-    let mut conn = ctx.pool.get().await.map_err(SharedError::from)?;
-    if jobs::mark_cancelled(&mut conn, job.id, job.attempts).await? {
-        Ok(Outcome::Cancelled)
-    } else {
-        Ok(Outcome::Superseded)
-    }
+    super::end_unowned(ctx, job).await
 }
