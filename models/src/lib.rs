@@ -7,6 +7,8 @@ pub mod baselines;
 pub mod device;
 pub mod forecast;
 pub mod kronos;
+pub mod metrics;
+pub mod training;
 
 pub use device::ComputeDevice;
 pub use forecast::{Forecast, ForecastError};

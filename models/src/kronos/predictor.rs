@@ -231,17 +231,19 @@ impl Predictor {
         self.proj_s2.forward(&self.dep_norm.forward(&x)).squeeze_dim(1)
     }
 
-    /// Training-time s2 logits for every position: the sibling embeddings
-    /// `emb_s1(s1_ids) [B, T, d]` attend causally (with rotary positions) over the context.
-    pub fn s2_logits_all(&self, hidden: &Tensor, s1: &Tensor, train: bool) -> Tensor {
+    /// s2 logits for every position (training and validation losses): the sibling
+    /// embeddings `emb_s1(s1_ids) [B, T, d]` attend (with rotary positions) over the
+    /// context. The reference makes this attention causal only in training mode; a loss
+    /// measured on whole windows must keep it causal, or position t sees t + 1.
+    pub fn s2_logits_all(&self, hidden: &Tensor, s1: &Tensor, causal: bool) -> Tensor {
         let sibling = self.emb_s1.forward(s1);
         let (b, t, d) = hidden.size3().unwrap_or((0, 0, 0));
         let ctx = AttentionContext::causal(&self.dep_inv_freq, b as usize, t);
         let q = ctx.rotate(&self.split_dep(&self.cross_q.forward(&sibling)));
         let k = ctx.rotate(&self.split_dep(&self.cross_k.forward(hidden)));
         let v = self.split_dep(&self.cross_v.forward(hidden));
-        // the reference builds this layer without dropout; it is causal only in training
-        let attended = Tensor::scaled_dot_product_attention::<Tensor>(&q, &k, &v, None, 0.0, train, None, false);
+        // the reference builds this layer without dropout
+        let attended = Tensor::scaled_dot_product_attention::<Tensor>(&q, &k, &v, None, 0.0, causal, None, false);
         let merged = attended.transpose(1, 2).contiguous().view([b, t, d]);
         let out = self.cross_out.forward(&merged);
         self.proj_s2.forward(&self.dep_norm.forward(&(hidden + out)))
