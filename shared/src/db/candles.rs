@@ -100,11 +100,26 @@ pub async fn range(
     to: Option<DateTime<Utc>>,
     limit: i64,
 ) -> Result<Vec<Candle>> {
+    let mut rows = newest_first(conn, asset_id, interval, from, to, limit).await?;
+    rows.reverse();
+    Ok(rows)
+}
+
+/// The latest `limit` candles with `from <= ts <= to` (either bound optional), newest
+/// first, as the index returns them.
+pub async fn newest_first(
+    conn: &mut AsyncPgConnection,
+    asset_id: i64,
+    interval: Interval,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    limit: i64,
+) -> Result<Vec<Candle>> {
     // Both bounds always bound (open ends as far-off dates): one statement shape, which
     // diesel keeps prepared per connection, so the chart endpoint is not re-planned.
     let from = from.unwrap_or_else(|| DateTime::from_timestamp(FAR_PAST, 0).unwrap_or_default());
     let to = to.unwrap_or_else(|| DateTime::from_timestamp(FAR_FUTURE, 0).unwrap_or_default());
-    let mut rows: Vec<CandleRow> = candles::table
+    let rows: Vec<CandleRow> = candles::table
         .filter(candles::asset_id.eq(asset_id))
         .filter(candles::interval.eq(interval.as_str()))
         .filter(candles::ts.ge(from))
@@ -122,7 +137,6 @@ pub async fn range(
         ))
         .load(conn)
         .await?;
-    rows.reverse();
     Ok(rows
         .into_iter()
         .map(|(ts, open, high, low, close, volume, amount)| Candle { ts, open, high, low, close, volume, amount })

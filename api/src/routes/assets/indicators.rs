@@ -54,7 +54,8 @@ pub async fn indicators(
     if wanted.len() > 20 {
         return Err(ApiError::invalid("names", "at most 20 indicators per request"));
     }
-    let q = resolve(&state, &symbol, &params).await?;
+    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let q = resolve(&mut conn, &symbol, &params).await?;
     let lookback = wanted.iter().map(Indicator::lookback).max().unwrap_or(0);
     let factor = if wanted.iter().any(Indicator::is_recursive) { RECURSIVE_WARMUP } else { 1 };
     let warmup = (lookback * factor).min(MAX_WARMUP) as i64;

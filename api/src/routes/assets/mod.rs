@@ -8,16 +8,14 @@ pub mod quality;
 pub mod ticker;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use diesel_async::AsyncPgConnection;
 use kronos_shared::{
     db::assets::{self, Asset},
     market_data::Interval,
 };
 use serde::Deserialize;
 
-use crate::{
-    error::{ApiError, ApiResult},
-    state::AppState,
-};
+use crate::error::{ApiError, ApiResult};
 
 /// Query parameters shared by the per-asset series endpoints.
 #[derive(Debug, Default, Deserialize)]
@@ -53,8 +51,9 @@ pub const DEFAULT_LIMIT: i64 = 1000;
 /// Largest `limit`.
 pub const MAX_LIMIT: i64 = 5000;
 
-/// Validates the parameters (422 naming the field; 404 for an unknown symbol).
-pub async fn resolve(state: &AppState, symbol: &str, params: &SeriesParams) -> ApiResult<SeriesQuery> {
+/// Validates the parameters (422 naming the field; 404 for an unknown symbol), looking
+/// the asset up on the handler's connection (one pool checkout per request).
+pub async fn resolve(conn: &mut AsyncPgConnection, symbol: &str, params: &SeriesParams) -> ApiResult<SeriesQuery> {
     let raw_interval =
         params.interval.as_deref().ok_or_else(|| ApiError::invalid("interval", "interval is required"))?;
     let interval: Interval =
@@ -73,8 +72,7 @@ pub async fn resolve(state: &AppState, symbol: &str, params: &SeriesParams) -> A
                 ApiError::invalid("limit", format!("limit must be a whole number from 1 to {MAX_LIMIT}"))
             })?,
         };
-    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
-    let asset = assets::find_by_symbol(&mut conn, symbol)
+    let asset = assets::find_by_symbol(conn, symbol)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("unknown symbol {symbol:?}")))?;
     Ok(SeriesQuery { asset, interval, from, to, limit })

@@ -15,7 +15,7 @@ pub async fn quality(
     Path(symbol): Path<String>,
     Query(params): Query<SeriesParams>,
 ) -> ApiResult<Json<SeriesQuality>> {
-    let q = resolve(&state, &symbol, &params).await?;
     let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let q = resolve(&mut conn, &symbol, &params).await?;
     Ok(Json(series_report(&mut conn, &q.asset, q.interval).await?))
 }
