@@ -32,7 +32,8 @@ impl ModelDirs {
     fn dir(&self, part: ModelPart) -> &Path {
         match part {
             ModelPart::Tokenizer => &self.tokenizer,
-            ModelPart::Predictor => &self.predictor,
+            // a Kronos model has no regressor part; `upload` only walks ModelPart::ALL
+            ModelPart::Predictor | ModelPart::Regressor => &self.predictor,
         }
     }
 }
@@ -57,20 +58,47 @@ pub async fn upload(storage: &Storage, prefix: &str, dirs: &ModelDirs) -> Result
     Ok(hex::encode(digest.finalize()))
 }
 
-/// Makes sure `root` holds the model stored under `prefix`, downloading it once.
+/// Uploads `root/<part>/` for each part under `prefix`; returns the SHA-256 over the
+/// weight files.
+pub async fn upload_parts(storage: &Storage, prefix: &str, root: &Path, parts: &[ModelPart]) -> Result<String> {
+    let mut digest = Sha256::new();
+    for part in parts {
+        for file in ModelFileName::ALL {
+            let path = root.join(part.as_str()).join(file.as_str());
+            let bytes = tokio::fs::read(&path)
+                .await
+                .map_err(|e| Error::Data(format!("cannot read {}: {e}", path.display())))?;
+            let stored = storage
+                .put(&StorageKey::ModelFile { prefix: prefix.to_owned(), part: *part, file }, Bytes::from(bytes))
+                .await?;
+            if file == ModelFileName::Weights {
+                digest.update(stored.sha256.as_bytes());
+            }
+        }
+    }
+    Ok(hex::encode(digest.finalize()))
+}
+
+/// Makes sure `root` holds the Kronos model stored under `prefix`, downloading it once.
+pub async fn ensure_local(storage: &Storage, prefix: &str, root: &Path) -> Result<ModelDirs> {
+    ensure_local_parts(storage, prefix, root, &ModelPart::ALL).await?;
+    Ok(ModelDirs::under(root))
+}
+
+/// Makes sure `root` holds the given parts of the model stored under `prefix`,
+/// downloading them once.
 /// Files land in a temporary directory that is renamed into place, so a crash never
 /// leaves a half-written model behind.
-pub async fn ensure_local(storage: &Storage, prefix: &str, root: &Path) -> Result<ModelDirs> {
-    let dirs = ModelDirs::under(root);
+pub async fn ensure_local_parts(storage: &Storage, prefix: &str, root: &Path, parts: &[ModelPart]) -> Result<()> {
     if tokio::fs::try_exists(root.join(".complete")).await.unwrap_or(false) {
-        return Ok(dirs);
+        return Ok(());
     }
     let staging = root.with_extension(format!("partial-{}", uuid::Uuid::new_v4().simple()));
     let io = |e: std::io::Error| Error::Data(format!("model cache {}: {e}", staging.display()));
-    for part in ModelPart::ALL {
+    for part in parts {
         tokio::fs::create_dir_all(staging.join(part.as_str())).await.map_err(io)?;
         for file in ModelFileName::ALL {
-            let bytes = storage.get(&StorageKey::ModelFile { prefix: prefix.to_owned(), part, file }).await?;
+            let bytes = storage.get(&StorageKey::ModelFile { prefix: prefix.to_owned(), part: *part, file }).await?;
             tokio::fs::write(staging.join(part.as_str()).join(file.as_str()), &bytes).await.map_err(io)?;
         }
     }
@@ -79,11 +107,11 @@ pub async fn ensure_local(storage: &Storage, prefix: &str, root: &Path) -> Resul
         tokio::fs::create_dir_all(parent).await.map_err(io)?;
     }
     match tokio::fs::rename(&staging, root).await {
-        Ok(()) => Ok(dirs),
+        Ok(()) => Ok(()),
         // another task finished first: use its copy
         Err(_) if tokio::fs::try_exists(root.join(".complete")).await.unwrap_or(false) => {
             let _ = tokio::fs::remove_dir_all(&staging).await;
-            Ok(dirs)
+            Ok(())
         }
         Err(e) => Err(io(e)),
     }

@@ -32,26 +32,55 @@ pub enum StorageKey {
     },
     /// A probe object written by readiness checks.
     HealthProbe,
+    /// One file of a training job's checkpoint: `generation` counts checkpoints,
+    /// `file` is the file's path inside the checkpoint directory (made by the worker,
+    /// never by a client).
+    CheckpointFile {
+        /// The training job.
+        job_id: Uuid,
+        /// Checkpoint number.
+        generation: u64,
+        /// Relative path (`predictor/model.safetensors`, `state.json`, …).
+        file: String,
+    },
+    /// The pointer to a training job's latest complete checkpoint generation.
+    CheckpointLatest {
+        /// The training job.
+        job_id: Uuid,
+    },
 }
 
-/// The two networks of a Kronos model.
+/// The networks of a model: Kronos has a tokenizer and a predictor, a baseline
+/// regressor one network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ModelPart {
-    /// The tokenizer.
+    /// The Kronos tokenizer.
     Tokenizer,
-    /// The predictor.
+    /// The Kronos predictor.
     Predictor,
+    /// A baseline regressor (LSTM, GRU, Transformer).
+    Regressor,
 }
 
 impl ModelPart {
-    /// Both parts.
+    /// Kronos's two parts.
     pub const ALL: [ModelPart; 2] = [Self::Tokenizer, Self::Predictor];
+
+    /// The parts of a model family.
+    pub fn of_family(family: &str) -> &'static [ModelPart] {
+        if family == "kronos" {
+            &Self::ALL
+        } else {
+            &[Self::Regressor]
+        }
+    }
 
     /// Directory name.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Tokenizer => "tokenizer",
             Self::Predictor => "predictor",
+            Self::Regressor => "regressor",
         }
     }
 }
@@ -92,6 +121,10 @@ impl StorageKey {
                 format!("{prefix}/{}/{}", part.as_str(), file.as_str())
             }
             Self::HealthProbe => "health/probe".to_owned(),
+            Self::CheckpointFile { job_id, generation, file } => {
+                format!("checkpoints/{}/{generation}/{file}", job_id.simple())
+            }
+            Self::CheckpointLatest { job_id } => format!("checkpoints/{}/latest", job_id.simple()),
         }
     }
 }
@@ -170,6 +203,29 @@ impl Storage {
             Err(object_store::Error::NotFound { .. }) => Err(Error::NotFound(format!("object {path}"))),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Paths of every object under `prefix` (a directory), sorted.
+    pub async fn list_prefix(&self, prefix: &str) -> Result<Vec<String>> {
+        use futures::TryStreamExt;
+        let listed: Vec<object_store::ObjectMeta> = self.store.list(Some(&Path::from(prefix))).try_collect().await?;
+        let mut paths: Vec<String> = listed.into_iter().map(|m| m.location.to_string()).collect();
+        paths.sort();
+        Ok(paths)
+    }
+
+    /// Deletes every object whose path starts with `prefix` (a directory); returns how
+    /// many were deleted.
+    pub async fn delete_prefix(&self, prefix: &str) -> Result<usize> {
+        use futures::TryStreamExt;
+        let listed: Vec<object_store::ObjectMeta> = self.store.list(Some(&Path::from(prefix))).try_collect().await?;
+        for meta in &listed {
+            match self.store.delete(&meta.location).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(listed.len())
     }
 
     /// Round-trips a small probe object: the readiness check.

@@ -35,6 +35,7 @@ pub async fn handle(job: JobRef, ctx: Data<Arc<PoolContext>>) -> Result<(), BoxD
         let result = match claimed.kind.parse::<JobKind>() {
             Ok(JobKind::Prediction) => runner::prediction::run(&ctx, &claimed).await,
             Ok(JobKind::Refresh) => runner::refresh::run(&ctx, &claimed).await,
+            Ok(JobKind::Training) => runner::training::run(&ctx, &claimed).await,
             Ok(other) => Err(JobFailure::permanent(format!("{other} jobs are not supported by this worker yet"))),
             Err(e) => Err(JobFailure::permanent(e.to_string())),
         };

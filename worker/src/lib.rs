@@ -12,3 +12,4 @@ pub mod model_library;
 pub mod pool;
 pub mod recorder;
 pub mod runner;
+pub mod training;

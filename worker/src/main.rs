@@ -60,6 +60,10 @@ struct Args {
     #[arg(long, env = "KRONOS_REFRESH_CONCURRENCY", default_value_t = 2)]
     refresh_concurrency: usize,
     /// Seconds to let in-flight jobs finish after SIGTERM.
+    /// Training jobs run at once per device pool (0: this worker trains nothing). Each
+    /// holds one of the pool's compute threads for its whole run.
+    #[arg(long, env = "KRONOS_TRAINING_CONCURRENCY", default_value_t = 1)]
+    training_concurrency: usize,
     #[arg(long, env = "KRONOS_WORKER_DRAIN_SECS", default_value_t = 30)]
     drain_secs: u64,
     /// Serve Prometheus metrics on this address (off when empty).
@@ -128,7 +132,12 @@ async fn main() -> anyhow::Result<()> {
         refresh_ctx.get_or_insert_with(|| Arc::clone(&ctx));
         let name = format!("{process}-{device}-prediction");
         let poll = config.queue.poll_interval;
-        monitor = register(monitor, &transport, JobKind::Prediction, args.concurrency, poll, name, ctx);
+        monitor = register(monitor, &transport, JobKind::Prediction, args.concurrency, poll, name, Arc::clone(&ctx));
+        if args.training_concurrency > 0 {
+            let name = format!("{process}-{device}-training");
+            let poll = poll.max(Duration::from_millis(500));
+            monitor = register(monitor, &transport, JobKind::Training, args.training_concurrency, poll, name, ctx);
+        }
     }
     // Refresh jobs are network-bound: one set of handlers per process, on the first pool.
     if let Some(ctx) = refresh_ctx.filter(|_| args.refresh_concurrency > 0) {

@@ -34,6 +34,15 @@ impl ModelLibrary {
         Self { pool, storage, cache_dir, known: Mutex::new(HashMap::new()) }
     }
 
+    /// The local directory of a registered model of any family (`root/<part>/` per
+    /// part), downloading it when needed.
+    pub async fn local_files(&self, row: &models::RegisteredModel) -> Result<PathBuf> {
+        let root = self.cache_dir.join(row.id.to_string());
+        let parts = kronos_shared::storage::ModelPart::of_family(&row.family);
+        model_files::ensure_local_parts(&self.storage, &row.storage_prefix, &root, parts).await?;
+        Ok(root)
+    }
+
     /// The local copy of model `id`, downloading it when needed. Concurrent callers for
     /// the same model wait for one download.
     pub async fn local(&self, id: i64) -> Result<Arc<LocalModel>> {

@@ -25,6 +25,8 @@ pub struct PoolContext {
     pub storage: Storage,
     /// Prediction batcher of this device.
     pub batcher: Batcher,
+    /// The device's compute threads (training jobs hold one for their whole run).
+    pub executor: ComputeExecutor,
     /// Batched claims and completions.
     pub recorder: Recorder,
     /// Metrics.
@@ -66,8 +68,19 @@ impl PoolContext {
         market: Arc<MarketData>,
     ) -> std::io::Result<Arc<Self>> {
         let executor = ComputeExecutor::start(&format!("compute-{}", settings.device), settings.threads)?;
-        let batcher = Batcher::start(executor, settings.device, settings.batch);
+        let batcher = Batcher::start(executor.clone(), settings.device, settings.batch);
         let recorder = Recorder::start(pool.clone(), relaxed, worker_name, settings.device.to_string());
-        Ok(Arc::new(Self { device: settings.device, pool, storage, batcher, recorder, metrics, queue, models, market }))
+        Ok(Arc::new(Self {
+            device: settings.device,
+            pool,
+            storage,
+            batcher,
+            executor,
+            recorder,
+            metrics,
+            queue,
+            models,
+            market,
+        }))
     }
 }

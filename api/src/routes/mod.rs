@@ -8,6 +8,7 @@ mod metrics;
 mod model_assets;
 mod models;
 mod predictions;
+mod trainings;
 
 use std::time::Instant;
 
@@ -28,7 +29,10 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::render))
-        .route("/v1/models", get(models::list))
+        .route("/v1/models", get(models::list::list))
+        .route("/v1/models/{model}", get(models::show::show))
+        .route("/v1/models/{model}/promote", post(models::promote::promote))
+        .route("/v1/trainings", post(trainings::create))
         .route("/v1/models/{model}/assets", get(model_assets::list).post(model_assets::add))
         .route("/v1/models/{model}/assets/{symbol}", patch(model_assets::update).delete(model_assets::remove))
         .route("/v1/assets", get(assets::list::list).post(assets::catalogue::create))

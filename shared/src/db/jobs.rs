@@ -307,6 +307,30 @@ pub async fn set_progress(conn: &mut AsyncPgConnection, id: Uuid, attempt: i32, 
     Ok(())
 }
 
+/// Records progress (0..1) and a progress document (shown as the job's `result` while it
+/// runs) of a running attempt. `false` when the attempt no longer owns the job.
+pub async fn report_progress(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    attempt: i32,
+    progress: f32,
+    report: &serde_json::Value,
+) -> Result<bool> {
+    let n = diesel::update(jobs::table)
+        .filter(jobs::id.eq(id))
+        .filter(jobs::status.eq("running"))
+        .filter(jobs::attempts.eq(attempt))
+        .set((
+            jobs::progress.eq(progress),
+            jobs::result.eq(Some(report)),
+            jobs::heartbeat_at.eq(diesel::dsl::now),
+            jobs::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(n == 1)
+}
+
 /// Marks attempt `attempt` succeeded. `false` when the attempt no longer owns the job
 /// (lease expired, cancelled, or already finished): the caller must not write results.
 pub async fn mark_succeeded(conn: &mut AsyncPgConnection, id: Uuid, attempt: i32) -> Result<bool> {

@@ -8,6 +8,7 @@ pub mod payload;
 pub mod queue;
 pub mod reconciler;
 pub mod refresh_schedule;
+pub mod training;
 
 use std::{fmt, str::FromStr};
 

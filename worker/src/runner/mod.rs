@@ -3,6 +3,7 @@
 
 pub mod prediction;
 pub mod refresh;
+pub mod training;
 
 use kronos_shared::{db::jobs, Error as SharedError};
 

@@ -193,7 +193,7 @@ async fn resolve_model(state: &AppState, req: &CreatePrediction, horizon: usize)
         return Ok(None);
     }
     let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
-    let Some(model) = models::find_by_name(&mut conn, &req.model).await? else {
+    let Some(model) = models::resolve(&mut conn, &req.model).await? else {
         return Err(ApiError::invalid(
             "model",
             format!(
@@ -203,6 +203,15 @@ async fn resolve_model(state: &AppState, req: &CreatePrediction, horizon: usize)
             ),
         ));
     };
+    if model.family != "kronos" {
+        return Err(ApiError::invalid(
+            "model",
+            format!(
+                "{} is a {} baseline regressor; its accuracy is in the registry, but predictions are served by Kronos models and the naive and drift baselines",
+                model.name, model.family
+            ),
+        ));
+    }
     let samples = req.samples.unwrap_or(KronosSettings::DEFAULT_SAMPLES as i64);
     if samples < 1 || samples > KronosSettings::MAX_SAMPLES as i64 {
         return Err(ApiError::invalid(

@@ -1,0 +1,43 @@
+//! `GET /v1/models?lineage=&status=`: the baselines and every registered version,
+//! newest first.
+
+use axum::{
+    extract::{Query, State},
+    Json,
+};
+use kronos_shared::{db::models, jobs::payload::BASELINE_MODELS};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::{
+    error::{ApiError, ApiResult},
+    state::AppState,
+};
+
+/// Filters.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    /// Only this lineage.
+    pub lineage: Option<String>,
+    /// Only this status (`candidate`, `production`, `archived`).
+    pub status: Option<String>,
+}
+
+/// Handler.
+pub async fn list(State(state): State<AppState>, Query(params): Query<ListParams>) -> ApiResult<Json<Value>> {
+    if let Some(status) = params.status.as_deref() {
+        if !["candidate", "production", "archived"].contains(&status) {
+            return Err(ApiError::invalid("status", "status must be candidate, production or archived"));
+        }
+    }
+    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let registered = models::list_filtered(&mut conn, params.lineage.as_deref(), params.status.as_deref()).await?;
+    let mut out: Vec<Value> = if params.lineage.is_none() && params.status.is_none() {
+        BASELINE_MODELS.iter().map(|name| json!({ "name": name, "family": "baseline" })).collect()
+    } else {
+        Vec::new()
+    };
+    out.extend(registered.iter().map(super::view));
+    Ok(Json(json!({ "models": out })))
+}

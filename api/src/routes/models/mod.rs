@@ -1,0 +1,53 @@
+//! `/v1/models`: the registry. Versions of a lineage move candidate → production →
+//! archived; `{model}` in paths is a numeric id, `lineage@N`, a lineage (its
+//! production version) or a version's name.
+
+pub mod list;
+pub mod promote;
+pub mod show;
+
+use diesel_async::AsyncPgConnection;
+use kronos_shared::db::models::{self, RegisteredModel};
+use serde_json::{json, Value};
+
+use crate::error::{ApiError, ApiResult};
+
+/// The model a path names, or 404.
+pub async fn find(conn: &mut AsyncPgConnection, key: &str) -> ApiResult<RegisteredModel> {
+    let found = match key.parse::<i64>() {
+        Ok(id) => models::find(conn, id).await?,
+        Err(_) => models::resolve(conn, key).await?,
+    };
+    found.ok_or_else(|| ApiError::not_found(format!("no registered model {key:?}")))
+}
+
+/// A version as the API shows it.
+pub fn view(m: &RegisteredModel) -> Value {
+    json!({
+        "id": m.id,
+        "name": m.name,
+        "lineage": m.lineage,
+        "version": m.version,
+        "status": m.status,
+        "family": m.family,
+        "source": m.source,
+        "parent_id": m.parent_id,
+        "parameters": m.parameters,
+        "max_context": m.max_context,
+        "trained_on": m.trained_interval.as_ref().map(|interval| json!({
+            "interval": interval,
+            "symbols": m.trained_symbols,
+            "from": m.trained_from,
+            "to": m.trained_to,
+        })),
+        "training_job_id": m.training_job_id,
+        "training_config": m.training_config,
+        "metrics": m.metrics,
+        "predictor_config": m.predictor_config,
+        "tokenizer_config": m.tokenizer_config,
+        "weights_sha256": m.weights_sha256,
+        "storage_prefix": m.storage_prefix,
+        "created_at": m.created_at,
+        "promoted_at": m.promoted_at,
+    })
+}

@@ -1,0 +1,19 @@
+//! `POST /v1/models/{model}/promote`: make a version its lineage's production version
+//! (the previous one is archived). Promoting an archived version rolls back.
+
+use axum::{
+    extract::{Path, State},
+    Json,
+};
+use kronos_shared::db::models;
+use serde_json::{json, Value};
+
+use crate::{error::ApiResult, state::AppState};
+
+/// Handler.
+pub async fn promote(State(state): State<AppState>, Path(key): Path<String>) -> ApiResult<Json<Value>> {
+    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let model = super::find(&mut conn, &key).await?;
+    let (promoted, archived) = models::promote(&mut conn, model.id).await?;
+    Ok(Json(json!({ "model": super::view(&promoted), "archived": archived.as_ref().map(super::view) })))
+}

@@ -1,0 +1,24 @@
+//! `GET /v1/models/{model}`: one version with its metrics and the other versions of
+//! its lineage.
+
+use axum::{
+    extract::{Path, State},
+    Json,
+};
+use kronos_shared::db::models;
+use serde_json::{json, Value};
+
+use crate::{error::ApiResult, state::AppState};
+
+/// Handler.
+pub async fn show(State(state): State<AppState>, Path(key): Path<String>) -> ApiResult<Json<Value>> {
+    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let model = super::find(&mut conn, &key).await?;
+    let versions = models::list_filtered(&mut conn, Some(&model.lineage), None).await?;
+    let mut body = super::view(&model);
+    body["versions"] = versions
+        .iter()
+        .map(|v| json!({ "id": v.id, "name": v.name, "version": v.version, "status": v.status, "metrics": v.metrics }))
+        .collect();
+    Ok(Json(body))
+}

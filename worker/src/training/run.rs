@@ -1,0 +1,402 @@
+//! One training run from payload to registered version: load candles, prepare starting
+//! weights (a registered model, a preset, or the job's latest checkpoint), train on a
+//! compute thread, upload the weights, compare with the lineage's production version
+//! on the same validation windows, register the version and promote it when it wins.
+//!
+//! The worker runs this for training jobs (checkpoints in the object store, progress in
+//! PostgreSQL); `kronos train` runs it in-process with a progress bar.
+
+use std::{path::PathBuf, sync::Arc};
+
+use kronos_models::{
+    kronos::{KronosModel, Preset},
+    metrics::Comparison,
+    training::{
+        kronos_trainable::{PREDICTOR_DIR, TOKENIZER_DIR},
+        train, Checkpoint, KronosTrainable, Progress, Regressor, RegressorConfig, RegressorKind, TrainError, TrainPlan,
+        TrainReport, Trainable, TrainingHooks, TrainingState, WindowSet, WindowSpec,
+    },
+    ComputeDevice,
+};
+use kronos_shared::{
+    db::{
+        models::{self, NewVersion, RegisteredModel},
+        DbPool,
+    },
+    jobs::training::TrainingPayload,
+    model_files,
+    storage::{ModelPart, Storage},
+    Error,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::checkpoints::CheckpointStore;
+use crate::{executor::ComputeExecutor, model_library::ModelLibrary};
+
+/// Validation windows used for the validation loss and the metrics.
+const VALIDATION_WINDOWS: usize = 64;
+
+/// Where the training loop runs.
+#[derive(Clone)]
+pub enum Compute {
+    /// tokio's blocking pool (the CLI).
+    Blocking,
+    /// One thread of a device pool, held for the whole run (the worker).
+    Executor(ComputeExecutor),
+}
+
+impl Compute {
+    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T, RunError> {
+        match self {
+            Self::Blocking => tokio::task::spawn_blocking(f).await.map_err(|e| RunError::Transient(e.to_string())),
+            Self::Executor(executor) => executor.run(f).await.map_err(|e| RunError::Transient(e.to_string())),
+        }
+    }
+}
+
+/// Sees the run's progress and may cancel it.
+pub trait RunObserver: Send + Sync {
+    /// After every step.
+    fn progress(&self, progress: &Progress);
+    /// Whether to stop.
+    fn cancelled(&self) -> bool;
+}
+
+/// What a run needs.
+pub struct TrainingEnv {
+    /// PostgreSQL.
+    pub pool: DbPool,
+    /// Object store.
+    pub storage: Storage,
+    /// Registered models on local disk.
+    pub models: Arc<ModelLibrary>,
+    /// The device.
+    pub device: ComputeDevice,
+    /// Where the loop runs.
+    pub compute: Compute,
+}
+
+/// How a run ended badly.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Stopped by its observer.
+    #[error("cancelled")]
+    Cancelled,
+    /// Bad input or data: another attempt would fail the same way.
+    #[error("{0}")]
+    Permanent(String),
+    /// A dependency failed; another attempt may succeed.
+    #[error("{0}")]
+    Transient(String),
+}
+
+impl From<Error> for RunError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Invalid { .. } | Error::NotFound(_) | Error::Data(_) | Error::Json(_) => {
+                Self::Permanent(e.to_string())
+            }
+            other => Self::Transient(other.to_string()),
+        }
+    }
+}
+
+impl From<TrainError> for RunError {
+    fn from(e: TrainError) -> Self {
+        match e {
+            TrainError::Cancelled(_) => Self::Cancelled,
+            TrainError::Checkpoint(_) | TrainError::Torch(_) => Self::Transient(e.to_string()),
+            other => Self::Permanent(other.to_string()),
+        }
+    }
+}
+
+/// A finished run.
+#[derive(Debug)]
+pub struct TrainingOutcome {
+    /// The registered version (after any promotion).
+    pub model: RegisteredModel,
+    /// Whether it became the production version.
+    pub promoted: bool,
+    /// Losses, metrics and speed.
+    pub report: TrainReport,
+    /// The production version's metrics on the same validation windows, when compared.
+    pub production: Option<(String, Comparison)>,
+}
+
+impl TrainingOutcome {
+    /// The run's summary: the job's result document and `kronos train --json`.
+    pub fn summary(&self) -> serde_json::Value {
+        let report = &self.report;
+        let stage = if self.model.family == "kronos" { "predictor" } else { "regressor" };
+        let (train_loss, val_loss) = report.state.losses(stage);
+        let (tokenizer_train_loss, tokenizer_val_loss) = report.state.losses("tokenizer");
+        json!({
+            "model": self.model.name,
+            "lineage": self.model.lineage,
+            "version": self.model.version,
+            "status": self.model.status,
+            "promoted": self.promoted,
+            "steps": report.state.step,
+            "resumed_from": report.resumed_from,
+            "tokens_per_second": report.tokens_per_second,
+            "train_loss": train_loss,
+            "val_loss": val_loss,
+            "eval_steps": report.state.history.iter().filter(|p| p.stage == stage).map(|p| p.step).collect::<Vec<_>>(),
+            "tokenizer_train_loss": tokenizer_train_loss,
+            "tokenizer_val_loss": tokenizer_val_loss,
+            "metrics": self.model.metrics,
+        })
+    }
+}
+
+/// Runs a training payload. `job_id` is the training job (`None` in the CLI);
+/// `checkpoints` (the worker) makes the run resumable.
+pub async fn run(
+    env: &TrainingEnv,
+    payload: &TrainingPayload,
+    job_id: Option<Uuid>,
+    checkpoints: Option<CheckpointStore>,
+    observer: Arc<dyn RunObserver>,
+) -> Result<TrainingOutcome, RunError> {
+    payload.validate()?;
+    let mut conn = env.pool.get().await.map_err(Error::from)?;
+    let parent = match &payload.from_model {
+        Some(reference) => Some(
+            models::resolve(&mut conn, reference)
+                .await?
+                .ok_or_else(|| Error::invalid("from_model", format!("unknown model {reference:?}")))?,
+        ),
+        None => None,
+    };
+    if let Some(p) = parent.as_ref().filter(|p| p.family != payload.family) {
+        return Err(Error::invalid(
+            "from_model",
+            format!("{} is a {} model, not {}", p.name, p.family, payload.family),
+        )
+        .into());
+    }
+    let lineage = payload
+        .lineage
+        .clone()
+        .or_else(|| parent.as_ref().map(|p| p.lineage.clone()))
+        .unwrap_or_else(|| payload.default_lineage());
+    let data = super::dataset::load(&mut conn, &payload.symbols, payload.interval, payload.from, payload.to).await?;
+    let production = models::production(&mut conn, &lineage).await?;
+    drop(conn);
+
+    let parent_dir = match &parent {
+        Some(p) => Some(env.models.local_files(p).await?),
+        None => None,
+    };
+    let production_files = match production.as_ref().filter(|_| payload.auto_promote) {
+        Some(p) => Some((p.clone(), env.models.local_files(p).await?)),
+        None => None,
+    };
+    let scratch = tempfile::tempdir().map_err(|e| RunError::Transient(format!("scratch directory: {e}")))?;
+    let resume_dir = scratch.path().join("resume");
+    let resumed = match &checkpoints {
+        Some(store) => store.restore(&resume_dir).await?,
+        None => None,
+    };
+    let final_dir = scratch.path().join("final");
+    let job = TrainJob {
+        payload: payload.clone(),
+        data: data.series,
+        device: env.device,
+        parent: parent.clone().zip(parent_dir),
+        resume_dir: resumed.map(|_| resume_dir),
+        final_dir: final_dir.clone(),
+        production: production_files,
+    };
+    let hooks = Hooks { handle: tokio::runtime::Handle::current(), store: checkpoints, observer };
+    let trained = env.compute.run(move || job.execute(hooks)).await??;
+
+    // a job's retry overwrites the same objects
+    let prefix = format!("models/{lineage}-{}", job_id.unwrap_or_else(Uuid::now_v7).simple());
+    let parts = ModelPart::of_family(&payload.family);
+    let sha = model_files::upload_parts(&env.storage, &prefix, &final_dir, parts).await?;
+    let candidate = trained.report.metrics;
+    let beats =
+        trained.production_metrics.map(|p| candidate.model.mae < p.model.mae && candidate.model.rmse < p.model.rmse);
+    let (train_loss, val_loss) = trained.report.state.losses(trained.final_stage);
+    let metrics = json!({
+        "val_loss": trained.report.val_loss,
+        "train_loss": train_loss.last(),
+        "validation": candidate,
+        "production": trained.production_metrics.map(|m| json!({
+            "model": production.as_ref().map(|p| p.name.clone()),
+            "validation": m,
+        })),
+        "beats_production": beats,
+        "val_loss_history": val_loss,
+    });
+    let new = NewVersion {
+        lineage: lineage.clone(),
+        family: payload.family.clone(),
+        storage_prefix: prefix,
+        tokenizer_config: trained.tokenizer_config,
+        predictor_config: trained.predictor_config,
+        max_context: trained.max_context,
+        parameters: trained.parameters,
+        weights_sha256: sha,
+        parent_id: parent.as_ref().map(|p| p.id),
+        trained_interval: payload.interval.as_str().to_owned(),
+        trained_symbols: payload.symbols.clone(),
+        trained_from: data.first,
+        trained_to: data.last,
+        training_job_id: job_id,
+        training_config: serde_json::to_value(payload).map_err(Error::from)?,
+        metrics,
+    };
+    let mut conn = env.pool.get().await.map_err(Error::from)?;
+    let mut model = models::insert_version(&mut conn, &new).await?;
+    let mut promoted = model.status == "production";
+    if !promoted && payload.auto_promote && beats == Some(true) {
+        model = models::promote(&mut conn, model.id).await?.0;
+        promoted = true;
+    }
+    let production = production.zip(trained.production_metrics).map(|(p, m)| (p.name, m));
+    Ok(TrainingOutcome { model, promoted, report: trained.report, production })
+}
+
+/// The part of a run that happens on the compute thread.
+struct TrainJob {
+    payload: TrainingPayload,
+    data: Vec<kronos_models::training::Series>,
+    device: ComputeDevice,
+    parent: Option<(RegisteredModel, PathBuf)>,
+    resume_dir: Option<PathBuf>,
+    final_dir: PathBuf,
+    production: Option<(RegisteredModel, PathBuf)>,
+}
+
+/// What the compute thread hands back.
+struct Trained {
+    report: TrainReport,
+    production_metrics: Option<Comparison>,
+    final_stage: &'static str,
+    tokenizer_config: Option<serde_json::Value>,
+    predictor_config: serde_json::Value,
+    max_context: i32,
+    parameters: i64,
+}
+
+impl TrainJob {
+    fn execute(self, mut hooks: Hooks) -> Result<Trained, RunError> {
+        let p = &self.payload;
+        let device = self.device.to_tch();
+        let spec = WindowSpec {
+            lookback: p.lookback,
+            horizon: p.horizon,
+            validation_fraction: p.validation_fraction,
+            max_validation_windows: VALIDATION_WINDOWS,
+        };
+        let set = WindowSet::new(self.data.clone(), spec)?;
+        let plan = TrainPlan {
+            batch_size: p.batch_size,
+            eval_every: p.eval_every,
+            checkpoint_every: p.checkpoint_every,
+            seed: p.seed,
+            device,
+        };
+        let resume = self.resume_dir.as_deref().map(Checkpoint::read).transpose()?;
+        let (tok_lr, lr) = p.learning_rates();
+        let production_metrics = |set: &WindowSet| -> Result<Option<Comparison>, RunError> {
+            let Some((row, dir)) = &self.production else { return Ok(None) };
+            let metrics = if row.family == "kronos" {
+                let model = KronosModel::load(&dir.join(TOKENIZER_DIR), &dir.join(PREDICTOR_DIR), device)
+                    .map_err(TrainError::from)?;
+                KronosTrainable::new(model, (0, 0), (tok_lr, lr), row.max_context as usize).evaluate(set, p.seed)?
+            } else {
+                Regressor::load(&dir.join(ModelPart::Regressor.as_str()), device)?.evaluate(set, p.seed)?
+            };
+            Ok(Some(metrics))
+        };
+        if p.family == "kronos" {
+            let (model, max_context) = match (&self.resume_dir, &self.parent, &p.preset) {
+                (Some(dir), _, _) => (KronosTrainable::load_weights(dir, device)?, self.max_context()),
+                (None, Some((row, dir)), _) => (
+                    KronosModel::load(&dir.join(TOKENIZER_DIR), &dir.join(PREDICTOR_DIR), device)
+                        .map_err(TrainError::from)?,
+                    row.max_context as usize,
+                ),
+                (None, None, Some(preset)) => {
+                    let preset: Preset = preset.parse().map_err(TrainError::from)?;
+                    (KronosModel::init(preset, p.seed, device).map_err(TrainError::from)?, self.max_context())
+                }
+                (None, None, None) => return Err(RunError::Permanent("from_model or preset is required".into())),
+            };
+            let trainable = KronosTrainable::new(model, (p.tokenizer_steps(), p.steps), (tok_lr, lr), max_context);
+            let report = train(&trainable, &set, &plan, resume, &mut hooks)?;
+            trainable.save_weights(&self.final_dir)?;
+            let production_metrics = production_metrics(&set)?;
+            let json = |v| serde_json::to_value(v).map_err(|e| RunError::Permanent(e.to_string()));
+            Ok(Trained {
+                report,
+                production_metrics,
+                final_stage: "predictor",
+                tokenizer_config: Some(json(trainable.model.tokenizer.config().clone())?),
+                predictor_config: serde_json::to_value(trainable.model.predictor.config())
+                    .map_err(|e| RunError::Permanent(e.to_string()))?,
+                max_context: max_context as i32,
+                parameters: trainable.model.predictor_parameters(),
+            })
+        } else {
+            let kind: RegressorKind = p.family.parse()?;
+            let model = match &self.resume_dir {
+                Some(dir) => Regressor::load(dir, device)?.with_schedule(p.steps, lr),
+                None => {
+                    tch::manual_seed(p.seed as i64);
+                    Regressor::new(RegressorConfig::small(kind, p.lookback, p.horizon), p.steps, lr, device)?
+                }
+            };
+            let report = train(&model, &set, &plan, resume, &mut hooks)?;
+            let mut model = model;
+            model.calibrate(&set);
+            model.save_weights(&self.final_dir.join(ModelPart::Regressor.as_str()))?;
+            let production_metrics = production_metrics(&set)?;
+            Ok(Trained {
+                report,
+                production_metrics,
+                final_stage: "regressor",
+                tokenizer_config: None,
+                predictor_config: serde_json::to_value(&model.config)
+                    .map_err(|e| RunError::Permanent(e.to_string()))?,
+                max_context: p.lookback as i32,
+                parameters: model.parameters(),
+            })
+        }
+    }
+
+    /// Longest predictor window of a preset-sized model.
+    fn max_context(&self) -> usize {
+        match self.payload.preset.as_deref() {
+            Some("mini") => 2048,
+            Some(_) => 512,
+            None => self.parent.as_ref().map_or(512, |(row, _)| row.max_context as usize),
+        }
+    }
+}
+
+/// Bridges the training loop to the object store and the observer.
+struct Hooks {
+    handle: tokio::runtime::Handle,
+    store: Option<CheckpointStore>,
+    observer: Arc<dyn RunObserver>,
+}
+
+impl TrainingHooks for Hooks {
+    fn on_progress(&mut self, progress: &Progress) -> bool {
+        self.observer.progress(progress);
+        !self.observer.cancelled()
+    }
+
+    fn on_checkpoint(&mut self, dir: &std::path::Path, _state: &TrainingState) -> Result<(), TrainError> {
+        if let Some(store) = &self.store {
+            self.handle.block_on(store.save(dir)).map_err(|e| TrainError::Checkpoint(e.to_string()))?;
+        }
+        Ok(())
+    }
+}
