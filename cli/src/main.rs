@@ -45,6 +45,8 @@ enum Command {
     /// The model registry: import, init, list.
     #[command(subcommand)]
     Models(commands::models::ModelsCommand),
+    /// Train Kronos or a baseline regressor on stored candles and register the version.
+    Train(commands::train::TrainArgs),
 }
 
 /// Commands that need the platform's configuration (database, object store).
@@ -62,6 +64,7 @@ async fn run_with_config(command: Command) -> anyhow::Result<()> {
         Command::Quality(args) => commands::quality::run(&config, args).await,
         Command::Backfill(args) => commands::backfill::run(&config, args).await,
         Command::Forecast(args) => commands::forecast::run(args),
+        Command::Train(args) => commands::train::run(&config, args).await,
     }
 }
 

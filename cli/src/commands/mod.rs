@@ -9,3 +9,4 @@ pub mod jobs;
 pub mod migrate;
 pub mod models;
 pub mod quality;
+pub mod train;
