@@ -51,53 +51,69 @@ pub struct Comparison {
 impl Comparison {
     /// Computes both; `None` when there is no outcome with at least one step.
     pub fn of(outcomes: &[ForecastOutcome]) -> Option<Self> {
-        let usable: Vec<&ForecastOutcome> =
-            outcomes.iter().filter(|o| !o.actual.is_empty() && o.forecast.len() == o.actual.len()).collect();
-        if usable.is_empty() {
-            return None;
+        let mut model = ErrorSums::default();
+        let mut naive = ErrorSums::default();
+        for o in outcomes.iter().filter(|o| !o.actual.is_empty() && o.forecast.len() == o.actual.len()) {
+            model.add(o, &o.forecast, o.forecast.last().is_some_and(|f| *f > o.last_close));
+            naive.add(o, &vec![o.last_close; o.actual.len()], o.previous_close.is_some_and(|p| o.last_close > p));
         }
-        let model = metrics(
-            &usable,
-            |o| o.forecast.clone(),
-            |o| o.forecast.last().copied().unwrap_or(o.last_close) > o.last_close,
-        );
-        let naive = metrics(
-            &usable,
-            |o| vec![o.last_close; o.actual.len()],
-            |o| o.previous_close.is_some_and(|p| o.last_close > p),
-        );
-        Some(Self { windows: usable.len(), model, naive })
+        (model.windows > 0).then(|| Self { windows: model.windows, model: model.metrics(), naive: naive.metrics() })
     }
 }
 
-fn metrics(
-    outcomes: &[&ForecastOutcome],
-    forecast: impl Fn(&ForecastOutcome) -> Vec<f64>,
-    says_up: impl Fn(&ForecastOutcome) -> bool,
-) -> CloseMetrics {
-    let (mut abs, mut sq, mut pct, mut n, mut pct_n, mut hits) = (0.0, 0.0, 0.0, 0usize, 0usize, 0usize);
-    for o in outcomes {
-        for (f, a) in forecast(o).iter().zip(&o.actual) {
+/// Running sums from which [`CloseMetrics`] are computed exactly, so that stored
+/// per-forecast sums aggregate over any grouping (per model, asset, user).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct ErrorSums {
+    /// Forecasts (windows) added.
+    pub windows: usize,
+    /// Steps added.
+    pub steps: usize,
+    /// Σ |forecast − actual|.
+    pub abs: f64,
+    /// Σ (forecast − actual)².
+    pub squared: f64,
+    /// Σ |forecast − actual| / |actual| over steps with a non-zero actual.
+    pub pct: f64,
+    /// Steps counted in `pct`.
+    pub pct_steps: usize,
+    /// Windows whose final direction was right.
+    pub hits: usize,
+}
+
+impl ErrorSums {
+    /// Adds one forecast of `outcome`'s actual closes; `says_up` is its direction.
+    pub fn add(&mut self, outcome: &ForecastOutcome, forecast: &[f64], says_up: bool) {
+        for (f, a) in forecast.iter().zip(&outcome.actual) {
             let e = f - a;
-            abs += e.abs();
-            sq += e * e;
-            n += 1;
+            self.abs += e.abs();
+            self.squared += e * e;
+            self.steps += 1;
             if *a != 0.0 {
-                pct += (e / a).abs();
-                pct_n += 1;
+                self.pct += (e / a).abs();
+                self.pct_steps += 1;
             }
         }
-        let went_up = o.actual.last().is_some_and(|a| *a > o.last_close);
-        if says_up(o) == went_up {
-            hits += 1;
+        let went_up = outcome.actual.last().is_some_and(|a| *a > outcome.last_close);
+        self.windows += 1;
+        self.hits += usize::from(says_up == went_up);
+    }
+
+    /// The metrics (NaN where nothing was counted).
+    pub fn metrics(&self) -> CloseMetrics {
+        let per = |x: f64, n: usize| if n > 0 { x / n as f64 } else { f64::NAN };
+        CloseMetrics {
+            mae: per(self.abs, self.steps),
+            rmse: per(self.squared, self.steps).sqrt(),
+            mape: per(self.pct, self.pct_steps),
+            direction_accuracy: per(self.hits as f64, self.windows),
         }
     }
-    CloseMetrics {
-        mae: abs / n as f64,
-        rmse: (sq / n as f64).sqrt(),
-        mape: if pct_n > 0 { pct / pct_n as f64 } else { f64::NAN },
-        direction_accuracy: hits as f64 / outcomes.len() as f64,
-    }
+}
+
+/// Steps whose actual close lies within `[p10, p90]` (inclusive).
+pub fn covered_steps(p10: &[f64], p90: &[f64], actual: &[f64]) -> usize {
+    p10.iter().zip(p90).zip(actual).filter(|((lo, hi), a)| *lo <= *a && *a <= *hi).count()
 }
 
 #[cfg(test)]
@@ -129,5 +145,6 @@ mod tests {
         // naive directions: last bar up (100 > 99) and actual up: hit; last bar down, actual down: hit
         assert!((c.naive.direction_accuracy - 1.0).abs() < 1e-12);
         assert!(Comparison::of(&[]).is_none());
+        assert_eq!(covered_steps(&[1.0, 5.0, 2.0], &[3.0, 6.0, 2.0], &[3.0, 4.0, 2.0]), 2);
     }
 }

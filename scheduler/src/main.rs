@@ -1,11 +1,13 @@
 //! `kronos-scheduler`: one active leader per deployment (a PostgreSQL advisory lock)
 //! runs the dispatcher, which meters jobs from PostgreSQL into Redis, and the
 //! reconciler, which returns lost and orphaned jobs to the queue. Replicas wait for
-//! the lock. The cron table enqueues refresh jobs per interval; verification and
-//! retraining entries join it as their job kinds land.
+//! the lock. Refresh jobs are enqueued per interval as bars close; the cron table
+//! (`KRONOS_CRON`) runs verification, nightly retraining and cleanup, catching up
+//! missed slots from `schedule_runs`.
 
-mod cron;
+mod cron_table;
 mod leader;
+mod refresh_cron;
 
 use std::time::Duration;
 
@@ -21,6 +23,8 @@ use tracing::info;
 async fn main() -> anyhow::Result<()> {
     let config = Config::from_env()?;
     kronos_shared::telemetry::init(config.log_json);
+    let table = cron_table::parse(&config.cron)?;
+    let storage = kronos_shared::storage::Storage::open(&config.storage)?;
     let pool = kronos_shared::db::pool(&config.database_url, 4)?;
     let transport =
         QueueTransport::connect(&config.redis_url, &config.queue.prefix).await.context("connecting to Redis")?;
@@ -31,9 +35,11 @@ async fn main() -> anyhow::Result<()> {
     let relaxed = kronos_shared::db::relaxed_pool(&config.database_url, 2)?;
     let dispatcher = Dispatcher::new(relaxed, transport.clone(), config.queue.clone(), signal.clone(), metrics.clone());
     let reconciler = Reconciler::new(pool.clone(), transport, config.queue.clone(), signal.clone(), metrics);
-    info!(intervals = ?config.refresh.intervals, "refresh cron");
+    info!(intervals = ?config.refresh.intervals, cron = ?config.cron.entries, "cron");
+    let tick = Duration::from_secs(1);
     tokio::select! {
-        _ = cron::run(config.refresh.clone(), pool, signal, Duration::from_secs(10)) => {}
+        _ = refresh_cron::run(config.refresh.clone(), pool.clone(), signal.clone(), Duration::from_secs(10)) => {}
+        _ = cron_table::run(table, config.cron.clone(), pool, storage, signal, tick) => {}
         _ = dispatcher.run() => {}
         _ = reconciler.run(Duration::from_secs(1)) => {}
         _ = tokio::signal::ctrl_c() => {}
@@ -41,6 +47,18 @@ async fn main() -> anyhow::Result<()> {
     }
     info!("kronos-scheduler stopped");
     Ok(())
+}
+
+/// A pooled connection for one cron tick; `None` (logged) when the database is away,
+/// and the tick is skipped.
+async fn checkout(pool: &kronos_shared::db::DbPool) -> Option<kronos_shared::db::DbConn> {
+    match pool.get().await {
+        Ok(conn) => Some(conn),
+        Err(e) => {
+            tracing::warn!(error = %e, "cron: no database connection");
+            None
+        }
+    }
 }
 
 async fn terminate() {

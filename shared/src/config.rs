@@ -25,6 +25,8 @@ pub struct Config {
     pub exchanges: ExchangeConfig,
     /// The scheduler's refresh cron.
     pub refresh: RefreshSchedule,
+    /// The scheduler's cron table.
+    pub cron: CronConfig,
     /// Emit JSON logs (`KRONOS_LOG_FORMAT=json`).
     pub log_json: bool,
 }
@@ -129,6 +131,47 @@ pub struct RefreshSchedule {
     pub intervals: Vec<crate::market_data::Interval>,
     /// Wait after a bar closes (`KRONOS_REFRESH_SETTLE_SECS`, default 30).
     pub settle: Duration,
+}
+
+/// The scheduler's cron table (besides refresh).
+#[derive(Debug, Clone)]
+pub struct CronConfig {
+    /// `(task, expression)` pairs (`KRONOS_CRON`: `task=expr;task=expr`, expressions
+    /// with seconds: `sec min hour day month weekday`; empty: no entries). Default
+    /// `verify=0 5 * * * *;retrain=0 0 2 * * *;cleanup=0 30 3 * * *` (UTC).
+    pub entries: Vec<(String, String)>,
+    /// Most missed slots of a task caught up after an outage (`KRONOS_CRON_CATCHUP`, 24).
+    pub catch_up: usize,
+    /// Age after which forecast documents and failed jobs' checkpoints are deleted
+    /// (`KRONOS_ARTIFACT_RETENTION_DAYS`, 90).
+    pub retention: Duration,
+}
+
+/// The default cron table.
+pub const DEFAULT_CRON: &str = "verify=0 5 * * * *;retrain=0 0 2 * * *;cleanup=0 30 3 * * *";
+
+impl CronConfig {
+    /// Reads the cron table from the environment (expressions are checked by the
+    /// scheduler, which parses them).
+    pub fn from_env() -> Result<Self> {
+        let raw = std::env::var("KRONOS_CRON").unwrap_or_else(|_| DEFAULT_CRON.into());
+        let entries = raw
+            .split(';')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|entry| {
+                entry
+                    .split_once('=')
+                    .map(|(task, expr)| (task.trim().to_owned(), expr.trim().to_owned()))
+                    .ok_or_else(|| Error::Config(format!("KRONOS_CRON: {entry:?} is not task=expression")))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            entries,
+            catch_up: parse("KRONOS_CRON_CATCHUP", 24)?,
+            retention: Duration::from_secs(parse::<u64>("KRONOS_ARTIFACT_RETENTION_DAYS", 90)? * 86_400),
+        })
+    }
 }
 
 impl RefreshSchedule {
@@ -243,6 +286,7 @@ impl Config {
             },
             exchanges: ExchangeConfig::from_env()?,
             refresh: RefreshSchedule::from_env()?,
+            cron: CronConfig::from_env()?,
             log_json: var("KRONOS_LOG_FORMAT").as_deref() == Some("json"),
         })
     }

@@ -205,6 +205,14 @@ impl Storage {
         }
     }
 
+    /// Deletes the object at a stored path; a missing object is not an error.
+    pub async fn delete_path(&self, path: &str) -> Result<()> {
+        match self.store.delete(&Path::from(path)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Paths of every object under `prefix` (a directory), sorted.
     pub async fn list_prefix(&self, prefix: &str) -> Result<Vec<String>> {
         use futures::TryStreamExt;

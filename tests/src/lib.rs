@@ -4,6 +4,7 @@
 //! object store.
 
 pub mod db;
+pub mod demo;
 pub mod fake_exchange;
 pub mod http;
 pub mod process;
@@ -12,7 +13,9 @@ pub mod sample;
 
 use std::path::PathBuf;
 
-use kronos_shared::config::{ApiConfig, Config, ExchangeConfig, QueueConfig, RefreshSchedule, S3Config, StorageConfig};
+use kronos_shared::config::{
+    ApiConfig, Config, CronConfig, ExchangeConfig, QueueConfig, RefreshSchedule, S3Config, StorageConfig,
+};
 use std::time::Duration;
 
 /// Which object store a test runs against.
@@ -72,6 +75,7 @@ impl TestEnv {
             },
             exchanges: offline_exchanges(),
             refresh: RefreshSchedule { intervals: Vec::new(), settle: Duration::from_secs(30) },
+            cron: CronConfig { entries: Vec::new(), catch_up: 24, retention: Duration::from_secs(90 * 86_400) },
             log_json: false,
         };
         Self { db, config, scratch }

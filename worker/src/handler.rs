@@ -36,6 +36,7 @@ pub async fn handle(job: JobRef, ctx: Data<Arc<PoolContext>>) -> Result<(), BoxD
             Ok(JobKind::Prediction) => runner::prediction::run(&ctx, &claimed).await,
             Ok(JobKind::Refresh) => runner::refresh::run(&ctx, &claimed).await,
             Ok(JobKind::Training) => runner::training::run(&ctx, &claimed).await,
+            Ok(JobKind::Verification) => runner::verification::run(&ctx, &claimed).await,
             Ok(other) => Err(JobFailure::permanent(format!("{other} jobs are not supported by this worker yet"))),
             Err(e) => Err(JobFailure::permanent(e.to_string())),
         };

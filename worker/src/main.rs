@@ -140,10 +140,16 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     // Refresh jobs are network-bound: one set of handlers per process, on the first pool.
-    if let Some(ctx) = refresh_ctx.filter(|_| args.refresh_concurrency > 0) {
+    if let Some(ctx) = refresh_ctx {
         let poll = config.queue.poll_interval.max(Duration::from_millis(200));
-        let name = format!("{process}-refresh");
-        monitor = register(monitor, &transport, JobKind::Refresh, args.refresh_concurrency, poll, name, ctx);
+        if args.refresh_concurrency > 0 {
+            let name = format!("{process}-refresh");
+            let ctx = Arc::clone(&ctx);
+            monitor = register(monitor, &transport, JobKind::Refresh, args.refresh_concurrency, poll, name, ctx);
+        }
+        // verification is database work: one at a time per process is plenty
+        let name = format!("{process}-verification");
+        monitor = register(monitor, &transport, JobKind::Verification, 1, poll, name, ctx);
     }
     monitor.run_with_signal(shutdown_signal()).await?;
     info!("kronos-worker drained and stopped");

@@ -1,5 +1,6 @@
 //! Every route, in one router.
 
+mod accuracy;
 mod asset_groups;
 mod assets;
 mod health;
@@ -9,6 +10,7 @@ mod model_assets;
 mod models;
 mod predictions;
 mod trainings;
+mod verifications;
 
 use std::time::Instant;
 
@@ -33,6 +35,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/models/{model}", get(models::show::show))
         .route("/v1/models/{model}/promote", post(models::promote::promote))
         .route("/v1/trainings", post(trainings::create))
+        .route("/v1/verifications", post(verifications::create))
+        .route("/v1/accuracy", get(accuracy::accuracy))
         .route("/v1/models/{model}/assets", get(model_assets::list).post(model_assets::add))
         .route("/v1/models/{model}/assets/{symbol}", patch(model_assets::update).delete(model_assets::remove))
         .route("/v1/assets", get(assets::list::list).post(assets::catalogue::create))

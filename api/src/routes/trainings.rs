@@ -12,7 +12,6 @@ use kronos_shared::{
     db::{assets, jobs::Inserted, jobs::NewJob, models},
     jobs::{training::TrainingPayload, JobKind},
 };
-use uuid::Uuid;
 
 use crate::{
     error::{ApiError, ApiResult},
@@ -44,17 +43,8 @@ pub async fn create(State(state): State<AppState>, body: ValidJson<TrainingPaylo
         }
     }
     drop(conn);
-    let new = NewJob {
-        id: Uuid::now_v7(),
-        kind: JobKind::Training.as_str().to_owned(),
-        payload: serde_json::to_value(&payload).map_err(kronos_shared::Error::from)?,
-        owner_id: None,
-        idempotency_key: None,
-        request_hash: None,
-        batch_id: None,
-        priority: 0,
-        max_attempts: MAX_ATTEMPTS,
-    };
+    let payload = serde_json::to_value(&payload).map_err(kronos_shared::Error::from)?;
+    let new = NewJob::new(JobKind::Training, payload, MAX_ATTEMPTS);
     let job = match state.enqueuer.enqueue(new).await? {
         Inserted::Created(job) | Inserted::Existing(job) => job,
     };

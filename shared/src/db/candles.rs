@@ -13,6 +13,23 @@ use crate::{
 /// A candle as selected: time, open, high, low, close, volume, amount.
 type CandleRow = (DateTime<Utc>, f64, f64, f64, f64, f64, f64);
 
+/// The columns of a [`CandleRow`].
+const CANDLE_COLUMNS: (
+    candles::ts,
+    candles::open,
+    candles::high,
+    candles::low,
+    candles::close,
+    candles::volume,
+    candles::amount,
+) = (candles::ts, candles::open, candles::high, candles::low, candles::close, candles::volume, candles::amount);
+
+fn into_candles(rows: Vec<CandleRow>) -> Vec<Candle> {
+    rows.into_iter()
+        .map(|(ts, open, high, low, close, volume, amount)| Candle { ts, open, high, low, close, volume, amount })
+        .collect()
+}
+
 /// Rows per INSERT statement (PostgreSQL allows 65,535 bind parameters; a row binds 10).
 const CHUNK: usize = 5000;
 
@@ -126,21 +143,31 @@ pub async fn newest_first(
         .filter(candles::ts.le(to))
         .order(candles::ts.desc())
         .limit(limit)
-        .select((
-            candles::ts,
-            candles::open,
-            candles::high,
-            candles::low,
-            candles::close,
-            candles::volume,
-            candles::amount,
-        ))
+        .select(CANDLE_COLUMNS)
         .load(conn)
         .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(ts, open, high, low, close, volume, amount)| Candle { ts, open, high, low, close, volume, amount })
-        .collect())
+    Ok(into_candles(rows))
+}
+
+/// The first `limit` candles strictly after `ts`, oldest first (what happened after a
+/// forecast was made).
+pub async fn first_after(
+    conn: &mut AsyncPgConnection,
+    asset_id: i64,
+    interval: Interval,
+    ts: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<Candle>> {
+    let rows: Vec<CandleRow> = candles::table
+        .filter(candles::asset_id.eq(asset_id))
+        .filter(candles::interval.eq(interval.as_str()))
+        .filter(candles::ts.gt(ts))
+        .order(candles::ts.asc())
+        .limit(limit)
+        .select(CANDLE_COLUMNS)
+        .load(conn)
+        .await?;
+    Ok(into_candles(rows))
 }
 
 /// Number of candles stored for an asset and interval.

@@ -94,6 +94,35 @@ pub struct NewJob {
     pub max_attempts: i32,
 }
 
+impl NewJob {
+    /// A job of `kind` with a fresh id, no owner, key or batch, priority 0.
+    pub fn new(kind: crate::jobs::JobKind, payload: serde_json::Value, max_attempts: i32) -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            kind: kind.as_str().to_owned(),
+            payload,
+            owner_id: None,
+            idempotency_key: None,
+            request_hash: None,
+            batch_id: None,
+            priority: 0,
+            max_attempts,
+        }
+    }
+
+    /// With an idempotency key (a second insert under it returns the first job).
+    pub fn with_key(mut self, key: String) -> Self {
+        self.idempotency_key = Some(key);
+        self
+    }
+
+    /// With a priority (higher runs first).
+    pub fn with_priority(mut self, priority: i16) -> Self {
+        self.priority = priority;
+        self
+    }
+}
+
 /// Outcome of an idempotent insert.
 #[derive(Debug, Clone)]
 pub enum Inserted {

@@ -9,6 +9,7 @@ pub mod catalogue;
 pub mod jobs;
 pub mod model_pools;
 pub mod models;
+pub mod prediction_results;
 pub mod predictions;
 pub mod quality;
 pub mod quarantine;

@@ -173,6 +173,44 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    prediction_results (job_id) {
+        job_id -> Uuid,
+        model -> Text,
+        asset_id -> Int8,
+        owner_id -> Nullable<Int8>,
+        interval -> Text,
+        predicted_at -> Timestamptz,
+        last_close -> Float8,
+        actual -> Array<Float8>,
+        forecast -> Array<Float8>,
+        errors -> Array<Float8>,
+        covered -> Array<Bool>,
+        steps -> Int4,
+        abs_error_sum -> Float8,
+        sq_error_sum -> Float8,
+        pct_error_sum -> Float8,
+        pct_steps -> Int4,
+        direction_hit -> Bool,
+        covered_steps -> Int4,
+        naive_abs_error_sum -> Float8,
+        naive_sq_error_sum -> Float8,
+        naive_pct_error_sum -> Float8,
+        naive_direction_hit -> Bool,
+        verified_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    schedule_runs (task, slot) {
+        task -> Text,
+        slot -> Timestamptz,
+        job_id -> Nullable<Uuid>,
+        note -> Nullable<Text>,
+        recorded_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(candles -> assets (asset_id));
 diesel::joinable!(asset_group_members -> assets (asset_id));
 diesel::joinable!(asset_group_members -> asset_groups (group_id));
@@ -180,6 +218,7 @@ diesel::joinable!(model_asset_pools -> assets (asset_id));
 diesel::joinable!(model_asset_pools -> models (model_id));
 diesel::joinable!(jobs -> batches (batch_id));
 diesel::joinable!(predictions -> jobs (job_id));
+diesel::joinable!(prediction_results -> predictions (job_id));
 diesel::allow_tables_to_appear_in_same_query!(
     assets,
     candles,
@@ -188,6 +227,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     predictions,
     artifacts,
     models,
+    prediction_results,
+    schedule_runs,
     candle_quarantine,
     asset_groups,
     asset_group_members,

@@ -142,3 +142,17 @@ pub struct RefreshPayload {
     #[serde(default)]
     pub since: Option<DateTime<Utc>>,
 }
+
+/// A verification job: compare expired forecasts of stored series with the candles
+/// that followed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerificationPayload {
+    /// Most predictions examined by one job (oldest expiry first).
+    #[serde(default = "default_verification_limit")]
+    pub limit: i64,
+}
+
+fn default_verification_limit() -> i64 {
+    10_000
+}

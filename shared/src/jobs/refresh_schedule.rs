@@ -44,17 +44,9 @@ pub async fn enqueue_due(
         return Ok(None);
     }
     let payload = RefreshPayload { interval, symbols: Vec::new(), since: None };
-    let job = NewJob {
-        id: Uuid::now_v7(),
-        kind: JobKind::Refresh.as_str().to_owned(),
-        payload: serde_json::to_value(&payload)?,
-        owner_id: None,
-        idempotency_key: Some(format!("refresh:{interval}:{}", closed.timestamp())),
-        request_hash: None,
-        batch_id: None,
-        priority: 1,
-        max_attempts: MAX_ATTEMPTS,
-    };
+    let key = format!("refresh:{interval}:{}", closed.timestamp());
+    let job =
+        NewJob::new(JobKind::Refresh, serde_json::to_value(&payload)?, MAX_ATTEMPTS).with_key(key).with_priority(1);
     match jobs::insert_batch(conn, &[job]).await?.pop() {
         Some(Inserted::Created(job)) => Ok(Some(job.id)),
         _ => Ok(None),

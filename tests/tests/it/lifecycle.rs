@@ -12,17 +12,7 @@ use kronos_tests::TestEnv;
 use uuid::Uuid;
 
 fn new_job(max_attempts: i32) -> NewJob {
-    NewJob {
-        id: Uuid::now_v7(),
-        kind: "prediction".into(),
-        payload: serde_json::json!({"test": true}),
-        owner_id: None,
-        idempotency_key: None,
-        request_hash: None,
-        batch_id: None,
-        priority: 0,
-        max_attempts,
-    }
+    NewJob::new(kronos_shared::jobs::JobKind::Prediction, serde_json::json!({"test": true}), max_attempts)
 }
 
 async fn setup() -> (TestEnv, db::DbPool) {

@@ -13,3 +13,6 @@ mod migrations;
 mod prediction_flow;
 mod quality;
 mod refresh;
+mod scheduler;
+mod training;
+mod verification;

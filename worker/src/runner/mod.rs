@@ -4,6 +4,7 @@
 pub mod prediction;
 pub mod refresh;
 pub mod training;
+pub mod verification;
 
 use kronos_shared::{db::jobs, Error as SharedError};
 

@@ -79,7 +79,7 @@ pub async fn resolve(conn: &mut AsyncPgConnection, symbol: &str, params: &Series
 }
 
 /// RFC 3339, a date (midnight UTC) or Unix seconds.
-fn parse_time(field: &str, raw: &str) -> ApiResult<DateTime<Utc>> {
+pub fn parse_time(field: &str, raw: &str) -> ApiResult<DateTime<Utc>> {
     let raw = raw.trim();
     if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
         return Ok(t.with_timezone(&Utc));

@@ -16,7 +16,6 @@ use crate::{
 
 /// Filters.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// Only this lineage.
     pub lineage: Option<String>,

@@ -97,7 +97,11 @@ pub async fn create(
         return Err(ApiError::invalid("horizon", format!("horizon must be between 1 and {MAX_HORIZON}")));
     }
     let horizon = req.horizon as usize;
-    let kronos = resolve_model(&state, &req, horizon).await?;
+    // a registered model is recorded by the version that serves it
+    let (kronos, model_name) = match resolve_model(&state, &req, horizon).await? {
+        Some((settings, version)) => (Some(settings), version),
+        None => (None, req.model.clone()),
+    };
     let priority = req.priority.unwrap_or(0);
     if !(-100..=100).contains(&priority) {
         return Err(ApiError::invalid("priority", "priority must be between -100 and 100"));
@@ -146,7 +150,7 @@ pub async fn create(
             SeriesSource::Inline { candles }
         }
     };
-    let payload = PredictionPayload { model: req.model, interval, horizon, series, kronos };
+    let payload = PredictionPayload { model: model_name, interval, horizon, series, kronos };
     let new = NewJob {
         id: Uuid::now_v7(),
         kind: JobKind::Prediction.as_str().to_owned(),
@@ -180,9 +184,14 @@ pub async fn create(
     Ok(response)
 }
 
-/// Baselines run without settings; any other name must be a registered model, whose
-/// sampling settings are validated and completed with defaults.
-async fn resolve_model(state: &AppState, req: &CreatePrediction, horizon: usize) -> ApiResult<Option<KronosSettings>> {
+/// Baselines run without settings; any other name must be a registered model (a
+/// lineage means its production version), whose sampling settings are validated and
+/// completed with defaults. Returns the settings and the serving version's name.
+async fn resolve_model(
+    state: &AppState,
+    req: &CreatePrediction,
+    horizon: usize,
+) -> ApiResult<Option<(KronosSettings, String)>> {
     if BASELINE_MODELS.contains(&req.model.as_str()) {
         if let Some(field) = req.kronos_fields().first() {
             return Err(ApiError::invalid(
@@ -238,15 +247,18 @@ async fn resolve_model(state: &AppState, req: &CreatePrediction, horizon: usize)
             format!("max_context must be between the horizon ({horizon}) and {MAX_CONTEXT}"),
         ));
     }
-    Ok(Some(KronosSettings {
-        model_id: model.id,
-        samples: samples as usize,
-        temperature,
-        top_k: top_k as usize,
-        top_p,
-        seed: req.seed.unwrap_or(0),
-        max_context: max_context as usize,
-    }))
+    Ok(Some((
+        KronosSettings {
+            model_id: model.id,
+            samples: samples as usize,
+            temperature,
+            top_k: top_k as usize,
+            top_p,
+            seed: req.seed.unwrap_or(0),
+            max_context: max_context as usize,
+        },
+        model.name,
+    )))
 }
 
 fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {

@@ -1,4 +1,4 @@
-//! The cron table: refresh jobs per configured interval (see
+//! Refresh jobs per configured interval, after each bar closes (see
 //! `kronos_shared::jobs::refresh_schedule`).
 
 use std::time::Duration;
@@ -19,13 +19,7 @@ pub async fn run(schedule: RefreshSchedule, pool: DbPool, signal: DispatchSignal
     let mut tick = tokio::time::interval(every);
     loop {
         tick.tick().await;
-        let mut conn = match pool.get().await {
-            Ok(conn) => conn,
-            Err(e) => {
-                warn!(error = %e, "cron: no database connection");
-                continue;
-            }
-        };
+        let Some(mut conn) = crate::checkout(&pool).await else { continue };
         for &interval in &schedule.intervals {
             match refresh_schedule::enqueue_due(&mut conn, interval, chrono::Utc::now(), settle).await {
                 Ok(Some(id)) => {

@@ -1,0 +1,96 @@
+//! `GET /v1/accuracy?model=&asset=&user=&from=&to=&group_by=`: how good verified
+//! forecasts were, per model version (default), asset, user or all together, always
+//! beside the naive baseline's accuracy on the same predictions.
+
+use axum::{
+    extract::{Query, State},
+    Json,
+};
+use kronos_shared::db::{
+    assets,
+    prediction_results::{self, AccuracyFilter, GroupBy},
+};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::assets::parse_time;
+use crate::{
+    error::{ApiError, ApiResult},
+    state::AppState,
+};
+
+/// Query parameters.
+#[derive(Debug, Default, Deserialize)]
+pub struct AccuracyParams {
+    /// A version name, or a lineage (all its versions).
+    pub model: Option<String>,
+    /// Asset symbol.
+    pub asset: Option<String>,
+    /// Owner id.
+    pub user: Option<String>,
+    /// Predictions made at or after (RFC 3339, YYYY-MM-DD or Unix seconds).
+    pub from: Option<String>,
+    /// Predictions made before.
+    pub to: Option<String>,
+    /// `model`, `asset`, `user` or `all`.
+    pub group_by: Option<String>,
+}
+
+/// Handler.
+pub async fn accuracy(State(state): State<AppState>, Query(params): Query<AccuracyParams>) -> ApiResult<Json<Value>> {
+    let group: GroupBy = params.group_by.as_deref().unwrap_or("model").parse()?;
+    let from = params.from.as_deref().map(|raw| parse_time("from", raw)).transpose()?;
+    let to = params.to.as_deref().map(|raw| parse_time("to", raw)).transpose()?;
+    if let (Some(from), Some(to)) = (from, to) {
+        if from >= to {
+            return Err(ApiError::invalid("from", "from must be before to"));
+        }
+    }
+    let owner_id = params
+        .user
+        .as_deref()
+        .map(|raw| raw.parse::<i64>().map_err(|_| ApiError::invalid("user", "user must be a numeric user id")))
+        .transpose()?;
+    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    if let Some(symbol) = params.asset.as_deref() {
+        if assets::find_by_symbol(&mut conn, symbol).await?.is_none() {
+            return Err(ApiError::not_found(format!("unknown symbol {symbol:?}")));
+        }
+    }
+    let filter = AccuracyFilter { model: params.model.clone(), asset: params.asset.clone(), owner_id, from, to };
+    let rows = prediction_results::accuracy(&mut conn, &filter, group).await?;
+    let groups: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            json!({
+                "key": r.key,
+                "predictions": r.predictions,
+                "steps": r.steps,
+                "model": {
+                    "mae": r.mae,
+                    "rmse": r.rmse,
+                    "mape": r.mape,
+                    "direction_accuracy": r.direction_accuracy,
+                    "coverage_p10_p90": r.coverage_p10_p90,
+                },
+                "naive": {
+                    "mae": r.naive_mae,
+                    "rmse": r.naive_rmse,
+                    "mape": r.naive_mape,
+                    "direction_accuracy": r.naive_direction_accuracy,
+                },
+                "beats_naive_mae": r.mae < r.naive_mae,
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "group_by": params.group_by.as_deref().unwrap_or("model"),
+        "groups": groups,
+        "definitions": {
+            "mae_rmse_mape": "pooled over every verified forecast step",
+            "direction_accuracy": "share of predictions whose final close was on the right side of the last observed close",
+            "coverage_p10_p90": "share of steps whose actual close fell inside the forecast's 10th–90th percentile band (nominal 0.8)",
+            "naive": "the last observed close for every step; its direction is the last observed bar's",
+        },
+    })))
+}
