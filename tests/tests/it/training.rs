@@ -4,7 +4,12 @@
 
 use std::time::{Duration, Instant};
 
-use kronos_tests::{demo, http::TestApi, process::Proc, TestEnv};
+use kronos_tests::{
+    demo,
+    http::TestApi,
+    process::{run_to_end, Proc},
+    TestEnv,
+};
 use serde_json::{json, Value};
 
 /// A small Kronos (the mini preset) on short windows, so a few hundred steps take
@@ -208,4 +213,70 @@ async fn bad_training_and_registry_requests_name_the_field() {
     // nothing was enqueued
     let (_, jobs) = api.get("/v1/jobs?kind=training").await;
     assert_eq!(jobs["jobs"].as_array().map(Vec::len), Some(0), "{jobs}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_training_can_be_cancelled() {
+    let env = TestEnv::new().await;
+    demo::import_googl(&env, "GOOGL");
+    let api = TestApi::start(&env, true).await;
+    let _worker = worker(&env);
+    let (status, created) = api.post_json("/v1/trainings", &request("cancel-test", 100_000)).await;
+    assert_eq!(status, 202, "{created}");
+    let id = created["job"]["id"].as_str().unwrap().to_owned();
+    wait_for(&api, &id, Duration::from_secs(300), |j| j["result"]["progress"]["step"].as_u64() >= Some(3)).await;
+    let (status, answer) = api.post_json(&format!("/v1/jobs/{id}/cancel"), &json!({})).await;
+    assert!((200..300).contains(&status), "{answer}");
+    let job = wait_for(&api, &id, Duration::from_secs(60), |j| j["status"] == "cancelled").await;
+    assert_eq!(job["status"], "cancelled");
+    let (_, models) = api.get("/v1/models?lineage=cancel-test").await;
+    assert_eq!(models["models"], json!([]), "a cancelled run registers nothing");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_trains_a_baseline_and_prints_json() {
+    let env = TestEnv::new().await;
+    demo::import_googl(&env, "GOOGL");
+    let args = [
+        "train",
+        "--family",
+        "gru",
+        "--symbols",
+        "GOOGL",
+        "--interval",
+        "1d",
+        "--steps",
+        "60",
+        "--lookback",
+        "32",
+        "--horizon",
+        "4",
+        "--eval-every",
+        "20",
+        "--json",
+    ];
+    let out = run_to_end("kronos", &env, &args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["model"], "gru-1d");
+    assert_eq!((doc["version"].as_i64(), doc["status"].as_str()), (Some(1), Some("production")));
+    assert_eq!(floats(&doc["train_loss"]).len(), 3);
+    assert_eq!(floats(&doc["val_loss"]).len(), 3);
+    for side in ["model", "naive"] {
+        assert!(doc["metrics"]["validation"][side]["mae"].as_f64().unwrap() > 0.0, "{doc}");
+    }
+    // the progress bar went to stderr, the JSON alone to stdout
+    assert!(String::from_utf8_lossy(&out.stderr).contains("regressor loss"));
+
+    for (bad, needle) in [
+        (vec!["train", "--preset", "huge", "--symbols", "GOOGL", "--steps", "5"], "--preset"),
+        (vec!["train", "--preset", "mini", "--symbols", "NOPE", "--steps", "5"], "NOPE"),
+        (vec!["train", "--preset", "mini", "--symbols", "GOOGL", "--steps", "0"], "--steps"),
+        (vec!["train", "--preset", "mini", "--symbols", "GOOGL", "--steps", "5", "--interval", "9x"], "--interval"),
+        (vec!["train", "--preset", "mini", "--symbols", "GOOGL", "--steps", "5", "--device", "tpu"], "--device"),
+    ] {
+        let out = run_to_end("kronos", &env, &bad);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(needle), "{bad:?}: {err}");
+    }
 }
