@@ -165,11 +165,26 @@ pub fn validate_name(name: &str) -> Result<()> {
     Ok(())
 }
 
-/// Registers a model; a taken name is a conflict.
+/// Registers a model as version 1 of a lineage of its own name, in production; a taken
+/// name is a conflict.
 pub async fn insert(conn: &mut AsyncPgConnection, model: &NewModel) -> Result<RegisteredModel> {
     validate_name(&model.name)?;
+    if let Some((_, n)) = model.name.rsplit_once(".v") {
+        if !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()) {
+            return Err(Error::invalid(
+                "name",
+                format!("{:?}: names ending in .v<N> are kept for trained versions", model.name),
+            ));
+        }
+    }
+    // version 1 of its own lineage, in production (the column default)
     let inserted = diesel::insert_into(models::table)
-        .values(model)
+        .values((
+            model,
+            models::lineage.eq(&model.name),
+            models::version.eq(1),
+            models::promoted_at.eq(diesel::dsl::now),
+        ))
         .on_conflict_do_nothing()
         .returning(RegisteredModel::as_returning())
         .get_result(conn)

@@ -86,3 +86,83 @@ async fn two_schedulers_enqueue_each_slot_once_and_a_restart_catches_up() {
         before.iter().map(|r| r.slot).collect::<Vec<_>>()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retraining_slots_fine_tune_production_versions_once_and_cleanup_deletes_old_documents() {
+    use kronos_shared::{
+        db::models::{self, NewVersion},
+        jobs::cron_tasks::{self, CronTask, SlotOutcome},
+        storage::{Storage, StorageKey},
+    };
+    use serde_json::json;
+
+    let env = TestEnv::new().await;
+    let pool = kronos_shared::db::pool(&env.config.database_url, 2).unwrap();
+    let mut conn = pool.get().await.unwrap();
+    let config = json!({"preset": "mini", "symbols": ["GOOGL"], "interval": "1d", "steps": 300, "lineage": "nightly"});
+    let version = NewVersion {
+        lineage: "nightly".into(),
+        family: "kronos".into(),
+        storage_prefix: "models/nightly-x".into(),
+        tokenizer_config: Some(json!({})),
+        predictor_config: json!({}),
+        max_context: 512,
+        parameters: 1,
+        weights_sha256: "00".into(),
+        parent_id: None,
+        trained_interval: "1d".into(),
+        trained_symbols: vec!["GOOGL".into()],
+        trained_from: None,
+        trained_to: None,
+        training_job_id: None,
+        training_config: config,
+        metrics: json!({}),
+    };
+    let v1 = models::insert_version(&mut conn, &version).await.unwrap();
+    assert_eq!((v1.version, v1.status.as_str()), (1, "production"));
+
+    let slot = Utc::now();
+    let SlotOutcome::Enqueued(ids) = cron_tasks::run_slot(&mut conn, CronTask::Retrain, slot, false).await.unwrap()
+    else {
+        panic!("the slot was not run")
+    };
+    assert_eq!(ids.len(), 1);
+    let job = kronos_shared::db::jobs::find(&mut conn, ids[0]).await.unwrap().unwrap();
+    assert_eq!(job.kind, "training");
+    let payload = kronos_shared::db::jobs::payload(&mut conn, ids[0]).await.unwrap().unwrap();
+    assert_eq!(payload["from_model"], "nightly@1", "fine-tunes the production version: {payload}");
+    assert_eq!(payload["preset"], serde_json::Value::Null);
+    assert_eq!(payload["auto_promote"], true);
+    assert_eq!(payload["steps"], 300);
+    // the same slot again (another scheduler) does nothing; a superseded slot is noted
+    assert_eq!(cron_tasks::run_slot(&mut conn, CronTask::Retrain, slot, false).await.unwrap(), SlotOutcome::Taken);
+    let earlier = slot - chrono::Duration::days(1);
+    assert!(matches!(
+        cron_tasks::run_slot(&mut conn, CronTask::Retrain, earlier, true).await.unwrap(),
+        SlotOutcome::Skipped(_)
+    ));
+    assert_eq!(
+        cron_tasks::last_slot(&mut conn, CronTask::Retrain).await.unwrap(),
+        Some(slot).map(|s| { chrono::DateTime::from_timestamp_micros(s.timestamp_micros()).unwrap() })
+    );
+
+    // cleanup: an old forecast document goes, a recent one stays
+    let storage = Storage::open(&env.config.storage).unwrap();
+    let (old, new) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    for id in [old, new] {
+        let stored = storage.put(&StorageKey::Forecast { job_id: id }, bytes::Bytes::from_static(b"{}")).await.unwrap();
+        diesel::sql_query(
+            "INSERT INTO artifacts (key, job_id, kind, content_type, size_bytes, sha256, created_at)
+             VALUES ($1, NULL, 'forecast', 'application/json', 2, '', now() - ($2 || ' days')::interval)",
+        )
+        .bind::<Text, _>(&stored.key)
+        .bind::<Text, _>(if id == old { "100" } else { "1" })
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
+    let report = cron_tasks::cleanup(&mut conn, &storage, Utc::now(), chrono::Duration::days(90)).await.unwrap();
+    assert_eq!(report.forecast_documents, 1);
+    assert!(storage.get(&StorageKey::Forecast { job_id: old }).await.is_err());
+    assert!(storage.get(&StorageKey::Forecast { job_id: new }).await.is_ok());
+}
