@@ -16,7 +16,9 @@ async fn admin() -> AsyncPgConnection {
     AsyncPgConnection::establish(&format!("{}/postgres", server_url())).await.expect("connect to PostgreSQL")
 }
 
-/// The template's name changes whenever the migrations (names or SQL) do.
+/// The template's name changes whenever the migrations (names or SQL) do, and with
+/// the number of migrations this binary embeds (a binary built before a migration was
+/// added must not name a template after files it does not apply).
 fn template_name() -> String {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations");
     let mut files: Vec<_> = walk(&dir);
@@ -26,6 +28,10 @@ fn template_name() -> String {
         hash.update(f.to_string_lossy().as_bytes());
         hash.update(std::fs::read(&f).expect("read migration"));
     }
+    let embedded = diesel::migration::MigrationSource::<diesel::pg::Pg>::migrations(&kronos_shared::db::MIGRATIONS)
+        .map(|m| m.len())
+        .unwrap_or_default();
+    hash.update(embedded.to_le_bytes());
     format!("kronos_tpl_{}", &hex::encode(hash.finalize())[..12])
 }
 

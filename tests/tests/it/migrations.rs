@@ -38,3 +38,32 @@ async fn migrations_revert_and_reapply() {
     assert_eq!(applied.len(), reverted);
     assert_eq!(tables(&url).await, 13);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn candles_only_reference_existing_assets_and_assets_with_candles_stay() {
+    let env = TestEnv::new().await;
+    let mut conn = AsyncPgConnection::establish(&env.config.database_url).await.unwrap();
+    let run = |sql: &'static str| diesel::sql_query(sql);
+    run("INSERT INTO assets (id, symbol, name, class) VALUES (901, 'KEEP', 'Keep', 'stock'), (902, 'BARE', 'Bare', 'stock')")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let insert = "INSERT INTO candles (asset_id, interval, ts, open, high, low, close) VALUES
+        (901, '1d', '2024-01-01', 1, 2, 1, 1), (901, '1d', '2024-01-02', 1, 2, 1, 1)";
+    run(insert).execute(&mut conn).await.unwrap();
+    // one unknown asset in a statement refuses the whole statement
+    let err = run("INSERT INTO candles (asset_id, interval, ts, open, high, low, close) VALUES
+        (901, '1d', '2024-01-03', 1, 2, 1, 1), (999, '1d', '2024-01-03', 1, 2, 1, 1)")
+    .execute(&mut conn)
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("asset 999 which does not exist"), "{err}");
+    let err = run("UPDATE candles SET asset_id = 998 WHERE ts = '2024-01-02'").execute(&mut conn).await.unwrap_err();
+    assert!(err.to_string().contains("998"), "{err}");
+    let n: N = run("SELECT count(*) AS n FROM candles").get_result(&mut conn).await.unwrap();
+    assert_eq!(n.n, 2, "refused statements wrote nothing");
+    // an asset with candles stays; one without can go
+    let err = run("DELETE FROM assets WHERE id = 901").execute(&mut conn).await.unwrap_err();
+    assert!(err.to_string().contains("has candles"), "{err}");
+    assert_eq!(run("DELETE FROM assets WHERE id = 902").execute(&mut conn).await.unwrap(), 1);
+}
