@@ -61,16 +61,34 @@ ensure_redis() {
   for _ in $(seq 1 20); do redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && break; sleep 0.5; done
 }
 
+# Creates the virtualenv $1 (kept if present) and installs the pinned requirement $2.
+venv_install() {
+  python3 -m venv "$1"
+  "$1/bin/pip" install -q --upgrade pip
+  "$1/bin/pip" install -q "$2"
+}
+
 ensure_torch() {
   if [ -x "$KRONOS_TORCH_VENV/bin/python" ] && \
      "$KRONOS_TORCH_VENV/bin/python" -c "import torch,sys; sys.exit(torch.__version__.split('+')[0] != '$TORCH_VERSION')" 2>/dev/null; then
     return 0
   fi
   log "installing torch==$TORCH_VERSION into $KRONOS_TORCH_VENV (about 2 minutes)"
-  python3 -m venv "$KRONOS_TORCH_VENV"
-  "$KRONOS_TORCH_VENV/bin/pip" install -q --upgrade pip
-  "$KRONOS_TORCH_VENV/bin/pip" install -q "torch==$TORCH_VERSION"
+  venv_install "$KRONOS_TORCH_VENV" "torch==$TORCH_VERSION"
   source "$OPS_DIR/env.sh"
+}
+
+# vectorbt, the reference backtest engine the tests cross-check against (a dev/CI tool
+# only: Apache-2.0 + Commons Clause; never shipped).
+VECTORBT_VERSION=1.2.0
+VECTORBT_VENV="$KRONOS_CACHE/vectorbt-venv"
+ensure_vectorbt() {
+  if [ -x "$VECTORBT_VENV/bin/python" ] && \
+     "$VECTORBT_VENV/bin/python" -c "import vectorbt,sys; sys.exit(vectorbt.__version__ != '$VECTORBT_VERSION')" 2>/dev/null; then
+    return 0
+  fi
+  log "installing vectorbt==$VECTORBT_VERSION into $VECTORBT_VENV (about 1 minute)"
+  venv_install "$VECTORBT_VENV" "vectorbt==$VECTORBT_VERSION"
 }
 
 S3S_BIN="$KRONOS_CACHE/s3s/bin/s3s-fs"

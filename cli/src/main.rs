@@ -47,6 +47,8 @@ enum Command {
     Models(commands::models::ModelsCommand),
     /// Train Kronos or a baseline regressor on stored candles and register the version.
     Train(commands::train::TrainArgs),
+    /// Backtest a strategy on a candle file or stored candles.
+    Backtest(commands::backtest::BacktestArgs),
 }
 
 /// Commands that need the platform's configuration (database, object store).
@@ -65,6 +67,7 @@ async fn run_with_config(command: Command) -> anyhow::Result<()> {
         Command::Backfill(args) => commands::backfill::run(&config, args).await,
         Command::Forecast(args) => commands::forecast::run(args),
         Command::Train(args) => commands::train::run(&config, args).await,
+        Command::Backtest(args) => commands::backtest::run(args).await,
     }
 }
 
@@ -74,6 +77,8 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         // needs no database or object store
         Command::Forecast(args) => tokio::task::block_in_place(|| commands::forecast::run(args)),
+        // a file needs no configuration; --symbol reads it itself
+        Command::Backtest(args) => commands::backtest::run(args).await,
         command => run_with_config(command).await,
     };
     match result {

@@ -4,6 +4,7 @@
 //! enqueue/dispatch machinery, object-store keys, market-data types and import,
 //! metrics and tracing set-up. No HTTP handlers and no apalis worker code live here.
 
+pub mod backtest;
 pub mod batching;
 pub mod catalogue;
 pub mod config;

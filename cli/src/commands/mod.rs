@@ -2,6 +2,7 @@
 
 pub mod assets;
 pub mod backfill;
+pub mod backtest;
 pub mod candles;
 pub mod forecast;
 pub mod import;

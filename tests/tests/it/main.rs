@@ -2,6 +2,7 @@
 //! isolated database and Redis key prefix.
 
 mod api;
+mod backtest;
 mod candles_cli;
 mod catalogue;
 mod exchanges;
