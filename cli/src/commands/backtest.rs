@@ -32,9 +32,21 @@ pub struct BacktestArgs {
     /// Interval of the stored candles.
     #[arg(long, default_value = "1d")]
     interval: String,
-    /// Strategy: sma-cross.
+    /// Strategy: sma-cross, rsi or bollinger.
     #[arg(long, default_value = "sma-cross")]
     strategy: String,
+    /// RSI or Bollinger period.
+    #[arg(long, default_value_t = 14)]
+    period: usize,
+    /// RSI oversold level (entry when RSI crosses below it).
+    #[arg(long, default_value_t = 30.0)]
+    lower: f64,
+    /// RSI overbought level (exit when RSI crosses above it).
+    #[arg(long, default_value_t = 70.0)]
+    upper: f64,
+    /// Bollinger band width in standard deviations.
+    #[arg(long, default_value_t = 2.0, allow_negative_numbers = true)]
+    k: f64,
     /// Fast SMA window.
     #[arg(long, default_value_t = 10)]
     fast: usize,
@@ -60,7 +72,9 @@ pub struct BacktestArgs {
 pub async fn run(args: BacktestArgs) -> anyhow::Result<()> {
     let strategy = match args.strategy.as_str() {
         "sma-cross" => Strategy::SmaCross { fast: args.fast, slow: args.slow },
-        other => bail!("--strategy: unknown strategy {other:?}; expected sma-cross"),
+        "rsi" => Strategy::RsiThreshold { period: args.period, lower: args.lower, upper: args.upper },
+        "bollinger" => Strategy::BollingerReversion { period: args.period, k: args.k },
+        other => bail!("--strategy: unknown strategy {other:?}; expected sma-cross, rsi or bollinger"),
     };
     strategy.validate().map_err(|e| anyhow!("--{}", flag_error(e)))?;
     let interval: Interval = args.interval.parse().map_err(|e| anyhow!("--interval: {e}"))?;

@@ -40,6 +40,24 @@ pub enum Strategy {
         /// Slow window.
         slow: usize,
     },
+    /// Long when Wilder's RSI crosses below `lower` (oversold), out when it crosses
+    /// above `upper` (short on the upper cross when shorting is enabled).
+    RsiThreshold {
+        /// RSI period.
+        period: usize,
+        /// Oversold level.
+        lower: f64,
+        /// Overbought level.
+        upper: f64,
+    },
+    /// Mean reversion: long when the close crosses below the lower Bollinger band, out
+    /// when it crosses above the middle band (short on the upper band's cross).
+    BollingerReversion {
+        /// SMA window.
+        period: usize,
+        /// Band width in population standard deviations.
+        k: f64,
+    },
 }
 
 impl Strategy {
@@ -55,6 +73,24 @@ impl Strategy {
                 }
                 Ok(())
             }
+            Self::RsiThreshold { period, lower, upper } => {
+                if *period < 2 {
+                    return Err(Error::invalid("period", "period must be at least 2"));
+                }
+                if !(0.0 < *lower && lower < upper && *upper < 100.0) {
+                    return Err(Error::invalid("lower", "thresholds need 0 < lower < upper < 100"));
+                }
+                Ok(())
+            }
+            Self::BollingerReversion { period, k } => {
+                if *period < 2 {
+                    return Err(Error::invalid("period", "period must be at least 2"));
+                }
+                if !(k.is_finite() && *k > 0.0) {
+                    return Err(Error::invalid("k", "k must be a positive number"));
+                }
+                Ok(())
+            }
         }
     }
 
@@ -63,6 +99,31 @@ impl Strategy {
         self.validate()?;
         match *self {
             Self::SmaCross { fast, slow } => Ok(sma_cross(&bars.close, fast, slow)),
+            Self::RsiThreshold { period, lower, upper } => {
+                let r = rsi(&bars.close, period);
+                let mut out = Signals::empty(bars.len());
+                for t in 1..bars.len() {
+                    let down = crossed_below(r[t - 1], r[t], lower, lower);
+                    let up = crossed_above(r[t - 1], r[t], upper, upper);
+                    (out.long_entry[t], out.short_exit[t]) = (down, down);
+                    (out.long_exit[t], out.short_entry[t]) = (up, up);
+                }
+                Ok(out)
+            }
+            Self::BollingerReversion { period, k } => {
+                let (mid, sd) = (sma(&bars.close, period), rolling_population_std(&bars.close, period));
+                let c = &bars.close;
+                let mut out = Signals::empty(bars.len());
+                for t in 1..bars.len() {
+                    let (lo0, lo1) = (mid[t - 1] - k * sd[t - 1], mid[t] - k * sd[t]);
+                    let (hi0, hi1) = (mid[t - 1] + k * sd[t - 1], mid[t] + k * sd[t]);
+                    out.long_entry[t] = crossed_below(c[t - 1], c[t], lo0, lo1);
+                    out.long_exit[t] = crossed_above(c[t - 1], c[t], mid[t - 1], mid[t]);
+                    out.short_entry[t] = crossed_above(c[t - 1], c[t], hi0, hi1);
+                    out.short_exit[t] = crossed_below(c[t - 1], c[t], mid[t - 1], mid[t]);
+                }
+                Ok(out)
+            }
         }
     }
 }
@@ -82,16 +143,64 @@ pub fn sma(values: &[f64], window: usize) -> Vec<f64> {
     out
 }
 
+/// `x` went from at or above `level` to below it (`NaN` never crosses).
+fn crossed_below(x0: f64, x1: f64, level0: f64, level1: f64) -> bool {
+    x1 < level1 && x0 >= level0
+}
+
+/// `x` went from at or below `level` to above it.
+fn crossed_above(x0: f64, x1: f64, level0: f64, level1: f64) -> bool {
+    x1 > level1 && x0 <= level0
+}
+
+/// Rolling population standard deviation (ddof 0); `NaN` until the window is full.
+pub fn rolling_population_std(values: &[f64], window: usize) -> Vec<f64> {
+    let mean = sma(values, window);
+    let mut out = vec![f64::NAN; values.len()];
+    for t in window.saturating_sub(1)..values.len() {
+        if window == 0 {
+            break;
+        }
+        let m = mean[t];
+        out[t] = (values[t + 1 - window..=t].iter().map(|v| (v - m).powi(2)).sum::<f64>() / window as f64).sqrt();
+    }
+    out
+}
+
+/// Wilder's RSI as `market_data::indicators` defines it: close-to-close gains and
+/// losses smoothed with α = 1/period from the first change, defined from bar `period`
+/// on; 100 without losses, 50 on a flat series.
+pub fn rsi(close: &[f64], period: usize) -> Vec<f64> {
+    let mut out = vec![f64::NAN; close.len()];
+    let alpha = 1.0 / period as f64;
+    let (mut gain, mut loss) = (0.0, 0.0);
+    for t in 1..close.len() {
+        let d = close[t] - close[t - 1];
+        let (g, l) = (d.max(0.0), (-d).max(0.0));
+        if t == 1 {
+            (gain, loss) = (g, l);
+        } else {
+            gain += alpha * (g - gain);
+            loss += alpha * (l - loss);
+        }
+        if t >= period {
+            out[t] = match (gain == 0.0, loss == 0.0) {
+                (true, true) => 50.0,
+                (_, true) => 100.0,
+                _ => 100.0 - 100.0 / (1.0 + gain / loss),
+            };
+        }
+    }
+    out
+}
+
 /// Crossovers: up when `fast[t] > slow[t]` and `fast[t-1] <= slow[t-1]`, down the mirror.
 fn sma_cross(close: &[f64], fast: usize, slow: usize) -> Signals {
     let (f, s) = (sma(close, fast), sma(close, slow));
     let mut out = Signals::empty(close.len());
     for t in 1..close.len() {
-        if f[t].is_nan() || s[t].is_nan() || f[t - 1].is_nan() || s[t - 1].is_nan() {
-            continue;
-        }
-        let up = f[t] > s[t] && f[t - 1] <= s[t - 1];
-        let down = f[t] < s[t] && f[t - 1] >= s[t - 1];
+        let up = crossed_above(f[t - 1], f[t], s[t - 1], s[t]);
+        let down = crossed_below(f[t - 1], f[t], s[t - 1], s[t]);
         out.long_entry[t] = up;
         out.short_exit[t] = up;
         out.long_exit[t] = down;
@@ -121,5 +230,40 @@ mod tests {
         // at 5: 2 < 2.5 after 3 > 2.5: down
         assert_eq!(s.long_exit, vec![false, false, false, false, false, true]);
         assert!(Strategy::SmaCross { fast: 5, slow: 5 }.validate().is_err());
+    }
+
+    #[test]
+    fn rsi_and_bands_equal_the_platform_indicators() {
+        use crate::market_data::{
+            indicators::{compute, Indicator},
+            Candle,
+        };
+        let close: Vec<f64> = (0..120).map(|i| 100.0 + (i as f64 / 5.0).sin() * 8.0 + (i % 7) as f64).collect();
+        let candles: Vec<Candle> = close
+            .iter()
+            .enumerate()
+            .map(|(i, c)| Candle {
+                ts: chrono::DateTime::from_timestamp(i as i64 * 86_400, 0).unwrap(),
+                open: *c,
+                high: c + 1.0,
+                low: c - 1.0,
+                close: *c,
+                volume: 1.0,
+                amount: 0.0,
+            })
+            .collect();
+        let reference = compute(&candles, &[Indicator::Rsi(14), Indicator::Bollinger(20, 2.0)]).unwrap();
+        let ours = [rsi(&close, 14), {
+            let (m, sd) = (sma(&close, 20), rolling_population_std(&close, 20));
+            m.iter().zip(&sd).map(|(m, s)| m + 2.0 * s).collect()
+        }];
+        for (series, mine) in [(&reference[0], &ours[0]), (&reference[1], &ours[1])] {
+            for (r, m) in series.values.iter().zip(mine.iter()) {
+                match r {
+                    None => assert!(m.is_nan(), "{}: warm-up differs", series.name),
+                    Some(r) => assert!((r - m).abs() < 1e-9, "{}: {r} vs {m}", series.name),
+                }
+            }
+        }
     }
 }

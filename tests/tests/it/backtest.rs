@@ -1,5 +1,6 @@
 //! The backtest engine against vectorbt 1.2.0 on the demo data (GOOG daily, 2,148
-//! bars): the same trades, and metrics equal within 1e-6 relative.
+//! bars) for SMA crossover, RSI thresholds and Bollinger mean reversion with several
+//! parameters and fees: the same trades, and metrics equal within 1e-6 relative.
 //! `ops/test` installs vectorbt in its own virtualenv (`KRONOS_VECTORBT_PYTHON`).
 
 use std::{path::Path, process::Command};
@@ -13,20 +14,45 @@ use kronos_shared::backtest::{
 use kronos_tests::demo;
 use serde_json::Value;
 
-/// (fast, slow, fee) runs compared.
-const RUNS: [(usize, usize, f64); 5] =
-    [(10, 50, 0.001), (5, 20, 0.0), (20, 100, 0.002), (2, 8, 0.0005), (50, 200, 0.001)];
+/// Runs compared (the reference script's specs).
+const RUNS: [&str; 10] = [
+    "sma:10:50:0.001",
+    "sma:5:20:0",
+    "sma:20:100:0.002",
+    "sma:2:8:0.0005",
+    "sma:50:200:0.001",
+    "rsi:14:30:70:0.001",
+    "rsi:7:25:75:0",
+    "rsi:21:35:65:0.002",
+    "bb:20:2:0.001",
+    "bb:10:1.5:0",
+];
+
+/// The strategy and fee of a spec.
+fn parse(spec: &str) -> (Strategy, f64) {
+    let p: Vec<&str> = spec.split(':').collect();
+    let fee = p[p.len() - 1].parse().unwrap();
+    let strategy = match p[0] {
+        "sma" => Strategy::SmaCross { fast: p[1].parse().unwrap(), slow: p[2].parse().unwrap() },
+        "rsi" => Strategy::RsiThreshold {
+            period: p[1].parse().unwrap(),
+            lower: p[2].parse().unwrap(),
+            upper: p[3].parse().unwrap(),
+        },
+        "bb" => Strategy::BollingerReversion { period: p[1].parse().unwrap(), k: p[2].parse().unwrap() },
+        other => panic!("unknown spec {other}"),
+    };
+    (strategy, fee)
+}
 
 fn reference() -> Value {
     let python = std::env::var("KRONOS_VECTORBT_PYTHON")
         .expect("KRONOS_VECTORBT_PYTHON is not set: run the tests through ops/test, which installs vectorbt");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ops/reference/vectorbt_sma.py");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ops/reference/vectorbt_reference.py");
     let stocks = demo::file("stocks.csv.gz");
     let mut cmd = Command::new(python);
     cmd.arg(script).arg(stocks).args(["GOOG", "10000", "252"]);
-    for (fast, slow, fee) in RUNS {
-        cmd.arg(format!("{fast}:{slow}:{fee}"));
-    }
+    cmd.args(RUNS);
     let out = cmd.output().expect("run vectorbt");
     assert!(out.status.success(), "vectorbt failed: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).expect("vectorbt's JSON")
@@ -42,7 +68,7 @@ fn assert_close(what: &str, ours: f64, theirs: f64) {
 }
 
 #[test]
-fn sma_crossover_matches_vectorbt_on_goog() {
+fn sma_rsi_and_bollinger_strategies_match_vectorbt_on_goog() {
     let reference = reference();
     let b = &reference["bars"];
     let bars = Bars {
@@ -54,13 +80,9 @@ fn sma_crossover_matches_vectorbt_on_goog() {
     };
     assert_eq!(bars.len(), 2148);
     for run in reference["runs"].as_array().unwrap() {
-        let (fast, slow, fee) = (
-            run["fast"].as_u64().unwrap() as usize,
-            run["slow"].as_u64().unwrap() as usize,
-            run["fee"].as_f64().unwrap(),
-        );
-        let label = format!("sma {fast}/{slow} fee {fee}");
-        let signals = Strategy::SmaCross { fast, slow }.signals(&bars).unwrap();
+        let label = run["spec"].as_str().unwrap().to_owned();
+        let (strategy, fee) = parse(&label);
+        let signals = strategy.signals(&bars).unwrap();
         let config = EngineConfig { init_cash: 10_000.0, fee, ..EngineConfig::default() };
         let sim = engine::run(&bars, &signals, &config).unwrap();
         let theirs = run["trades"].as_array().unwrap();

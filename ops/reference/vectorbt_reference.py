@@ -1,10 +1,17 @@
-"""Reference SMA-crossover backtests with vectorbt (a dev/CI tool only: Apache-2.0 +
+"""Reference backtests with vectorbt (a dev/CI tool only: Apache-2.0 +
 Commons Clause, never shipped). Reads one ticker from the demo stocks file and prints
 JSON: the bars, then per (fast, slow, fee) run the trades and the metrics, following
 the convention in ../shared/notes/backtest.md (signals at t's close, filled at t+1's
 open, fees on notional, all-in, open positions marked at the last close).
 
-usage: vectorbt_sma.py STOCKS_CSV_GZ TICKER INIT_CASH PERIODS_PER_YEAR FAST:SLOW:FEE ...
+usage: vectorbt_reference.py STOCKS_CSV_GZ TICKER INIT_CASH PERIODS_PER_YEAR SPEC ...
+  SPEC: sma:FAST:SLOW:FEE | rsi:PERIOD:LOWER:UPPER:FEE | bb:PERIOD:K:FEE
+
+Signals are computed here with pandas from the definitions (independently of the Rust
+code): SMA crossovers; Wilder's RSI (ewm alpha=1/N, adjust=False, min_periods=N; 100
+without losses, 50 when flat) crossing below LOWER (entry) / above UPPER (exit); the
+close crossing below the lower Bollinger band (SMA − K population std) for entry and
+above the middle band for exit.
 """
 
 import json
@@ -13,6 +20,40 @@ import sys
 import numpy as np
 import pandas as pd
 import vectorbt as vbt
+
+
+def below(x, level):
+    """x went from at or above level to below it."""
+    return (x < level) & (x.shift(1) >= level.shift(1) if hasattr(level, "shift") else x.shift(1) >= level)
+
+
+def above(x, level):
+    """x went from at or below level to above it."""
+    return (x > level) & (x.shift(1) <= level.shift(1) if hasattr(level, "shift") else x.shift(1) <= level)
+
+
+def signals(close, spec):
+    kind, *params = spec.split(":")
+    fee = float(params[-1])
+    if kind == "sma":
+        fast, slow = close.rolling(int(params[0])).mean(), close.rolling(int(params[1])).mean()
+        return above(fast, slow), below(fast, slow), fee
+    if kind == "rsi":
+        n, lower, upper = int(params[0]), float(params[1]), float(params[2])
+        delta = close.diff()
+        gain = delta.clip(lower=0).where(delta.notna())
+        loss = (-delta).clip(lower=0).where(delta.notna())
+        avg_gain = gain.ewm(alpha=1 / n, adjust=False, min_periods=n, ignore_na=True).mean()
+        avg_loss = loss.ewm(alpha=1 / n, adjust=False, min_periods=n, ignore_na=True).mean()
+        rsi = 100 - 100 / (1 + avg_gain / avg_loss)
+        rsi = rsi.mask(avg_loss == 0, 100.0).mask((avg_loss == 0) & (avg_gain == 0), 50.0)
+        return below(rsi, lower), above(rsi, upper), fee
+    if kind == "bb":
+        n, k = int(params[0]), float(params[1])
+        mid = close.rolling(n).mean()
+        lower = mid - k * close.rolling(n).std(ddof=0)
+        return below(close, lower), above(close, mid), fee
+    raise SystemExit(f"unknown strategy spec {spec}")
 
 
 def main():
@@ -35,11 +76,7 @@ def main():
         "runs": [],
     }
     for spec in sys.argv[5:]:
-        fast_n, slow_n, fee = spec.split(":")
-        fast_n, slow_n, fee = int(fast_n), int(slow_n), float(fee)
-        fast, slow = close.rolling(fast_n).mean(), close.rolling(slow_n).mean()
-        up = (fast > slow) & (fast.shift(1) <= slow.shift(1))
-        dn = (fast < slow) & (fast.shift(1) >= slow.shift(1))
+        up, dn, fee = signals(close, spec)
         pf = vbt.Portfolio.from_signals(
             close,
             entries=up.shift(1, fill_value=False),
@@ -65,9 +102,7 @@ def main():
         ]
         out["runs"].append(
             {
-                "fast": fast_n,
-                "slow": slow_n,
-                "fee": fee,
+                "spec": spec,
                 "trades": trades,
                 "metrics": {
                     "final_equity": float(pf.final_value()),
