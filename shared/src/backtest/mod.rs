@@ -8,11 +8,13 @@
 //! valued at each bar's close.
 //!
 //! `strategy` turns bars into entry/exit signals, `engine` simulates them in one tight
-//! loop over plain slices, `performance` computes the metrics.
+//! loop over plain slices, `performance` computes the metrics, `sweep` runs a grid of
+//! parameters over the machine's cores and ranks it.
 
 pub mod engine;
 pub mod performance;
 pub mod strategy;
+pub mod sweep;
 
 /// Bars of one asset, oldest first, as plain columns.
 #[derive(Debug, Clone, Default, PartialEq)]

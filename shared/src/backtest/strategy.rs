@@ -94,6 +94,15 @@ impl Strategy {
         }
     }
 
+    /// The strategy and its parameters as text (`sma-cross fast=10 slow=50`).
+    pub fn describe(&self) -> String {
+        match self {
+            Self::SmaCross { fast, slow } => format!("sma-cross fast={fast} slow={slow}"),
+            Self::RsiThreshold { period, lower, upper } => format!("rsi period={period} lower={lower} upper={upper}"),
+            Self::BollingerReversion { period, k } => format!("bollinger period={period} k={k}"),
+        }
+    }
+
     /// The signals on `bars`.
     pub fn signals(&self, bars: &Bars) -> Result<Signals> {
         self.validate()?;
