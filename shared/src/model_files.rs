@@ -28,48 +28,33 @@ impl ModelDirs {
             predictor: root.join(ModelPart::Predictor.as_str()),
         }
     }
-
-    fn dir(&self, part: ModelPart) -> &Path {
-        match part {
-            ModelPart::Tokenizer => &self.tokenizer,
-            // a Kronos model has no regressor part; `upload` only walks ModelPart::ALL
-            ModelPart::Predictor | ModelPart::Regressor => &self.predictor,
-        }
-    }
 }
 
 /// Uploads both directories under `prefix`; returns the SHA-256 over the two weight files.
 pub async fn upload(storage: &Storage, prefix: &str, dirs: &ModelDirs) -> Result<String> {
-    let mut digest = Sha256::new();
-    for part in ModelPart::ALL {
-        for file in ModelFileName::ALL {
-            let path = dirs.dir(part).join(file.as_str());
-            let bytes = tokio::fs::read(&path)
-                .await
-                .map_err(|e| Error::Data(format!("cannot read {}: {e}", path.display())))?;
-            let stored = storage
-                .put(&StorageKey::ModelFile { prefix: prefix.to_owned(), part, file }, Bytes::from(bytes))
-                .await?;
-            if file == ModelFileName::Weights {
-                digest.update(stored.sha256.as_bytes());
-            }
-        }
-    }
-    Ok(hex::encode(digest.finalize()))
+    let parts = vec![(ModelPart::Tokenizer, dirs.tokenizer.clone()), (ModelPart::Predictor, dirs.predictor.clone())];
+    upload_dirs(storage, prefix, parts).await
 }
 
 /// Uploads `root/<part>/` for each part under `prefix`; returns the SHA-256 over the
 /// weight files.
 pub async fn upload_parts(storage: &Storage, prefix: &str, root: &Path, parts: &[ModelPart]) -> Result<String> {
+    let dirs: Vec<(ModelPart, PathBuf)> = parts.iter().map(|p| (*p, root.join(p.as_str()))).collect();
+    upload_dirs(storage, prefix, dirs).await
+}
+
+/// Uploads `config.json` and `model.safetensors` of each part's directory; returns the
+/// SHA-256 over the weight files' digests.
+async fn upload_dirs(storage: &Storage, prefix: &str, parts: Vec<(ModelPart, PathBuf)>) -> Result<String> {
     let mut digest = Sha256::new();
-    for part in parts {
+    for (part, dir) in parts {
         for file in ModelFileName::ALL {
-            let path = root.join(part.as_str()).join(file.as_str());
+            let path = dir.join(file.as_str());
             let bytes = tokio::fs::read(&path)
                 .await
                 .map_err(|e| Error::Data(format!("cannot read {}: {e}", path.display())))?;
             let stored = storage
-                .put(&StorageKey::ModelFile { prefix: prefix.to_owned(), part: *part, file }, Bytes::from(bytes))
+                .put(&StorageKey::ModelFile { prefix: prefix.to_owned(), part, file }, Bytes::from(bytes))
                 .await?;
             if file == ModelFileName::Weights {
                 digest.update(stored.sha256.as_bytes());
