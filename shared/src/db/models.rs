@@ -239,7 +239,7 @@ pub async fn production(conn: &mut AsyncPgConnection, lineage: &str) -> Result<O
 }
 
 /// Resolves what a user names: `lineage@N` is version N; a lineage name is its
-/// production version; otherwise a version's own name or a numeric id.
+/// production version; otherwise a version's own name. One query either way.
 pub async fn resolve(conn: &mut AsyncPgConnection, reference: &str) -> Result<Option<RegisteredModel>> {
     if let Some((lineage, version)) = reference.rsplit_once('@') {
         let Ok(version) = version.parse::<i32>() else { return Ok(None) };
@@ -251,16 +251,15 @@ pub async fn resolve(conn: &mut AsyncPgConnection, reference: &str) -> Result<Op
             .await
             .optional()?);
     }
-    if let Some(found) = production(conn, reference).await? {
-        return Ok(Some(found));
-    }
-    if let Some(found) = find_by_name(conn, reference).await? {
-        return Ok(Some(found));
-    }
-    match reference.parse::<i64>() {
-        Ok(id) => find(conn, id).await,
-        Err(_) => Ok(None),
-    }
+    // a lineage's production version wins over a version that happens to carry the name
+    let production = models::lineage.eq(reference).and(models::status.eq("production"));
+    Ok(models::table
+        .filter(production.or(models::name.eq(reference)))
+        .order(production.desc())
+        .select(RegisteredModel::as_select())
+        .first(conn)
+        .await
+        .optional()?)
 }
 
 /// Registers a trained version: the next version number of its lineage, status
