@@ -175,7 +175,6 @@ pub async fn run(config: &Config, args: TrainArgs) -> anyhow::Result<()> {
     };
     let report = &outcome.report;
     let doc = outcome.summary();
-    let val_loss: Vec<f64> = serde_json::from_value(doc["val_loss"].clone()).unwrap_or_default();
     if args.json {
         println!("{doc}");
         return Ok(());
@@ -189,7 +188,8 @@ pub async fn run(config: &Config, args: TrainArgs) -> anyhow::Result<()> {
         outcome.model.status,
         if outcome.promoted { ", promoted" } else { "" }
     );
-    println!("validation loss {:.4} → {:.4}", val_loss.first().unwrap_or(&f64::NAN), report.val_loss);
+    let first_val_loss = report.state.losses(outcome.final_stage()).1.first().copied().unwrap_or(f64::NAN);
+    println!("validation loss {first_val_loss:.4} → {:.4}", report.val_loss);
     println!("{:<12} {:>12} {:>12} {:>9} {:>10}", "close", "MAE", "RMSE", "MAPE", "direction");
     for (name, c) in [("model", m.model), ("naive", m.naive)] {
         println!(

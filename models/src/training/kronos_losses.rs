@@ -13,13 +13,12 @@ use tch::{Kind, Tensor};
 
 use crate::kronos::{attention::AttentionContext, tokenizer::causal_context, KronosModel};
 
-/// A stage's loss and its parts (as plain numbers, for reports).
+/// A stage's loss: a scalar tensor, with gradients when training. Nothing here reads
+/// it back to the host; the trainer does once per step.
 #[derive(Debug)]
 pub struct StageLoss {
-    /// The loss to minimise (a scalar tensor with gradients when training).
+    /// The loss to minimise.
     pub loss: Tensor,
-    /// Named parts of the loss.
-    pub parts: Vec<(&'static str, f64)>,
 }
 
 /// Stage 1 on normalised windows `x [B, T, d_in]`.
@@ -40,15 +39,7 @@ pub fn tokenizer_loss(model: &KronosModel, x: &Tensor, train: bool) -> StageLoss
     let full = tok.decode_codes(&tok.embed_codes(&zq), &ctx, train);
     let recon_coarse = coarse.mse_loss(x, tch::Reduction::Mean);
     let recon_full = full.mse_loss(x, tch::Reduction::Mean);
-    let loss = (&recon_coarse + &recon_full + &bsq) / 2.0;
-    StageLoss {
-        parts: vec![
-            ("recon_coarse", recon_coarse.double_value(&[])),
-            ("recon_full", recon_full.double_value(&[])),
-            ("bsq", bsq.double_value(&[])),
-        ],
-        loss,
-    }
+    StageLoss { loss: (recon_coarse + recon_full + bsq) / 2.0 }
 }
 
 /// The binary spherical quantisation loss of unit latents `z` and their codes `zq`.
@@ -125,7 +116,7 @@ pub fn predictor_loss(model: &KronosModel, x: &Tensor, stamps: &Tensor, train: b
     let ce1 = s1_logits.to_kind(Kind::Float).view([-1, vocab1]).cross_entropy_for_logits(&s1_target.reshape([-1]));
     let ce2 = s2_logits.to_kind(Kind::Float).view([-1, vocab2]).cross_entropy_for_logits(&s2_target.reshape([-1]));
     let loss = (&ce1 + &ce2) / 2.0;
-    StageLoss { parts: vec![("ce_s1", ce1.double_value(&[])), ("ce_s2", ce2.double_value(&[]))], loss }
+    StageLoss { loss }
 }
 
 #[cfg(test)]

@@ -119,11 +119,15 @@ impl AdamW {
     }
 }
 
-/// The L2 norm of all gradients together.
+/// The L2 norm of all gradients together, read back to the host once (not once per
+/// tensor: on a GPU every read is a synchronisation).
 fn global_norm(grads: &[Option<Tensor>]) -> f64 {
-    let squares: f64 =
-        grads.iter().flatten().map(|g| g.to_kind(Kind::Float).square().sum(Kind::Double).double_value(&[])).sum();
-    squares.sqrt()
+    let squares: Vec<Tensor> =
+        grads.iter().flatten().map(|g| g.to_kind(Kind::Float).square().sum(Kind::Double)).collect();
+    if squares.is_empty() {
+        return 0.0;
+    }
+    Tensor::stack(&squares, 0).sum(Kind::Double).double_value(&[]).sqrt()
 }
 
 #[cfg(test)]

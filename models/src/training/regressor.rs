@@ -308,7 +308,7 @@ impl Trainable for Regressor {
     fn loss(&self, _stage: usize, batch: &WindowBatch, train: bool) -> StageLoss {
         let prediction = self.forward(&self.inputs(batch), train);
         let loss = prediction.mse_loss(&self.targets(batch), tch::Reduction::Mean);
-        StageLoss { parts: vec![("mse", loss.double_value(&[]))], loss }
+        StageLoss { loss }
     }
 
     fn tokens_per_window(&self, _stage: usize, _window_len: usize) -> usize {

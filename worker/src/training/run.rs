@@ -12,7 +12,6 @@ use kronos_models::{
     kronos::{KronosModel, Preset},
     metrics::Comparison,
     training::{
-        kronos_trainable::{PREDICTOR_DIR, TOKENIZER_DIR},
         train, Checkpoint, KronosTrainable, Progress, Regressor, RegressorConfig, RegressorKind, TrainError, TrainPlan,
         TrainReport, Trainable, TrainingHooks, TrainingState, WindowSet, WindowSpec,
     },
@@ -126,10 +125,19 @@ pub struct TrainingOutcome {
 }
 
 impl TrainingOutcome {
+    /// The stage whose losses describe the model: the Kronos predictor or the regressor.
+    pub fn final_stage(&self) -> &'static str {
+        if self.model.family == "kronos" {
+            "predictor"
+        } else {
+            "regressor"
+        }
+    }
+
     /// The run's summary: the job's result document and `kronos train --json`.
     pub fn summary(&self) -> serde_json::Value {
         let report = &self.report;
-        let stage = if self.model.family == "kronos" { "predictor" } else { "regressor" };
+        let stage = self.final_stage();
         let (train_loss, val_loss) = report.state.losses(stage);
         let (tokenizer_train_loss, tokenizer_val_loss) = report.state.losses("tokenizer");
         json!({
@@ -284,7 +292,8 @@ struct Trained {
 }
 
 impl TrainJob {
-    fn execute(self, mut hooks: Hooks) -> Result<Trained, RunError> {
+    fn execute(mut self, mut hooks: Hooks) -> Result<Trained, RunError> {
+        let data = std::mem::take(&mut self.data);
         let p = &self.payload;
         let device = self.device.to_tch();
         let spec = WindowSpec {
@@ -293,7 +302,7 @@ impl TrainJob {
             validation_fraction: p.validation_fraction,
             max_validation_windows: VALIDATION_WINDOWS,
         };
-        let set = WindowSet::new(self.data.clone(), spec)?;
+        let set = WindowSet::new(data, spec)?;
         let plan = TrainPlan {
             batch_size: p.batch_size,
             eval_every: p.eval_every,
@@ -306,8 +315,7 @@ impl TrainJob {
         let production_metrics = |set: &WindowSet| -> Result<Option<Comparison>, RunError> {
             let Some((row, dir)) = &self.production else { return Ok(None) };
             let metrics = if row.family == "kronos" {
-                let model = KronosModel::load(&dir.join(TOKENIZER_DIR), &dir.join(PREDICTOR_DIR), device)
-                    .map_err(TrainError::from)?;
+                let model = KronosTrainable::load_weights(dir, device)?;
                 KronosTrainable::new(model, (0, 0), (tok_lr, lr), row.max_context as usize).evaluate(set, p.seed)?
             } else {
                 Regressor::load(&dir.join(ModelPart::Regressor.as_str()), device)?.evaluate(set, p.seed)?
@@ -317,11 +325,7 @@ impl TrainJob {
         if p.family == "kronos" {
             let (model, max_context) = match (&self.resume_dir, &self.parent, &p.preset) {
                 (Some(dir), _, _) => (KronosTrainable::load_weights(dir, device)?, self.max_context()),
-                (None, Some((row, dir)), _) => (
-                    KronosModel::load(&dir.join(TOKENIZER_DIR), &dir.join(PREDICTOR_DIR), device)
-                        .map_err(TrainError::from)?,
-                    row.max_context as usize,
-                ),
+                (None, Some((row, dir)), _) => (KronosTrainable::load_weights(dir, device)?, row.max_context as usize),
                 (None, None, Some(preset)) => {
                     let preset: Preset = preset.parse().map_err(TrainError::from)?;
                     (KronosModel::init(preset, p.seed, device).map_err(TrainError::from)?, self.max_context())
@@ -332,14 +336,12 @@ impl TrainJob {
             let report = train(&trainable, &set, &plan, resume, &mut hooks)?;
             trainable.save_weights(&self.final_dir)?;
             let production_metrics = production_metrics(&set)?;
-            let json = |v| serde_json::to_value(v).map_err(|e| RunError::Permanent(e.to_string()));
             Ok(Trained {
                 report,
                 production_metrics,
                 final_stage: "predictor",
-                tokenizer_config: Some(json(trainable.model.tokenizer.config().clone())?),
-                predictor_config: serde_json::to_value(trainable.model.predictor.config())
-                    .map_err(|e| RunError::Permanent(e.to_string()))?,
+                tokenizer_config: Some(to_json(trainable.model.tokenizer.config())?),
+                predictor_config: to_json(trainable.model.predictor.config())?,
                 max_context: max_context as i32,
                 parameters: trainable.model.predictor_parameters(),
             })
@@ -362,8 +364,7 @@ impl TrainJob {
                 production_metrics,
                 final_stage: "regressor",
                 tokenizer_config: None,
-                predictor_config: serde_json::to_value(&model.config)
-                    .map_err(|e| RunError::Permanent(e.to_string()))?,
+                predictor_config: to_json(&model.config)?,
                 max_context: p.lookback as i32,
                 parameters: model.parameters(),
             })
@@ -378,6 +379,10 @@ impl TrainJob {
             None => self.parent.as_ref().map_or(512, |(row, _)| row.max_context as usize),
         }
     }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<serde_json::Value, RunError> {
+    serde_json::to_value(value).map_err(|e| RunError::Permanent(e.to_string()))
 }
 
 /// Bridges the training loop to the object store and the observer.
