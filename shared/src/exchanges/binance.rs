@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::{
-    decimal, finish_bars, http::SourceClient, millis, DataKind, MarketSource, SourceAsset, SourceError, Ticker,
+    decimal, finish_bars, http::SourceClient, millis, source_id, DataKind, MarketSource, SourceAsset, SourceError,
+    Ticker,
 };
 use crate::market_data::{Candle, Interval};
 
@@ -32,10 +33,7 @@ impl Binance {
 }
 
 fn symbol(asset: &SourceAsset) -> Result<&str, SourceError> {
-    asset
-        .binance_symbol
-        .as_deref()
-        .ok_or_else(|| SourceError::Unsupported(format!("{} has no Binance symbol", asset.symbol)))
+    source_id(&asset.binance_symbol, asset, "Binance symbol")
 }
 
 fn interval_code(interval: Interval) -> &'static str {

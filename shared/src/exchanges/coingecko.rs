@@ -15,7 +15,8 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::{
-    decimal, finish_bars, http::SourceClient, millis, DataKind, MarketSource, SourceAsset, SourceError, Ticker,
+    decimal, finish_bars, http::SourceClient, millis, source_id, DataKind, MarketSource, SourceAsset, SourceError,
+    Ticker,
 };
 use crate::market_data::{Candle, Interval};
 
@@ -38,10 +39,7 @@ impl CoinGecko {
 }
 
 fn coin(asset: &SourceAsset) -> Result<&str, SourceError> {
-    asset
-        .coingecko_id
-        .as_deref()
-        .ok_or_else(|| SourceError::Unsupported(format!("{} has no CoinGecko id", asset.symbol)))
+    source_id(&asset.coingecko_id, asset, "CoinGecko id")
 }
 
 fn samples(body: &Value, key: &str) -> Result<Vec<(DateTime<Utc>, f64)>, SourceError> {

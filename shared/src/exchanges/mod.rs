@@ -128,6 +128,11 @@ pub trait MarketSource: Send + Sync {
     async fn ticker(&self, asset: &SourceAsset) -> Result<Ticker, SourceError>;
 }
 
+/// A source's own id of an asset (`what` names it in the error), or `Unsupported`.
+pub(crate) fn source_id<'a>(id: &'a Option<String>, asset: &SourceAsset, what: &str) -> Result<&'a str, SourceError> {
+    id.as_deref().ok_or_else(|| SourceError::Unsupported(format!("{} has no {what}", asset.symbol)))
+}
+
 /// Parses a decimal that exchanges send as a JSON string (or number).
 pub(crate) fn decimal(value: &serde_json::Value, what: &str) -> Result<f64, SourceError> {
     let parsed = match value {

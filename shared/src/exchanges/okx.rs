@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::{
-    decimal, finish_bars, http::SourceClient, millis, DataKind, MarketSource, SourceAsset, SourceError, Ticker,
+    decimal, finish_bars, http::SourceClient, millis, source_id, DataKind, MarketSource, SourceAsset, SourceError,
+    Ticker,
 };
 use crate::market_data::{Candle, Interval};
 
@@ -33,10 +34,7 @@ impl Okx {
 }
 
 fn instrument(asset: &SourceAsset) -> Result<&str, SourceError> {
-    asset
-        .okx_symbol
-        .as_deref()
-        .ok_or_else(|| SourceError::Unsupported(format!("{} has no OKX instrument", asset.symbol)))
+    source_id(&asset.okx_symbol, asset, "OKX instrument")
 }
 
 /// OKX bar codes; days and weeks use the UTC-aligned variants.
