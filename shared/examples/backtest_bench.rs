@@ -14,7 +14,7 @@ use kronos_shared::backtest::{
     performance,
     strategy::Strategy,
     sweep::{self, RankBy},
-    Bars,
+    Bars, Series,
 };
 use kronos_shared::market_data::import;
 
@@ -53,7 +53,7 @@ fn main() {
         let started = Instant::now();
         let strategy = Strategy::SmaCross { fast: 10, slow: 50 };
         let result = strategy
-            .signals(&long)
+            .signals(&long, None)
             .and_then(|s| engine::run(&long, &s, &long_config))
             .map(|sim| performance::metrics(&sim, &long, 252.0));
         times.push(started.elapsed().as_secs_f64());
@@ -70,13 +70,14 @@ fn main() {
         long.len(),
         median(times)
     );
+    let goog_series = [Series { symbol: "GOOG".into(), bars: goog.clone(), forecasts: None }];
     let grid: Vec<Strategy> =
         (2..42).flat_map(|fast| (50..75).map(move |slow| Strategy::SmaCross { fast, slow })).collect();
     let mut times = Vec::new();
     let mut best = String::new();
     for _ in 0..runs {
         let started = Instant::now();
-        let ranked = sweep::run(&goog, &grid, &config, 252.0, RankBy::Sharpe);
+        let ranked = sweep::run(&goog_series, &grid, &config, 252.0, RankBy::Sharpe);
         times.push(started.elapsed().as_secs_f64());
         match ranked {
             Ok(r) => best = format!("{} sharpe {:.4}", r[0].strategy, r[0].metrics.sharpe),

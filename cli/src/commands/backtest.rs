@@ -103,12 +103,13 @@ pub async fn run(args: BacktestArgs) -> anyhow::Result<()> {
     if bars.is_empty() {
         bail!("no candles to backtest");
     }
-    let periods_per_year = args.periods_per_year.unwrap_or_else(|| default_periods(interval, stocks));
+    let periods_per_year =
+        args.periods_per_year.unwrap_or_else(|| performance::default_periods_per_year(interval, stocks));
     if !(periods_per_year.is_finite() && periods_per_year > 0.0) {
         bail!("--periods-per-year must be a positive number");
     }
     let config = EngineConfig { init_cash: args.cash, fee: args.fee, ..EngineConfig::default() };
-    let signals = strategy.signals(&bars).map_err(|e| anyhow!("--{}", flag_error(e)))?;
+    let signals = strategy.signals(&bars, None).map_err(|e| anyhow!("--{}", flag_error(e)))?;
     let sim = engine::run(&bars, &signals, &config).map_err(|e| anyhow!("--{}", flag_error(e)))?;
     let m = performance::metrics(&sim, &bars, periods_per_year);
     if args.json {
@@ -142,15 +143,5 @@ fn flag_error(e: kronos_shared::Error) -> String {
     match e {
         kronos_shared::Error::Invalid { field, message } => format!("{}: {message}", field.replace('_', "-")),
         other => other.to_string(),
-    }
-}
-
-/// Bars per year: trading days for stocks and indices, calendar time otherwise.
-fn default_periods(interval: Interval, stocks: bool) -> f64 {
-    let per_day = 86_400.0 / interval.duration().num_seconds() as f64;
-    if stocks && per_day <= 1.0 {
-        252.0 * per_day
-    } else {
-        365.0 * per_day
     }
 }

@@ -1,11 +1,18 @@
 //! The simulation: one pass over the bars with plain `f64` state, no allocation per
-//! bar besides the equity curve and the trade list.
+//! bar besides the curves and the trade list. One asset or several: a portfolio's
+//! assets share one cash balance and are aligned on the same bar times.
 //!
 //! Order of events within bar t: orders from bar t−1's signals fill at t's open
-//! (`Fill::NextOpen`); then stops of a position held since before this bar trigger
-//! on t's range (a gap through the stop fills at the open; stop-loss is checked before
-//! take-profit); with `Fill::Close` the bar's own signals fill at its close; equity is
-//! valued at the close.
+//! (`Fill::NextOpen`), every asset's exits before any entry so that freed cash can be
+//! spent; then stops of positions held since before this bar trigger on t's range (a
+//! gap through the stop fills at the open; stop-loss is checked before take-profit);
+//! with `Fill::Close` the bar's own signals fill at its close; equity is valued at the
+//! close; last, with a maintenance margin set, an account whose equity is below that
+//! fraction of its gross exposure is liquidated at the close (a margin call).
+//!
+//! Buying power is equity × leverage − gross exposure (valued at the latest prices).
+//! All-in sizing splits it equally among the entries filled at the same moment;
+//! with one asset and leverage 1 that is all the cash, the notes' convention.
 
 use serde::{Deserialize, Serialize};
 
@@ -34,8 +41,10 @@ pub enum Sizing {
     Units(f64),
 }
 
-/// Simulation settings (defaults: the notes' convention, 10,000 cash, no fees).
+/// Simulation settings (defaults: the notes' convention, 10,000 cash, no fees; JSON
+/// fields left out keep their default).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct EngineConfig {
     /// Starting cash.
     pub init_cash: f64,
@@ -60,6 +69,12 @@ pub struct EngineConfig {
     /// Close a position still open after the last bar at its close (default: marked,
     /// reported open).
     pub close_at_end: bool,
+    /// Gross exposure allowed per unit of equity (1: no borrowing; 2: positions up to
+    /// twice the equity, the initial margin being 1 / leverage).
+    pub leverage: f64,
+    /// Liquidate everything at a bar's close when equity falls below this fraction of
+    /// gross exposure (0: never).
+    pub maintenance_margin: f64,
 }
 
 impl Default for EngineConfig {
@@ -76,6 +91,8 @@ impl Default for EngineConfig {
             take_profit: None,
             trailing_stop: None,
             close_at_end: false,
+            leverage: 1.0,
+            maintenance_margin: 0.0,
         }
     }
 }
@@ -99,9 +116,18 @@ impl EngineConfig {
         if self.fee >= 1.0 {
             return Err(Error::invalid("fee", "fee is a fraction of notional and must be below 1"));
         }
+        if !(self.leverage.is_finite() && (1.0..=100.0).contains(&self.leverage)) {
+            return Err(Error::invalid("leverage", "leverage must be from 1 to 100"));
+        }
+        if !(self.maintenance_margin >= 0.0 && self.maintenance_margin < 1.0 / self.leverage) {
+            return Err(Error::invalid(
+                "maintenance_margin",
+                "maintenance_margin must be zero or more and below the initial margin 1 / leverage",
+            ));
+        }
         match self.sizing {
-            Sizing::Fraction(f) if !(f > 0.0 && f <= 1.0) => {
-                return Err(Error::invalid("sizing", "a fraction of equity must be in (0, 1]"))
+            Sizing::Fraction(f) if !(f > 0.0 && f <= self.leverage) => {
+                return Err(Error::invalid("sizing", "a fraction of equity must be in (0, leverage]"))
             }
             Sizing::Units(u) => positive("sizing", u)?,
             _ => {}
@@ -143,11 +169,15 @@ pub enum ExitReason {
     TrailingStop,
     /// Closed at the last bar (`close_at_end`).
     End,
+    /// Liquidated: equity fell below the maintenance margin.
+    MarginCall,
 }
 
 /// One round trip (or an open position).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Trade {
+    /// Index of the asset in the portfolio (0 for a single asset).
+    pub asset: usize,
     /// Long or short.
     pub direction: Direction,
     /// Units.
@@ -181,8 +211,10 @@ pub struct Trade {
 pub struct Simulation {
     /// Equity at each bar's close.
     pub equity: Vec<f64>,
-    /// Signed units held at each bar's close.
-    pub position: Vec<f64>,
+    /// Cash at each bar's close (negative while borrowing).
+    pub cash: Vec<f64>,
+    /// Gross exposure (Σ |units| × close) at each bar's close.
+    pub gross_exposure: Vec<f64>,
     /// Trades in entry order (the last one may be open).
     pub trades: Vec<Trade>,
     /// Fees paid in all.
@@ -191,21 +223,39 @@ pub struct Simulation {
     pub init_cash: f64,
 }
 
+/// One asset of a simulation: its bars and the strategy's signals on them.
+#[derive(Debug, Clone, Copy)]
+pub struct Instrument<'a> {
+    /// Bars (a portfolio's assets share the same bar times).
+    pub bars: &'a Bars,
+    /// Signals, one per bar.
+    pub signals: &'a Signals,
+}
+
 struct Open {
     trade: Trade,
     best: f64,
 }
 
-struct State<'a> {
-    bars: &'a Bars,
+/// Where orders fill within a bar.
+#[derive(Clone, Copy)]
+enum At {
+    Open,
+    Close,
+}
+
+struct Book<'a> {
+    instruments: &'a [Instrument<'a>],
     config: &'a EngineConfig,
     cash: f64,
-    open: Option<Open>,
+    open: Vec<Option<Open>>,
+    /// Latest price of each asset (the mark for equity and buying power).
+    mark: Vec<f64>,
     trades: Vec<Trade>,
     fees: f64,
 }
 
-impl State<'_> {
+impl Book<'_> {
     fn slip(&self, price: f64, buying: bool) -> f64 {
         let s = self.config.slippage_bps / 10_000.0;
         if buying {
@@ -215,20 +265,34 @@ impl State<'_> {
         }
     }
 
-    fn units(&self, price: f64, equity: f64) -> f64 {
+    /// (equity, gross exposure) at the marks.
+    fn value(&self) -> (f64, f64) {
+        let (mut equity, mut gross) = (self.cash, 0.0);
+        for (open, mark) in self.open.iter().zip(&self.mark) {
+            if let Some(o) = open {
+                let notional = o.trade.size * mark;
+                gross += notional;
+                equity += if o.trade.direction == Direction::Long { notional } else { -notional };
+            }
+        }
+        (equity, gross)
+    }
+
+    /// Units bought with at most `budget` (fees included) at `price`.
+    fn units(&self, price: f64, budget: f64, equity: f64) -> f64 {
         let c = self.config;
-        let budget = match c.sizing {
-            Sizing::AllIn => equity,
+        let wanted = match c.sizing {
+            Sizing::AllIn => budget,
             Sizing::Fraction(f) => equity * f,
             Sizing::Units(u) => u * price * (1.0 + c.fee) + c.fixed_fee,
         }
-        .min(equity);
-        ((budget - c.fixed_fee) / (price * (1.0 + c.fee))).max(0.0)
+        .min(budget);
+        ((wanted - c.fixed_fee) / (price * (1.0 + c.fee))).max(0.0)
     }
 
-    fn enter(&mut self, t: usize, raw: f64, direction: Direction) {
+    fn enter(&mut self, i: usize, t: usize, raw: f64, direction: Direction, budget: f64, equity: f64) {
         let price = self.slip(raw, direction == Direction::Long);
-        let size = self.units(price, self.cash);
+        let size = self.units(price, budget, equity);
         if size <= 0.0 {
             return;
         }
@@ -239,10 +303,11 @@ impl State<'_> {
         }
         self.fees += fees;
         let trade = Trade {
+            asset: i,
             direction,
             size,
             entry_bar: t,
-            entry_time: self.bars.time.get(t).copied().unwrap_or_default(),
+            entry_time: self.instruments[i].bars.time.get(t).copied().unwrap_or_default(),
             entry_price: price,
             entry_fees: fees,
             exit_bar: None,
@@ -253,11 +318,11 @@ impl State<'_> {
             return_fraction: 0.0,
             exit_reason: None,
         };
-        self.open = Some(Open { trade, best: raw });
+        self.open[i] = Some(Open { trade, best: raw });
     }
 
-    fn exit(&mut self, t: usize, raw: f64, reason: ExitReason) {
-        let Some(Open { mut trade, .. }) = self.open.take() else { return };
+    fn exit(&mut self, i: usize, t: usize, raw: f64, reason: ExitReason) {
+        let Some(Open { mut trade, .. }) = self.open[i].take() else { return };
         let long = trade.direction == Direction::Long;
         let price = self.slip(raw, !long);
         let fees = trade.size * price * self.config.fee + self.config.fixed_fee;
@@ -269,7 +334,7 @@ impl State<'_> {
         self.fees += fees;
         let gross = (price - trade.entry_price) * trade.size * if long { 1.0 } else { -1.0 };
         trade.exit_bar = Some(t);
-        trade.exit_time = self.bars.time.get(t).copied();
+        trade.exit_time = self.instruments[i].bars.time.get(t).copied();
         trade.exit_price = price;
         trade.exit_fees = fees;
         trade.pnl = gross - trade.entry_fees - fees;
@@ -278,110 +343,189 @@ impl State<'_> {
         self.trades.push(trade);
     }
 
-    /// Acts on bar `s`'s signals at `price`, filled on bar `t`.
-    fn act(&mut self, signals: &Signals, s: usize, t: usize, price: f64) {
-        let long = self.open.as_ref().map(|o| o.trade.direction == Direction::Long);
-        match long {
-            Some(true) if signals.long_exit[s] => self.exit(t, price, ExitReason::Signal),
-            Some(false) if signals.short_exit[s] => self.exit(t, price, ExitReason::Signal),
-            _ => {}
+    /// Acts on bar `s`'s signals, filled on bar `t` at its open or close: every exit,
+    /// then the entries, sharing the buying power left.
+    fn act(&mut self, s: usize, t: usize, at: At) {
+        let price = |bars: &Bars| match at {
+            At::Open => bars.open[t],
+            At::Close => bars.close[t],
+        };
+        for (i, inst) in self.instruments.iter().enumerate() {
+            self.mark[i] = price(inst.bars);
+            let signals = inst.signals;
+            let exit = match self.open[i].as_ref().map(|o| o.trade.direction) {
+                Some(Direction::Long) => signals.long_exit[s],
+                Some(Direction::Short) => signals.short_exit[s],
+                None => false,
+            };
+            if exit {
+                self.exit(i, t, self.mark[i], ExitReason::Signal);
+            }
         }
-        if self.open.is_none() {
+        let wants = |signals: &Signals| {
             if signals.long_entry[s] {
-                self.enter(t, price, Direction::Long);
+                Some(Direction::Long)
             } else if self.config.allow_short && signals.short_entry[s] {
-                self.enter(t, price, Direction::Short);
+                Some(Direction::Short)
+            } else {
+                None
+            }
+        };
+        let entering = self
+            .instruments
+            .iter()
+            .enumerate()
+            .filter(|(i, inst)| self.open[*i].is_none() && wants(inst.signals).is_some())
+            .count();
+        if entering == 0 {
+            return;
+        }
+        let (equity, gross) = self.value();
+        let mut power = equity * self.config.leverage - gross;
+        let share = power / entering as f64;
+        for (i, inst) in self.instruments.iter().enumerate() {
+            if self.open[i].is_some() || power <= 0.0 {
+                continue;
+            }
+            if let Some(direction) = wants(inst.signals) {
+                self.enter(i, t, self.mark[i], direction, share.min(power), equity);
+                if let Some(o) = &self.open[i] {
+                    power -= o.trade.size * o.trade.entry_price * (1.0 + self.config.fee) + self.config.fixed_fee;
+                }
             }
         }
     }
 
-    /// Stop-loss, take-profit and trailing stop on bar `t`'s range.
-    fn stops(&mut self, t: usize) {
+    /// Stop-loss, take-profit and trailing stop of asset `i` on bar `t`'s range.
+    fn stops(&mut self, i: usize, t: usize) {
         let c = self.config;
-        let Some(open) = self.open.as_mut() else { return };
+        let bars = self.instruments[i].bars;
+        let Some(open) = self.open[i].as_mut() else { return };
         if open.trade.entry_bar >= t {
             return;
         }
-        let (o, h, l) = (self.bars.open[t], self.bars.high[t], self.bars.low[t]);
+        let (o, h, l) = (bars.open[t], bars.high[t], bars.low[t]);
         let e = open.trade.entry_price;
         let long = open.trade.direction == Direction::Long;
-        // (level, reason) pairs, checked in order; adverse ones first
-        let mut levels: Vec<(f64, ExitReason)> = Vec::with_capacity(3);
-        if let Some(sl) = c.stop_loss {
-            levels.push((if long { e * (1.0 - sl) } else { e * (1.0 + sl) }, ExitReason::StopLoss));
-        }
-        if let Some(ts) = c.trailing_stop {
-            levels.push((if long { open.best * (1.0 - ts) } else { open.best * (1.0 + ts) }, ExitReason::TrailingStop));
-        }
-        let adverse = levels.iter().copied().find(|(level, _)| if long { l <= *level } else { h >= *level });
+        // adverse levels first: stop-loss, then the trailing stop
+        let stop = c.stop_loss.map(|sl| (if long { e * (1.0 - sl) } else { e * (1.0 + sl) }, ExitReason::StopLoss));
+        let trail = c
+            .trailing_stop
+            .map(|ts| (if long { open.best * (1.0 - ts) } else { open.best * (1.0 + ts) }, ExitReason::TrailingStop));
+        let adverse =
+            [stop, trail].into_iter().flatten().find(|(level, _)| if long { l <= *level } else { h >= *level });
         if let Some((level, reason)) = adverse {
             let price = if long { o.min(level) } else { o.max(level) };
-            return self.exit(t, price, reason);
+            return self.exit(i, t, price, reason);
         }
         if let Some(tp) = c.take_profit {
             let level = if long { e * (1.0 + tp) } else { e * (1.0 - tp) };
             if (long && h >= level) || (!long && l <= level) {
                 let price = if long { o.max(level) } else { o.min(level) };
-                return self.exit(t, price, ExitReason::TakeProfit);
+                return self.exit(i, t, price, ExitReason::TakeProfit);
             }
         }
         open.best = if long { open.best.max(h) } else { open.best.min(l) };
     }
 
-    fn equity_at(&self, price: f64) -> (f64, f64) {
-        match &self.open {
-            Some(o) if o.trade.direction == Direction::Long => (self.cash + o.trade.size * price, o.trade.size),
-            Some(o) => (self.cash - o.trade.size * price, -o.trade.size),
-            None => (self.cash, 0.0),
+    fn close_all(&mut self, t: usize, reason: ExitReason) {
+        for i in 0..self.instruments.len() {
+            let close = self.instruments[i].bars.close[t];
+            self.exit(i, t, close, reason);
         }
     }
 }
 
-/// Simulates `signals` on `bars`.
+/// Simulates `signals` on the bars of one asset.
 pub fn run(bars: &Bars, signals: &Signals, config: &EngineConfig) -> Result<Simulation> {
+    run_portfolio(&[Instrument { bars, signals }], config)
+}
+
+/// Simulates several assets sharing one cash balance. Every asset's bars must have the
+/// same times (see `align`).
+pub fn run_portfolio(instruments: &[Instrument<'_>], config: &EngineConfig) -> Result<Simulation> {
     config.validate()?;
-    let n = bars.len();
+    let Some(first) = instruments.first() else {
+        return Err(Error::invalid("symbols", "a backtest needs at least one asset"));
+    };
+    let n = first.bars.len();
     if n == 0 {
         return Err(Error::invalid("bars", "no bars to backtest"));
     }
-    if [bars.open.len(), bars.high.len(), bars.low.len(), bars.time.len(), signals.long_entry.len()]
-        .iter()
-        .any(|len| *len != n)
-        || signals.long_exit.len() != n
-        || signals.short_entry.len() != n
-        || signals.short_exit.len() != n
-    {
-        return Err(Error::invalid("bars", "bars and signals differ in length"));
+    for inst in instruments {
+        let (b, s) = (inst.bars, inst.signals);
+        if [b.open.len(), b.high.len(), b.low.len(), b.close.len(), b.time.len()].iter().any(|len| *len != n)
+            || [s.long_entry.len(), s.long_exit.len(), s.short_entry.len(), s.short_exit.len()]
+                .iter()
+                .any(|len| *len != n)
+        {
+            return Err(Error::invalid("bars", "bars and signals differ in length"));
+        }
+        if b.time != first.bars.time {
+            return Err(Error::invalid("bars", "a portfolio's assets must share the same bar times"));
+        }
     }
-    let mut state = State { bars, config, cash: config.init_cash, open: None, trades: Vec::new(), fees: 0.0 };
+    let assets = instruments.len();
+    let mut book = Book {
+        instruments,
+        config,
+        cash: config.init_cash,
+        open: (0..assets).map(|_| None).collect(),
+        mark: instruments.iter().map(|inst| inst.bars.open[0]).collect(),
+        trades: Vec::new(),
+        fees: 0.0,
+    };
     let mut equity = Vec::with_capacity(n);
-    let mut position = Vec::with_capacity(n);
+    let mut cash = Vec::with_capacity(n);
+    let mut gross_exposure = Vec::with_capacity(n);
     for t in 0..n {
         if config.fill == Fill::NextOpen && t > 0 {
-            state.act(signals, t - 1, t, bars.open[t]);
+            book.act(t - 1, t, At::Open);
         }
-        state.stops(t);
+        for i in 0..assets {
+            book.stops(i, t);
+        }
         if config.fill == Fill::Close {
-            state.act(signals, t, t, bars.close[t]);
+            book.act(t, t, At::Close);
         }
-        let (value, units) = state.equity_at(bars.close[t]);
+        for (mark, inst) in book.mark.iter_mut().zip(instruments) {
+            *mark = inst.bars.close[t];
+        }
+        let (mut value, mut gross) = book.value();
+        if config.maintenance_margin > 0.0 && gross > 0.0 && value < config.maintenance_margin * gross {
+            book.close_all(t, ExitReason::MarginCall);
+            (value, gross) = book.value();
+        }
         equity.push(value);
-        position.push(units);
+        cash.push(book.cash);
+        gross_exposure.push(gross);
     }
     let last = n - 1;
     if config.close_at_end {
-        state.exit(last, bars.close[last], ExitReason::End);
-        if let Some(v) = equity.last_mut() {
-            *v = state.cash;
+        book.close_all(last, ExitReason::End);
+        if let (Some(v), Some(c), Some(g)) = (equity.last_mut(), cash.last_mut(), gross_exposure.last_mut()) {
+            (*v, *c, *g) = (book.cash, book.cash, 0.0);
         }
-    } else if let Some(Open { mut trade, .. }) = state.open.take() {
-        let sign = if trade.direction == Direction::Long { 1.0 } else { -1.0 };
-        trade.exit_price = bars.close[last];
-        trade.pnl = (trade.exit_price - trade.entry_price) * trade.size * sign - trade.entry_fees;
-        trade.return_fraction = trade.pnl / (trade.entry_price * trade.size);
-        state.trades.push(trade);
+    } else {
+        for (open, inst) in book.open.iter_mut().zip(instruments) {
+            if let Some(Open { mut trade, .. }) = open.take() {
+                let sign = if trade.direction == Direction::Long { 1.0 } else { -1.0 };
+                trade.exit_price = inst.bars.close[last];
+                trade.pnl = (trade.exit_price - trade.entry_price) * trade.size * sign - trade.entry_fees;
+                trade.return_fraction = trade.pnl / (trade.entry_price * trade.size);
+                book.trades.push(trade);
+            }
+        }
     }
-    Ok(Simulation { equity, position, trades: state.trades, total_fees: state.fees, init_cash: config.init_cash })
+    book.trades.sort_by_key(|trade| (trade.entry_bar, trade.asset));
+    Ok(Simulation {
+        equity,
+        cash,
+        gross_exposure,
+        trades: book.trades,
+        total_fees: book.fees,
+        init_cash: config.init_cash,
+    })
 }
 
 #[cfg(test)]
@@ -472,6 +616,59 @@ mod tests {
     }
 
     #[test]
+    fn portfolio_assets_share_cash_and_exits_free_it_for_entries() {
+        // A is bought on bar 1 with all the cash; on bar 2 A exits and B enters, paid
+        // with A's proceeds; on bar 3 both A and B signal and split what is left.
+        let a = bars(&[10.0, 10.0, 20.0, 20.0, 20.0], &[10.0, 10.0, 20.0, 20.0, 20.0]);
+        let b = bars(&[5.0, 5.0, 5.0, 5.0, 10.0], &[5.0, 5.0, 5.0, 5.0, 10.0]);
+        let sa = signals(5, &[0], &[1]);
+        let sb = signals(5, &[1], &[]);
+        let cfg = EngineConfig { init_cash: 1000.0, ..EngineConfig::default() };
+        let sim = run_portfolio(&[Instrument { bars: &a, signals: &sa }, Instrument { bars: &b, signals: &sb }], &cfg)
+            .unwrap();
+        // A: 100 units at 10, sold at 20 → 2000 cash; B: 400 units at 5, worth 4000 at the end
+        assert_eq!(sim.trades.len(), 2);
+        assert_eq!((sim.trades[0].asset, sim.trades[0].exit_bar), (0, Some(2)));
+        assert_eq!((sim.trades[1].asset, sim.trades[1].entry_bar), (1, 2));
+        assert!((sim.trades[1].size - 400.0).abs() < 1e-9);
+        assert!((sim.equity[4] - 4000.0).abs() < 1e-9);
+        assert!(sim.cash[4].abs() < 1e-9 && (sim.gross_exposure[4] - 4000.0).abs() < 1e-9);
+
+        // two entries at once split the buying power equally
+        let both = signals(5, &[0], &[]);
+        let sim =
+            run_portfolio(&[Instrument { bars: &a, signals: &both }, Instrument { bars: &b, signals: &both }], &cfg)
+                .unwrap();
+        assert!((sim.trades[0].size - 50.0).abs() < 1e-9, "500 of cash at 10");
+        assert!((sim.trades[1].size - 100.0).abs() < 1e-9, "500 of cash at 5");
+        let misaligned = bars(&[1.0; 4], &[1.0; 4]);
+        let s4 = signals(4, &[], &[]);
+        assert!(run_portfolio(
+            &[Instrument { bars: &a, signals: &sa }, Instrument { bars: &misaligned, signals: &s4 }],
+            &cfg
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn leverage_borrows_and_a_margin_call_liquidates_at_the_close() {
+        // 2× leverage: 1000 of equity buys 200 units at 10, cash −1000.
+        let b = bars(&[10.0, 10.0, 11.0, 7.0, 6.0], &[10.0, 10.0, 11.0, 7.0, 6.0]);
+        let cfg = EngineConfig { init_cash: 1000.0, leverage: 2.0, ..EngineConfig::default() };
+        let sim = run(&b, &signals(5, &[0], &[]), &cfg).unwrap();
+        assert!((sim.trades[0].size - 200.0).abs() < 1e-9);
+        assert!((sim.cash[1] + 1000.0).abs() < 1e-9);
+        assert!((sim.equity[2] - 1200.0).abs() < 1e-9, "gains twice as fast");
+        assert!((sim.equity[4] - 200.0).abs() < 1e-9, "and loses twice as fast");
+        // maintenance 30 %: at 7, equity 400 < 0.3 × 1400 → liquidated at 7
+        let called = run(&b, &signals(5, &[0], &[]), &EngineConfig { maintenance_margin: 0.3, ..cfg }).unwrap();
+        let t = &called.trades[0];
+        assert_eq!((t.exit_bar, t.exit_reason), (Some(3), Some(ExitReason::MarginCall)));
+        assert!((called.equity[4] - 400.0).abs() < 1e-9, "flat after the call");
+        assert_eq!(called.gross_exposure[4], 0.0);
+    }
+
+    #[test]
     fn refuses_bad_settings_naming_them() {
         let b = bars(&[1.0], &[1.0]);
         let s = signals(1, &[], &[]);
@@ -480,6 +677,8 @@ mod tests {
             (EngineConfig { init_cash: 0.0, ..EngineConfig::default() }, "init_cash"),
             (EngineConfig { stop_loss: Some(1.5), ..EngineConfig::default() }, "stop_loss"),
             (EngineConfig { sizing: Sizing::Fraction(2.0), ..EngineConfig::default() }, "sizing"),
+            (EngineConfig { leverage: 0.5, ..EngineConfig::default() }, "leverage"),
+            (EngineConfig { leverage: 2.0, maintenance_margin: 0.5, ..EngineConfig::default() }, "maintenance_margin"),
         ] {
             match run(&b, &s, &cfg) {
                 Err(Error::Invalid { field: f, .. }) => assert_eq!(f, field),

@@ -7,14 +7,49 @@
 //! a position still open at the end is marked at the last close, not closed; equity is
 //! valued at each bar's close.
 //!
-//! `strategy` turns bars into entry/exit signals, `engine` simulates them in one tight
-//! loop over plain slices, `performance` computes the metrics, `sweep` runs a grid of
-//! parameters over the machine's cores and ranks it.
+//! `align` puts several assets' candles on common bar times (polars), `walk_forward`
+//! plans the model forecasts a model strategy reads, `strategy` turns bars (and
+//! forecasts) into entry/exit signals, `engine` simulates them in one tight loop over
+//! plain slices (one asset or a portfolio sharing cash), `performance` computes the
+//! metrics, `sweep` runs a grid of parameters over the machine's cores and ranks it,
+//! `report` writes the equity curve and the trades as Parquet.
 
+pub mod align;
 pub mod engine;
 pub mod performance;
+pub mod report;
 pub mod strategy;
 pub mod sweep;
+pub mod walk_forward;
+
+use crate::error::Result;
+
+/// One asset's input to a backtest.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Series {
+    /// Its symbol.
+    pub symbol: String,
+    /// Its bars (a portfolio's series share the same times).
+    pub bars: Bars,
+    /// Walk-forward forecasts on those bars (model strategies only).
+    pub forecasts: Option<walk_forward::ModelForecasts>,
+}
+
+/// Runs `strategy` on every series (one cash balance) and measures it.
+pub fn evaluate(
+    series: &[Series],
+    strategy: &strategy::Strategy,
+    config: &engine::EngineConfig,
+    periods_per_year: f64,
+) -> Result<(engine::Simulation, performance::Metrics)> {
+    let signals = series.iter().map(|s| strategy.signals(&s.bars, s.forecasts.as_ref())).collect::<Result<Vec<_>>>()?;
+    let instruments: Vec<engine::Instrument<'_>> =
+        series.iter().zip(&signals).map(|(s, signals)| engine::Instrument { bars: &s.bars, signals }).collect();
+    let sim = engine::run_portfolio(&instruments, config)?;
+    let bars: Vec<&Bars> = series.iter().map(|s| &s.bars).collect();
+    let metrics = performance::portfolio_metrics(&sim, &bars, periods_per_year);
+    Ok((sim, metrics))
+}
 
 /// Bars of one asset, oldest first, as plain columns.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -5,8 +5,9 @@
 //! uses the downside deviation √mean(min(r, 0)²); Calmar is CAGR / |max drawdown|.
 //! Max drawdown is the lowest equity / running peak − 1, the peak starting at the
 //! starting cash. Win rate, profit factor and expectancy are over closed trades.
-//! Alpha and beta regress the strategy's per-bar returns on buy-and-hold's (close to
-//! close, the first against the first open); alpha is annualised.
+//! The benchmark buys every asset in equal parts at the first bar's open and holds;
+//! alpha and beta regress the strategy's per-bar returns on its (close to close, the
+//! first against the first open); alpha is annualised.
 
 use serde::Serialize;
 
@@ -85,8 +86,25 @@ fn sample_std(v: &[f64]) -> f64 {
     (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() - 1) as f64).sqrt()
 }
 
-/// Computes every metric.
+/// Bars per year: trading days (252) for assets that trade on exchange days, calendar
+/// time (365 days) for those that trade around the clock; intraday intervals scale
+/// with the bars in a day.
+pub fn default_periods_per_year(interval: crate::market_data::Interval, trading_days: bool) -> f64 {
+    let per_day = 86_400.0 / interval.duration().num_seconds() as f64;
+    if trading_days && per_day <= 1.0 {
+        252.0 * per_day
+    } else {
+        365.0 * per_day
+    }
+}
+
+/// Computes every metric of a one-asset simulation.
 pub fn metrics(sim: &Simulation, bars: &Bars, periods_per_year: f64) -> Metrics {
+    portfolio_metrics(sim, &[bars], periods_per_year)
+}
+
+/// Computes every metric; the benchmark holds `assets` in equal parts.
+pub fn portfolio_metrics(sim: &Simulation, assets: &[&Bars], periods_per_year: f64) -> Metrics {
     let r = returns(&sim.equity, sim.init_cash);
     let n = r.len();
     let final_equity = sim.equity.last().copied().unwrap_or(sim.init_cash);
@@ -103,7 +121,7 @@ pub fn metrics(sim: &Simulation, bars: &Bars, periods_per_year: f64) -> Metrics 
     let closed: Vec<&Trade> = sim.trades.iter().filter(|t| t.exit_bar.is_some()).collect();
     let wins: f64 = closed.iter().filter(|t| t.pnl > 0.0).map(|t| t.pnl).sum();
     let losses: f64 = -closed.iter().filter(|t| t.pnl < 0.0).map(|t| t.pnl).sum::<f64>();
-    let benchmark = benchmark_returns(bars);
+    let benchmark = benchmark_returns(assets);
     let (alpha, beta) = regress(&r, &benchmark, periods_per_year);
     Metrics {
         final_equity,
@@ -118,7 +136,7 @@ pub fn metrics(sim: &Simulation, bars: &Bars, periods_per_year: f64) -> Metrics 
         win_rate: closed.iter().filter(|t| t.pnl > 0.0).count() as f64 / closed.len() as f64,
         profit_factor: wins / losses,
         expectancy: closed.iter().map(|t| t.pnl).sum::<f64>() / closed.len() as f64,
-        exposure: sim.position.iter().filter(|p| **p != 0.0).count() as f64 / n.max(1) as f64,
+        exposure: sim.gross_exposure.iter().filter(|g| **g > 0.0).count() as f64 / n.max(1) as f64,
         trades_closed: closed.len(),
         trades_open: sim.trades.len() - closed.len(),
         total_fees: sim.total_fees,
@@ -145,18 +163,20 @@ fn drawdown(equity: &[f64], init_cash: f64) -> (f64, usize) {
     (worst, longest)
 }
 
+/// Equal-weight buy-and-hold value per unit invested at each bar's close: asset i's
+/// share is `close[t] / open[0]` over the number of assets.
+pub fn benchmark_value(assets: &[&Bars]) -> Vec<f64> {
+    let n = assets.first().map_or(0, |b| b.len());
+    let weight = 1.0 / assets.len().max(1) as f64;
+    (0..n)
+        .map(|t| assets.iter().map(|b| b.close[t] / b.open.first().copied().unwrap_or(f64::NAN)).sum::<f64>() * weight)
+        .collect()
+}
+
 /// Buy-and-hold per-bar returns: the first bar from its open to its close, then close
 /// to close.
-fn benchmark_returns(bars: &Bars) -> Vec<f64> {
-    let mut prev = bars.open.first().copied().unwrap_or(f64::NAN);
-    bars.close
-        .iter()
-        .map(|c| {
-            let r = c / prev - 1.0;
-            prev = *c;
-            r
-        })
-        .collect()
+fn benchmark_returns(assets: &[&Bars]) -> Vec<f64> {
+    returns(&benchmark_value(assets), 1.0)
 }
 
 /// Least-squares `r = α + β b`; α annualised (per-bar α × periods per year).

@@ -1,9 +1,12 @@
 //! Strategies: entry and exit signals computed from bars up to and including bar t
-//! (never later ones), to be filled by the engine.
+//! (never later ones), to be filled by the engine. Model signals read forecasts made
+//! walk-forward (`walk_forward`): the forecast at bar t saw candles up to t only.
+
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-use super::Bars;
+use super::{walk_forward::ModelForecasts, Bars};
 
 /// Entry and exit signals per bar (computed at that bar's close).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -29,35 +32,97 @@ impl Signals {
     }
 }
 
-/// A strategy and its parameters.
-#[derive(Debug, Clone, PartialEq)]
+/// A strategy and its parameters (JSON: `{"kind": "sma_cross", "fast": 10, "slow": 50}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Strategy {
     /// Long when the fast SMA of the close crosses above the slow one, out when it
     /// crosses below (short on the way down when shorting is enabled).
     SmaCross {
         /// Fast window.
+        #[serde(default = "defaults::fast")]
         fast: usize,
         /// Slow window.
+        #[serde(default = "defaults::slow")]
         slow: usize,
     },
     /// Long when Wilder's RSI crosses below `lower` (oversold), out when it crosses
     /// above `upper` (short on the upper cross when shorting is enabled).
+    #[serde(rename = "rsi")]
     RsiThreshold {
         /// RSI period.
+        #[serde(default = "defaults::rsi_period")]
         period: usize,
         /// Oversold level.
+        #[serde(default = "defaults::lower")]
         lower: f64,
         /// Overbought level.
+        #[serde(default = "defaults::upper")]
         upper: f64,
     },
     /// Mean reversion: long when the close crosses below the lower Bollinger band, out
     /// when it crosses above the middle band (short on the upper band's cross).
+    #[serde(rename = "bollinger")]
     BollingerReversion {
         /// SMA window.
+        #[serde(default = "defaults::bollinger_period")]
         period: usize,
         /// Band width in population standard deviations.
+        #[serde(default = "defaults::k")]
         k: f64,
     },
+    /// Trade on a model's walk-forward forecasts: long while the forecast at bar t is at
+    /// or above `entry`, out once it falls below `exit`; short on the mirror image
+    /// (`prob_up ≤ 1 − entry`, or an expected return ≤ −entry) when shorting is enabled.
+    /// Bars without a forecast signal nothing.
+    #[serde(rename = "model")]
+    ModelSignal {
+        /// What the thresholds apply to.
+        #[serde(default = "defaults::rule")]
+        rule: ModelRule,
+        /// Entry threshold.
+        entry: f64,
+        /// Exit threshold (default: 0.5 for `prob_up`, 0 for `expected_return`).
+        #[serde(default)]
+        exit: Option<f64>,
+    },
+}
+
+/// What a model-signal strategy thresholds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelRule {
+    /// The share of sample paths ending above the last close.
+    ProbUp,
+    /// The mean path's final close over the last close, minus 1.
+    ExpectedReturn,
+}
+
+mod defaults {
+    pub fn fast() -> usize {
+        10
+    }
+    pub fn slow() -> usize {
+        50
+    }
+    pub fn rsi_period() -> usize {
+        14
+    }
+    pub fn lower() -> f64 {
+        30.0
+    }
+    pub fn upper() -> f64 {
+        70.0
+    }
+    pub fn bollinger_period() -> usize {
+        20
+    }
+    pub fn k() -> f64 {
+        2.0
+    }
+    pub fn rule() -> super::ModelRule {
+        super::ModelRule::ProbUp
+    }
 }
 
 impl Strategy {
@@ -91,7 +156,39 @@ impl Strategy {
                 }
                 Ok(())
             }
+            Self::ModelSignal { rule, entry, .. } => {
+                let exit = self.model_exit();
+                match rule {
+                    ModelRule::ProbUp if !(*entry > 0.5 && *entry <= 1.0) => {
+                        return Err(Error::invalid("entry", "a prob_up entry threshold must be in (0.5, 1]"))
+                    }
+                    ModelRule::ExpectedReturn if !(entry.is_finite() && *entry > -1.0) => {
+                        return Err(Error::invalid("entry", "an expected-return threshold must be a number above -1"))
+                    }
+                    _ => {}
+                }
+                if !(exit.is_finite() && exit <= *entry) {
+                    return Err(Error::invalid("exit", "exit must be a number no greater than entry"));
+                }
+                Ok(())
+            }
         }
+    }
+
+    /// A model strategy's exit threshold (its default when not given).
+    fn model_exit(&self) -> f64 {
+        match self {
+            Self::ModelSignal { rule, exit, .. } => exit.unwrap_or(match rule {
+                ModelRule::ProbUp => 0.5,
+                ModelRule::ExpectedReturn => 0.0,
+            }),
+            _ => f64::NAN,
+        }
+    }
+
+    /// Whether the strategy trades on model forecasts.
+    pub fn needs_forecasts(&self) -> bool {
+        matches!(self, Self::ModelSignal { .. })
     }
 
     /// The strategy and its parameters as text (`sma-cross fast=10 slow=50`).
@@ -100,13 +197,29 @@ impl Strategy {
             Self::SmaCross { fast, slow } => format!("sma-cross fast={fast} slow={slow}"),
             Self::RsiThreshold { period, lower, upper } => format!("rsi period={period} lower={lower} upper={upper}"),
             Self::BollingerReversion { period, k } => format!("bollinger period={period} k={k}"),
+            Self::ModelSignal { rule, entry, .. } => {
+                let rule = match rule {
+                    ModelRule::ProbUp => "prob_up",
+                    ModelRule::ExpectedReturn => "expected_return",
+                };
+                format!("model rule={rule} entry={entry} exit={}", self.model_exit())
+            }
         }
     }
 
-    /// The signals on `bars`.
-    pub fn signals(&self, bars: &Bars) -> Result<Signals> {
+    /// The signals on `bars` (model strategies read `forecasts`, made walk-forward on
+    /// the same bars).
+    pub fn signals(&self, bars: &Bars, forecasts: Option<&ModelForecasts>) -> Result<Signals> {
         self.validate()?;
         match *self {
+            Self::ModelSignal { rule, entry, .. } => {
+                let forecasts = forecasts
+                    .ok_or_else(|| Error::invalid("strategy", "a model strategy needs walk-forward forecasts"))?;
+                if forecasts.len() != bars.len() {
+                    return Err(Error::invalid("bars", "forecasts and bars differ in length"));
+                }
+                Ok(model_signals(forecasts, rule, entry, self.model_exit()))
+            }
             Self::SmaCross { fast, slow } => Ok(sma_cross(&bars.close, fast, slow)),
             Self::RsiThreshold { period, lower, upper } => {
                 let r = rsi(&bars.close, period);
@@ -135,6 +248,25 @@ impl Strategy {
             }
         }
     }
+}
+
+/// Threshold signals on forecasts; a bar without a forecast (`NaN`) signals nothing.
+fn model_signals(forecasts: &ModelForecasts, rule: ModelRule, entry: f64, exit: f64) -> Signals {
+    let (values, mirror): (&[f64], fn(f64) -> f64) = match rule {
+        ModelRule::ProbUp => (&forecasts.prob_up, |x| 1.0 - x),
+        ModelRule::ExpectedReturn => (&forecasts.expected_return, |x| -x),
+    };
+    let mut out = Signals::empty(values.len());
+    for (t, v) in values.iter().copied().enumerate() {
+        if v.is_nan() {
+            continue;
+        }
+        out.long_entry[t] = v >= entry;
+        out.long_exit[t] = v < exit;
+        out.short_entry[t] = v <= mirror(entry);
+        out.short_exit[t] = v > mirror(exit);
+    }
+    out
 }
 
 /// Simple rolling mean; `NaN` until the window is full.
@@ -233,7 +365,7 @@ mod tests {
     fn crosses_fire_on_the_bar_they_happen() {
         // fast(1) = close, slow(2): close 3,2,1,2,3,2
         let bars = Bars { close: vec![3.0, 2.0, 1.0, 2.0, 3.0, 2.0], ..Bars::default() };
-        let s = Strategy::SmaCross { fast: 1, slow: 2 }.signals(&bars).unwrap();
+        let s = Strategy::SmaCross { fast: 1, slow: 2 }.signals(&bars, None).unwrap();
         // slow: -, 2.5, 1.5, 1.5, 2.5, 2.5 → fast > slow at 3 (2 > 1.5) after ≤ at 2: up at 3
         assert_eq!(s.long_entry, vec![false, false, false, true, false, false]);
         // at 5: 2 < 2.5 after 3 > 2.5: down
@@ -274,5 +406,32 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn model_signals_threshold_the_forecasts_and_skip_bars_without_one() {
+        let bars =
+            Bars { time: vec![0; 5], open: vec![1.0; 5], high: vec![1.0; 5], low: vec![1.0; 5], close: vec![1.0; 5] };
+        let f = ModelForecasts {
+            prob_up: vec![f64::NAN, 0.7, 0.55, 0.3, 0.5],
+            expected_return: vec![f64::NAN, 0.01, -0.02, 0.0, 0.005],
+        };
+        let s =
+            Strategy::ModelSignal { rule: ModelRule::ProbUp, entry: 0.6, exit: None }.signals(&bars, Some(&f)).unwrap();
+        assert_eq!(s.long_entry, vec![false, true, false, false, false]);
+        assert_eq!(s.long_exit, vec![false, false, false, true, false]);
+        assert_eq!(s.short_entry, vec![false, false, false, true, false]);
+        assert_eq!(s.short_exit, vec![false, true, true, false, false]);
+        let s = Strategy::ModelSignal { rule: ModelRule::ExpectedReturn, entry: 0.004, exit: Some(-0.01) }
+            .signals(&bars, Some(&f))
+            .unwrap();
+        assert_eq!(s.long_entry, vec![false, true, false, false, true]);
+        assert_eq!(s.long_exit, vec![false, false, true, false, false]);
+        assert!(Strategy::ModelSignal { rule: ModelRule::ProbUp, entry: 0.6, exit: None }
+            .signals(&bars, None)
+            .is_err());
+        let json: Strategy =
+            serde_json::from_str(r#"{"kind": "model", "rule": "expected_return", "entry": 0.01}"#).unwrap();
+        assert_eq!(json.describe(), "model rule=expected_return entry=0.01 exit=0");
     }
 }

@@ -6,12 +6,7 @@ use std::{num::NonZeroUsize, str::FromStr};
 
 use serde::Serialize;
 
-use super::{
-    engine::{self, EngineConfig},
-    performance::{self, Metrics},
-    strategy::Strategy,
-    Bars,
-};
+use super::{engine::EngineConfig, performance::Metrics, strategy::Strategy, Series};
 use crate::error::{Error, Result};
 
 /// What a sweep ranks by.
@@ -76,9 +71,10 @@ pub struct SweepPoint {
     pub metrics: Metrics,
 }
 
-/// Backtests every strategy on `bars` and ranks them by `rank_by`.
+/// Backtests every strategy on `series` (one asset or a portfolio) and ranks them by
+/// `rank_by`.
 pub fn run(
-    bars: &Bars,
+    series: &[Series],
     strategies: &[Strategy],
     config: &EngineConfig,
     periods_per_year: f64,
@@ -100,9 +96,8 @@ pub fn run(
                 scope.spawn(move || {
                     part.iter()
                         .map(|s| {
-                            let signals = s.signals(bars)?;
-                            let sim = engine::run(bars, &signals, config)?;
-                            Ok((s.describe(), performance::metrics(&sim, bars, periods_per_year)))
+                            let (_, metrics) = super::evaluate(series, s, config, periods_per_year)?;
+                            Ok((s.describe(), metrics))
                         })
                         .collect::<Result<Vec<_>>>()
                 })
@@ -136,6 +131,7 @@ pub fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backtest::{engine, performance, Bars};
 
     #[test]
     fn ranks_every_grid_point_by_the_metric() {
@@ -149,16 +145,17 @@ mod tests {
         };
         let grid: Vec<Strategy> =
             (2..8).flat_map(|fast| (10..16).map(move |slow| Strategy::SmaCross { fast, slow })).collect();
-        let ranked = run(&bars, &grid, &EngineConfig::default(), 252.0, RankBy::TotalReturn).unwrap();
+        let series = [Series { symbol: "X".into(), bars: bars.clone(), forecasts: None }];
+        let ranked = run(&series, &grid, &EngineConfig::default(), 252.0, RankBy::TotalReturn).unwrap();
         assert_eq!(ranked.len(), 36);
         assert!(ranked.windows(2).all(|w| w[0].metrics.total_return >= w[1].metrics.total_return));
         assert_eq!(ranked[0].rank, 1);
         // each point equals a single run
         let best = &ranked[0];
         let single = grid.iter().find(|s| s.describe() == best.strategy).unwrap();
-        let sim = engine::run(&bars, &single.signals(&bars).unwrap(), &EngineConfig::default()).unwrap();
+        let sim = engine::run(&bars, &single.signals(&bars, None).unwrap(), &EngineConfig::default()).unwrap();
         assert_eq!(performance::metrics(&sim, &bars, 252.0).final_equity, best.metrics.final_equity);
         assert!("bogus".parse::<RankBy>().is_err());
-        assert!(run(&bars, &[], &EngineConfig::default(), 252.0, RankBy::Sharpe).is_err());
+        assert!(run(&series, &[], &EngineConfig::default(), 252.0, RankBy::Sharpe).is_err());
     }
 }

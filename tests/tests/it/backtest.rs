@@ -82,7 +82,7 @@ fn sma_rsi_and_bollinger_strategies_match_vectorbt_on_goog() {
     for run in reference["runs"].as_array().unwrap() {
         let label = run["spec"].as_str().unwrap().to_owned();
         let (strategy, fee) = parse(&label);
-        let signals = strategy.signals(&bars).unwrap();
+        let signals = strategy.signals(&bars, None).unwrap();
         let config = EngineConfig { init_cash: 10_000.0, fee, ..EngineConfig::default() };
         let sim = engine::run(&bars, &signals, &config).unwrap();
         let theirs = run["trades"].as_array().unwrap();
