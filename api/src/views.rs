@@ -128,3 +128,18 @@ impl PredictionView {
         })
     }
 }
+
+/// `202 Accepted` with `{"job": …}` and a `Location` header pointing at the job.
+pub fn accepted(job: Job) -> axum::response::Response {
+    use axum::{
+        http::{header, HeaderValue, StatusCode},
+        response::IntoResponse,
+    };
+    let location = format!("/v1/jobs/{}", job.id);
+    let mut response =
+        (StatusCode::ACCEPTED, axum::Json(serde_json::json!({ "job": JobView::from(job) }))).into_response();
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+}

@@ -48,6 +48,38 @@ pub enum StorageKey {
         /// The training job.
         job_id: Uuid,
     },
+    /// One output of a backtest job.
+    BacktestFile {
+        /// The backtest job.
+        job_id: Uuid,
+        /// Which output.
+        file: BacktestFile,
+    },
+}
+
+/// The outputs of a backtest job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BacktestFile {
+    /// The summary JSON (also the job's result).
+    Summary,
+    /// The equity curve (Parquet).
+    Equity,
+    /// The trade list (Parquet).
+    Trades,
+    /// A sweep's ranking of every grid point (Parquet).
+    Sweep,
+}
+
+impl BacktestFile {
+    /// File name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Summary => "summary.json",
+            Self::Equity => "equity.parquet",
+            Self::Trades => "trades.parquet",
+            Self::Sweep => "sweep.parquet",
+        }
+    }
 }
 
 /// The networks of a model: Kronos has a tokenizer and a predictor, a baseline
@@ -125,6 +157,10 @@ impl StorageKey {
                 format!("checkpoints/{}/{generation}/{file}", job_id.simple())
             }
             Self::CheckpointLatest { job_id } => format!("checkpoints/{}/latest", job_id.simple()),
+            Self::BacktestFile { job_id, file } => {
+                let id = job_id.simple().to_string();
+                format!("backtests/{}/{id}/{}", &id[..8], file.as_str())
+            }
         }
     }
 }

@@ -6,6 +6,7 @@
 pub mod db;
 pub mod demo;
 pub mod fake_exchange;
+pub mod fixtures;
 pub mod http;
 pub mod process;
 pub mod redis_server;

@@ -37,7 +37,7 @@ pub async fn handle(job: JobRef, ctx: Data<Arc<PoolContext>>) -> Result<(), BoxD
             Ok(JobKind::Refresh) => runner::refresh::run(&ctx, &claimed).await,
             Ok(JobKind::Training) => runner::training::run(&ctx, &claimed).await,
             Ok(JobKind::Verification) => runner::verification::run(&ctx, &claimed).await,
-            Ok(other) => Err(JobFailure::permanent(format!("{other} jobs are not supported by this worker yet"))),
+            Ok(JobKind::Backtest) => runner::backtest::run(&ctx, &claimed).await,
             Err(e) => Err(JobFailure::permanent(e.to_string())),
         };
         let outcome = match &result {

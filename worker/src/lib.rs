@@ -3,6 +3,7 @@
 //! async runtime), batching prediction work across jobs, and recording every outcome
 //! in PostgreSQL with guarded updates.
 
+pub mod backtest;
 pub mod batcher;
 pub mod executor;
 pub mod handler;

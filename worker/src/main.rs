@@ -59,11 +59,15 @@ struct Args {
     /// Refresh jobs (exchange data) handled at once by this process; 0 takes none.
     #[arg(long, env = "KRONOS_REFRESH_CONCURRENCY", default_value_t = 2)]
     refresh_concurrency: usize,
-    /// Seconds to let in-flight jobs finish after SIGTERM.
     /// Training jobs run at once per device pool (0: this worker trains nothing). Each
     /// holds one of the pool's compute threads for its whole run.
     #[arg(long, env = "KRONOS_TRAINING_CONCURRENCY", default_value_t = 1)]
     training_concurrency: usize,
+    /// Backtest jobs run at once per device pool (0: this worker runs none). Sweeps
+    /// spread over every core; model strategies forecast through the pool's batcher.
+    #[arg(long, env = "KRONOS_BACKTEST_CONCURRENCY", default_value_t = 2)]
+    backtest_concurrency: usize,
+    /// Seconds to let in-flight jobs finish after SIGTERM.
     #[arg(long, env = "KRONOS_WORKER_DRAIN_SECS", default_value_t = 30)]
     drain_secs: u64,
     /// Serve Prometheus metrics on this address (off when empty).
@@ -133,6 +137,12 @@ async fn main() -> anyhow::Result<()> {
         let name = format!("{process}-{device}-prediction");
         let poll = config.queue.poll_interval;
         monitor = register(monitor, &transport, JobKind::Prediction, args.concurrency, poll, name, Arc::clone(&ctx));
+        if args.backtest_concurrency > 0 {
+            let name = format!("{process}-{device}-backtest");
+            let poll = poll.max(Duration::from_millis(200));
+            let ctx = Arc::clone(&ctx);
+            monitor = register(monitor, &transport, JobKind::Backtest, args.backtest_concurrency, poll, name, ctx);
+        }
         if args.training_concurrency > 0 {
             let name = format!("{process}-{device}-training");
             let poll = poll.max(Duration::from_millis(500));

@@ -3,6 +3,7 @@
 mod accuracy;
 mod asset_groups;
 mod assets;
+mod backtests;
 mod health;
 mod jobs;
 mod metrics;
@@ -36,6 +37,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/models/{model}/promote", post(models::promote::promote))
         .route("/v1/trainings", post(trainings::create))
         .route("/v1/verifications", post(verifications::create))
+        .route("/v1/backtests", post(backtests::create::create))
+        .route("/v1/backtests/{id}", get(backtests::show::show))
+        .route("/v1/backtests/{id}/{table}", get(backtests::table::table))
         .route("/v1/accuracy", get(accuracy::accuracy))
         .route("/v1/models/{model}/assets", get(model_assets::list).post(model_assets::add))
         .route("/v1/models/{model}/assets/{symbol}", patch(model_assets::update).delete(model_assets::remove))

@@ -2,12 +2,7 @@
 //! `kronos_shared::jobs::training`), record the job and enqueue it; `202` with the job.
 //! Progress (step, loss, validation loss, ETA) shows in `GET /v1/jobs/{id}`.
 
-use axum::{
-    extract::State,
-    http::{header, HeaderValue, StatusCode},
-    response::{IntoResponse, Response},
-    Json,
-};
+use axum::{extract::State, response::Response};
 use kronos_shared::{
     db::{assets, jobs::Inserted, jobs::NewJob, models},
     jobs::{training::TrainingPayload, JobKind},
@@ -17,7 +12,6 @@ use crate::{
     error::{ApiError, ApiResult},
     extract::ValidJson,
     state::AppState,
-    views::JobView,
 };
 
 /// Attempts of a training job (a worker crash costs one; the next resumes from the
@@ -48,10 +42,5 @@ pub async fn create(State(state): State<AppState>, body: ValidJson<TrainingPaylo
     let job = match state.enqueuer.enqueue(new).await? {
         Inserted::Created(job) | Inserted::Existing(job) => job,
     };
-    let location = format!("/v1/jobs/{}", job.id);
-    let mut response = (StatusCode::ACCEPTED, Json(serde_json::json!({ "job": JobView::from(job) }))).into_response();
-    if let Ok(value) = HeaderValue::from_str(&location) {
-        response.headers_mut().insert(header::LOCATION, value);
-    }
-    Ok(response)
+    Ok(crate::views::accepted(job))
 }

@@ -2,6 +2,7 @@
 //! moves jobs from PostgreSQL (system of record) into Redis (transport) and back.
 
 pub mod backoff;
+pub mod backtest;
 pub mod cron_tasks;
 pub mod dispatcher;
 pub mod enqueue;

@@ -2,10 +2,7 @@
 //! concurrently through the API (so the worker batches them), and every forecast equal
 //! to what `kronos forecast` prints for the same inputs, seed and parameters.
 
-use std::{
-    path::{Path, PathBuf},
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use chrono::NaiveDateTime;
 use kronos_shared::db::models;
@@ -16,13 +13,9 @@ use kronos_tests::{
 };
 use serde_json::{json, Value};
 
-fn fixture_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/tests/fixtures/kronos-tiny")
-}
-
 /// The fixture's candles as CSV lines (without header) and their times.
 fn fixture_rows() -> Vec<(NaiveDateTime, String)> {
-    let text = std::fs::read_to_string(fixture_dir().join("input.csv")).unwrap();
+    let text = std::fs::read_to_string(kronos_tests::fixtures::kronos_tiny_dir().join("input.csv")).unwrap();
     text.lines()
         .skip(1)
         .map(|line| {
@@ -72,7 +65,7 @@ fn close(a: f64, b: f64) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kronos_jobs_equal_the_cli() {
     let env = TestEnv::new().await;
-    let fixtures = fixture_dir();
+    let fixtures = kronos_tests::fixtures::kronos_tiny_dir();
     let (tok, pred) = (fixtures.join("tokenizer"), fixtures.join("predictor"));
     let (tok, pred) = (tok.to_str().unwrap(), pred.to_str().unwrap());
     cli_ok(&env, &["models", "import", "--name", "tiny", "--tokenizer", tok, "--predictor", pred]);
@@ -182,21 +175,7 @@ async fn kronos_jobs_equal_the_cli() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kronos_requests_are_validated() {
     let env = TestEnv::new().await;
-    let fixtures = fixture_dir();
-    let (tok, pred) = (fixtures.join("tokenizer"), fixtures.join("predictor"));
-    cli_ok(
-        &env,
-        &[
-            "models",
-            "import",
-            "--name",
-            "tiny",
-            "--tokenizer",
-            tok.to_str().unwrap(),
-            "--predictor",
-            pred.to_str().unwrap(),
-        ],
-    );
+    kronos_tests::fixtures::import_kronos_tiny(&env, "tiny");
     let api = TestApi::start(&env, false).await;
     let candles: Vec<Value> = fixture_rows()[..20]
         .iter()

@@ -3,6 +3,7 @@
 
 mod api;
 mod backtest;
+mod backtest_jobs;
 mod candles_cli;
 mod catalogue;
 mod exchanges;

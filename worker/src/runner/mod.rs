@@ -1,6 +1,7 @@
 //! Job runners, one module per kind. A runner does the work and records success
 //! atomically with its results; the handler records failures.
 
+pub mod backtest;
 pub mod prediction;
 pub mod refresh;
 pub mod training;

@@ -17,8 +17,11 @@ use kronos_shared::{
 };
 
 use super::{JobFailure, Outcome};
+use std::sync::Arc;
+
 use crate::{
     batcher::{BatchError, ForecastRequest, RequestModel},
+    model_library::LocalModel,
     pool::PoolContext,
     recorder::PredictionResult,
 };
@@ -110,17 +113,33 @@ pub async fn run(ctx: &PoolContext, job: &Claimed) -> Result<Outcome, JobFailure
 
 /// A Kronos request: the weights on local disk, the time features of history and
 /// future bars (wall-clock fields of the stored UTC times), the sampling settings.
-async fn kronos_request(
+pub(crate) async fn kronos_request(
     ctx: &PoolContext,
+    settings: &KronosSettings,
+    history: &[Candle],
+    bars: Vec<Bar>,
+    future: &[DateTime<Utc>],
+) -> Result<RequestModel, JobFailure> {
+    let model = local_model(ctx, settings.model_id).await?;
+    Ok(kronos_request_with(model, settings, history, bars, future))
+}
+
+/// The local weights of registered model `id`.
+pub(crate) async fn local_model(ctx: &PoolContext, id: i64) -> Result<Arc<LocalModel>, JobFailure> {
+    ctx.models.local(id).await.map_err(|e| match e {
+        SharedError::NotFound(what) => JobFailure::permanent(format!("{what} is not registered")),
+        other => JobFailure::from(other),
+    })
+}
+
+/// [`kronos_request`] with the weights already at hand.
+pub(crate) fn kronos_request_with(
+    model: Arc<LocalModel>,
     settings: &KronosSettings,
     history: &[Candle],
     mut bars: Vec<Bar>,
     future: &[DateTime<Utc>],
-) -> Result<RequestModel, JobFailure> {
-    let model = ctx.models.local(settings.model_id).await.map_err(|e| match e {
-        SharedError::NotFound(what) => JobFailure::permanent(format!("{what} is not registered")),
-        other => JobFailure::from(other),
-    })?;
+) -> RequestModel {
     fill_missing_amount(&mut bars);
     let series = SeriesRequest {
         history: bars,
@@ -134,9 +153,9 @@ async fn kronos_request(
             seed: settings.seed,
         },
     };
-    Ok(RequestModel::Kronos { model, series: Box::new(series), max_context: settings.max_context })
+    RequestModel::Kronos { model, series: Box::new(series), max_context: settings.max_context }
 }
 
-fn to_bar(c: &Candle) -> Bar {
+pub(crate) fn to_bar(c: &Candle) -> Bar {
     [c.open, c.high, c.low, c.close, c.volume, c.amount]
 }

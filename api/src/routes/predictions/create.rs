@@ -2,9 +2,8 @@
 
 use axum::{
     extract::State,
-    http::{header, HeaderMap, HeaderValue, StatusCode},
-    response::{IntoResponse, Response},
-    Json,
+    http::{HeaderMap, HeaderValue},
+    response::Response,
 };
 use kronos_shared::{
     db::{
@@ -27,7 +26,6 @@ use crate::{
     error::{ApiError, ApiResult},
     extract::ValidJson,
     state::AppState,
-    views::JobView,
 };
 
 /// Most attempts of a prediction job.
@@ -173,11 +171,7 @@ pub async fn create(
             ));
         }
     };
-    let location = format!("/v1/jobs/{}", job.id);
-    let mut response = (StatusCode::ACCEPTED, Json(serde_json::json!({ "job": JobView::from(job) }))).into_response();
-    if let Ok(value) = HeaderValue::from_str(&location) {
-        response.headers_mut().insert(header::LOCATION, value);
-    }
+    let mut response = crate::views::accepted(job);
     if replayed {
         response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
     }

@@ -1,0 +1,81 @@
+//! `POST /v1/backtests`: validate a backtest request (the payload of
+//! `kronos_shared::jobs::backtest`), resolve its assets, model and annualisation,
+//! record the job and enqueue it; `202` with the job. Progress (stage, done, total)
+//! shows in `GET /v1/jobs/{id}`; the summary in `GET /v1/backtests/{id}`.
+
+use axum::{extract::State, response::Response};
+use kronos_shared::{
+    backtest::performance::default_periods_per_year,
+    db::{assets, candles, jobs::Inserted, jobs::NewJob, models},
+    jobs::{backtest::BacktestPayload, payload::BASELINE_MODELS, JobKind},
+};
+
+use crate::{
+    error::{ApiError, ApiResult},
+    extract::ValidJson,
+    state::AppState,
+};
+
+/// Attempts of a backtest job.
+const MAX_ATTEMPTS: i32 = 3;
+
+/// Asset classes that trade around the clock (annualised over 365 days).
+const ROUND_THE_CLOCK: [&str; 2] = ["crypto", "fx"];
+
+/// Handler.
+pub async fn create(State(state): State<AppState>, body: ValidJson<BacktestPayload>) -> ApiResult<Response> {
+    let mut payload = body.value;
+    payload.validate()?;
+    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    payload.asset_ids.clear();
+    let mut trading_days = false;
+    for (i, symbol) in payload.symbols.iter().enumerate() {
+        let field = format!("symbols[{i}]");
+        let asset = assets::find_by_symbol(&mut conn, symbol)
+            .await?
+            .ok_or_else(|| ApiError::invalid(&field, format!("unknown symbol {symbol:?}")))?;
+        let any = candles::newest_first(&mut conn, asset.id, payload.interval, payload.from, payload.to, 1).await?;
+        if any.is_empty() {
+            return Err(ApiError::invalid(
+                &field,
+                format!("{symbol} has no {} candles in the requested range", payload.interval),
+            ));
+        }
+        trading_days |= !ROUND_THE_CLOCK.contains(&asset.class.as_str());
+        payload.asset_ids.push(asset.id);
+    }
+    if let Some(settings) = payload.model.as_mut() {
+        settings.model_id = None;
+        if !BASELINE_MODELS.contains(&settings.name.as_str()) {
+            let model = models::resolve(&mut conn, &settings.name).await?.ok_or_else(|| {
+                ApiError::invalid(
+                    "model.name",
+                    format!(
+                        "unknown model {:?}; use a baseline ({}) or a registered model (GET /v1/models)",
+                        settings.name,
+                        BASELINE_MODELS.join(", ")
+                    ),
+                )
+            })?;
+            if model.family != "kronos" {
+                return Err(ApiError::invalid(
+                    "model.name",
+                    format!(
+                        "{} is a {} regressor; model strategies use Kronos models or a baseline",
+                        model.name, model.family
+                    ),
+                ));
+            }
+            settings.name = model.name;
+            settings.model_id = Some(model.id);
+        }
+    }
+    drop(conn);
+    payload.periods_per_year =
+        Some(payload.periods_per_year.unwrap_or_else(|| default_periods_per_year(payload.interval, trading_days)));
+    let payload = serde_json::to_value(&payload).map_err(kronos_shared::Error::from)?;
+    let job = match state.enqueuer.enqueue(NewJob::new(JobKind::Backtest, payload, MAX_ATTEMPTS)).await? {
+        Inserted::Created(job) | Inserted::Existing(job) => job,
+    };
+    Ok(crate::views::accepted(job))
+}

@@ -1,0 +1,342 @@
+//! The backtest job's payload: which assets, which bars, which strategy (or grid of
+//! strategies), which engine settings, and for model strategies the model and how it
+//! forecasts walk-forward.
+//!
+//! The API validates it ([`BacktestPayload::validate`] names the offending field, as
+//! `strategy.fast` or `engine.fee`) and resolves the assets, the model and the
+//! annualisation before enqueueing, so a job is reproducible from its payload.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    backtest::{engine::EngineConfig, strategy::Strategy, sweep::RankBy, walk_forward::WalkForward},
+    error::{Error, Result},
+    market_data::Interval,
+};
+
+/// Most assets in one backtest.
+pub const MAX_SYMBOLS: usize = 50;
+/// Most grid points in one sweep.
+pub const MAX_GRID: usize = 100_000;
+
+/// A backtest job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BacktestPayload {
+    /// Assets; several make a portfolio sharing one cash balance, traded on the bar
+    /// times they share.
+    pub symbols: Vec<String>,
+    /// Asset ids of `symbols` (resolved by the API).
+    #[serde(default)]
+    pub asset_ids: Vec<i64>,
+    /// Candle interval.
+    #[serde(default = "default_interval")]
+    pub interval: Interval,
+    /// First bar traded (default: all stored history).
+    #[serde(default)]
+    pub from: Option<DateTime<Utc>>,
+    /// Last bar traded (default: the latest).
+    #[serde(default)]
+    pub to: Option<DateTime<Utc>>,
+    /// The strategy (the base point of a sweep).
+    pub strategy: Strategy,
+    /// How a model strategy's forecasts are made (required by, and only by, it).
+    #[serde(default)]
+    pub model: Option<ModelSettings>,
+    /// Engine settings (default: the notes' convention, 10,000 cash, no fees).
+    #[serde(default)]
+    pub engine: EngineConfig,
+    /// Bars per year for annualising (default from the interval: 252 trading days for
+    /// stocks, 365 days when every asset trades around the clock).
+    #[serde(default)]
+    pub periods_per_year: Option<f64>,
+    /// Run a grid of the strategy's parameters instead of one point.
+    #[serde(default)]
+    pub sweep: Option<SweepSpec>,
+}
+
+fn default_interval() -> Interval {
+    Interval::D1
+}
+
+/// A model strategy's forecaster.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSettings {
+    /// Registered model (`lineage`, `lineage@N`, a version name) or `naive` / `drift`.
+    pub name: String,
+    /// Registry id (resolved by the API; `None` for baselines).
+    #[serde(default)]
+    pub model_id: Option<i64>,
+    /// Bars the model sees at each forecast.
+    #[serde(default = "default_context")]
+    pub context: usize,
+    /// Steps each forecast looks ahead.
+    #[serde(default = "default_horizon")]
+    pub horizon: usize,
+    /// Forecast every this many bars (the latest forecast stands in between).
+    #[serde(default = "default_every")]
+    pub every: usize,
+    /// Sample paths per forecast (Kronos).
+    #[serde(default = "default_samples")]
+    pub samples: usize,
+    /// Softmax temperature (Kronos).
+    #[serde(default = "default_temperature")]
+    pub temperature: f64,
+    /// Top-k filter (0 = off).
+    #[serde(default)]
+    pub top_k: usize,
+    /// Nucleus threshold.
+    #[serde(default = "default_top_p")]
+    pub top_p: f64,
+    /// Seed of the sample paths (each forecast's paths are seeded from it).
+    #[serde(default)]
+    pub seed: u64,
+}
+
+fn default_context() -> usize {
+    64
+}
+fn default_horizon() -> usize {
+    5
+}
+fn default_every() -> usize {
+    1
+}
+fn default_samples() -> usize {
+    8
+}
+fn default_temperature() -> f64 {
+    1.0
+}
+fn default_top_p() -> f64 {
+    0.9
+}
+
+impl ModelSettings {
+    /// The walk-forward plan.
+    pub fn plan(&self) -> WalkForward {
+        WalkForward { context: self.context, horizon: self.horizon, every: self.every }
+    }
+}
+
+/// A parameter grid.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepSpec {
+    /// Values per strategy parameter (`{"fast": [5, 10], "slow": [50, 100]}`); other
+    /// parameters keep the strategy's value. Every combination runs; combinations the
+    /// strategy refuses (fast ≥ slow) are skipped and counted.
+    pub grid: BTreeMap<String, Vec<serde_json::Value>>,
+    /// Metric to rank by: sharpe, sortino, calmar, total_return, max_drawdown or
+    /// win_rate.
+    #[serde(default = "default_rank_by")]
+    pub rank_by: String,
+    /// Points listed in the job's result (all of them are in the sweep's Parquet).
+    #[serde(default = "default_top")]
+    pub top: usize,
+}
+
+fn default_rank_by() -> String {
+    "sharpe".into()
+}
+fn default_top() -> usize {
+    20
+}
+
+/// An error's field under `prefix` (`fee` → `engine.fee`).
+fn under(prefix: &str, e: Error) -> Error {
+    match e {
+        Error::Invalid { field, message } => Error::invalid(format!("{prefix}.{field}"), message),
+        other => other,
+    }
+}
+
+impl BacktestPayload {
+    /// Checks everything but the names (assets and models are looked up by the API).
+    pub fn validate(&self) -> Result<()> {
+        if self.symbols.is_empty() || self.symbols.len() > MAX_SYMBOLS {
+            return Err(Error::invalid("symbols", format!("give 1 to {MAX_SYMBOLS} symbols")));
+        }
+        for (i, s) in self.symbols.iter().enumerate() {
+            if self.symbols[..i].contains(s) {
+                return Err(Error::invalid(format!("symbols[{i}]"), format!("{s:?} is listed twice")));
+            }
+        }
+        if let (Some(from), Some(to)) = (self.from, self.to) {
+            if from >= to {
+                return Err(Error::invalid("from", "from must be before to"));
+            }
+        }
+        self.engine.validate().map_err(|e| under("engine", e))?;
+        if let Some(p) = self.periods_per_year {
+            if !(p.is_finite() && p > 0.0) {
+                return Err(Error::invalid("periods_per_year", "periods_per_year must be a positive number"));
+            }
+        }
+        match (&self.model, self.strategy.needs_forecasts()) {
+            (None, true) => return Err(Error::invalid("model", "a model strategy needs model settings")),
+            (Some(_), false) => {
+                return Err(Error::invalid("model", "model settings are only read by a model strategy"))
+            }
+            (Some(m), true) => {
+                if m.name.trim().is_empty() {
+                    return Err(Error::invalid("model.name", "name a registered model, naive or drift"));
+                }
+                m.plan().validate().map_err(|e| under("model", e))?;
+                if !(1..=256).contains(&m.samples) {
+                    return Err(Error::invalid("model.samples", "samples must be from 1 to 256"));
+                }
+                if !(m.temperature.is_finite() && m.temperature > 0.0) {
+                    return Err(Error::invalid("model.temperature", "temperature must be a positive number"));
+                }
+                if !(m.top_p > 0.0 && m.top_p <= 1.0) {
+                    return Err(Error::invalid("model.top_p", "top_p must be in (0, 1]"));
+                }
+            }
+            (None, false) => {}
+        }
+        match &self.sweep {
+            None => self.strategy.validate().map_err(|e| under("strategy", e)),
+            Some(sweep) => {
+                sweep.rank_by.parse::<RankBy>().map_err(|e| under("sweep", e))?;
+                if sweep.top < 1 {
+                    return Err(Error::invalid("sweep.top", "top must be at least 1"));
+                }
+                self.grid().map(|_| ())
+            }
+        }
+    }
+
+    /// The sweep's strategies and how many combinations were skipped as invalid (one
+    /// strategy without a sweep).
+    pub fn grid(&self) -> Result<(Vec<Strategy>, usize)> {
+        let Some(sweep) = &self.sweep else { return Ok((vec![self.strategy.clone()], 0)) };
+        let base = serde_json::to_value(&self.strategy)?;
+        let serde_json::Value::Object(base) = base else {
+            return Err(Error::Data("a strategy serialises as an object".into()));
+        };
+        let mut size = 1usize;
+        for (name, values) in &sweep.grid {
+            if name == "kind" || !base.contains_key(name) {
+                return Err(Error::invalid(
+                    format!("sweep.grid.{name}"),
+                    format!("{} has no parameter {name:?}", self.strategy.describe()),
+                ));
+            }
+            if values.is_empty() {
+                return Err(Error::invalid(format!("sweep.grid.{name}"), "give at least one value"));
+            }
+            size = size.saturating_mul(values.len());
+        }
+        if sweep.grid.is_empty() {
+            return Err(Error::invalid("sweep.grid", "the grid names no parameter"));
+        }
+        if size > MAX_GRID {
+            return Err(Error::invalid("sweep.grid", format!("{size} combinations; at most {MAX_GRID}")));
+        }
+        let mut points = vec![base];
+        for (name, values) in &sweep.grid {
+            points = points
+                .into_iter()
+                .flat_map(|point| {
+                    values.iter().map(move |v| {
+                        let mut p = point.clone();
+                        p.insert(name.clone(), v.clone());
+                        p
+                    })
+                })
+                .collect();
+        }
+        let mut strategies = Vec::with_capacity(points.len());
+        let mut skipped = 0;
+        for point in points {
+            let strategy: Strategy = serde_json::from_value(serde_json::Value::Object(point))
+                .map_err(|e| Error::invalid("sweep.grid", format!("a value does not fit its parameter: {e}")))?;
+            match strategy.validate() {
+                Ok(()) => strategies.push(strategy),
+                Err(_) => skipped += 1,
+            }
+        }
+        if strategies.is_empty() {
+            return Err(Error::invalid("sweep.grid", "every combination is invalid for the strategy"));
+        }
+        Ok((strategies, skipped))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn payload(body: serde_json::Value) -> BacktestPayload {
+        serde_json::from_value(body).unwrap()
+    }
+
+    fn field(p: &BacktestPayload) -> String {
+        match p.validate() {
+            Err(Error::Invalid { field, .. }) => field,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_grid_expands_every_valid_combination() {
+        let p = payload(serde_json::json!({
+            "symbols": ["GOOG"], "strategy": {"kind": "sma_cross"},
+            "sweep": {"grid": {"fast": [5, 10, 60], "slow": [20, 50]}}
+        }));
+        p.validate().unwrap();
+        let (grid, skipped) = p.grid().unwrap();
+        // fast 5 and 10 fit both slows; fast 60 fits neither
+        assert_eq!((grid.len(), skipped), (4, 2));
+        assert!(grid.contains(&Strategy::SmaCross { fast: 10, slow: 20 }));
+    }
+
+    #[test]
+    fn refusals_name_the_field() {
+        let cases = [
+            (serde_json::json!({"symbols": [], "strategy": {"kind": "sma_cross"}}), "symbols"),
+            (serde_json::json!({"symbols": ["A", "A"], "strategy": {"kind": "sma_cross"}}), "symbols[1]"),
+            (
+                serde_json::json!({"symbols": ["A"], "strategy": {"kind": "sma_cross", "fast": 50, "slow": 10}}),
+                "strategy.fast",
+            ),
+            (
+                serde_json::json!({"symbols": ["A"], "strategy": {"kind": "sma_cross"}, "engine": {"fee": -0.1}}),
+                "engine.fee",
+            ),
+            (serde_json::json!({"symbols": ["A"], "strategy": {"kind": "model", "entry": 0.6}}), "model"),
+            (
+                serde_json::json!({"symbols": ["A"], "strategy": {"kind": "sma_cross"}, "model": {"name": "drift"}}),
+                "model",
+            ),
+            (
+                serde_json::json!({"symbols": ["A"], "strategy": {"kind": "model", "entry": 0.6}, "model": {"name": "drift", "context": 1}}),
+                "model.context",
+            ),
+            (
+                serde_json::json!({"symbols": ["A"], "strategy": {"kind": "model", "entry": 0.4}, "model": {"name": "drift"}}),
+                "strategy.entry",
+            ),
+            (
+                serde_json::json!({"symbols": ["A"], "strategy": {"kind": "sma_cross"}, "sweep": {"grid": {"period": [1]}}}),
+                "sweep.grid.period",
+            ),
+            (
+                serde_json::json!({"symbols": ["A"], "strategy": {"kind": "sma_cross"}, "sweep": {"grid": {"fast": [60]}}}),
+                "sweep.grid",
+            ),
+            (
+                serde_json::json!({"symbols": ["A"], "strategy": {"kind": "sma_cross"}, "sweep": {"grid": {"fast": [5]}, "rank_by": "luck"}}),
+                "sweep.rank_by",
+            ),
+        ];
+        for (body, expected) in cases {
+            assert_eq!(field(&payload(body.clone())), expected, "{body}");
+        }
+    }
+}
