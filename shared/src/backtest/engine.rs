@@ -346,6 +346,14 @@ impl Book<'_> {
     /// Acts on bar `s`'s signals, filled on bar `t` at its open or close: every exit,
     /// then the entries, sharing the buying power left.
     fn act(&mut self, s: usize, t: usize, at: At) {
+        // most bars signal nothing: skip them without touching the book
+        let quiet = self.instruments.iter().all(|inst| {
+            let g = inst.signals;
+            !(g.long_entry[s] | g.long_exit[s] | g.short_entry[s] | g.short_exit[s])
+        });
+        if quiet {
+            return;
+        }
         let price = |bars: &Bars| match at {
             At::Open => bars.open[t],
             At::Close => bars.close[t],
@@ -382,7 +390,12 @@ impl Book<'_> {
         }
         let (equity, gross) = self.value();
         let mut power = equity * self.config.leverage - gross;
-        let share = power / entering as f64;
+        // all-in shares the buying power equally; the other sizings take what they ask
+        // for while it lasts
+        let share = match self.config.sizing {
+            Sizing::AllIn => power / entering as f64,
+            _ => f64::INFINITY,
+        };
         for (i, inst) in self.instruments.iter().enumerate() {
             if self.open[i].is_some() || power <= 0.0 {
                 continue;
@@ -641,6 +654,18 @@ mod tests {
                 .unwrap();
         assert!((sim.trades[0].size - 50.0).abs() < 1e-9, "500 of cash at 10");
         assert!((sim.trades[1].size - 100.0).abs() < 1e-9, "500 of cash at 5");
+        // a fraction of equity each, in asset order, while the cash lasts
+        let c = bars(&[2.0; 5], &[2.0; 5]);
+        let cfg_fraction = EngineConfig { sizing: Sizing::Fraction(0.4), ..cfg };
+        let three = [
+            Instrument { bars: &a, signals: &both },
+            Instrument { bars: &b, signals: &both },
+            Instrument { bars: &c, signals: &both },
+        ];
+        let sim = run_portfolio(&three, &cfg_fraction).unwrap();
+        let spent: Vec<f64> = sim.trades.iter().map(|t| t.size * t.entry_price).collect();
+        assert!((spent[0] - 400.0).abs() < 1e-9 && (spent[1] - 400.0).abs() < 1e-9, "{spent:?}");
+        assert!((spent[2] - 200.0).abs() < 1e-9, "the rest: {spent:?}");
         let misaligned = bars(&[1.0; 4], &[1.0; 4]);
         let s4 = signals(4, &[], &[]);
         assert!(run_portfolio(
