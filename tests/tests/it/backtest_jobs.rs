@@ -220,6 +220,15 @@ async fn model_strategies_trade_on_walk_forward_forecasts() {
         let differing = cut.iter().zip(&signal).filter(|(a, b)| a != b).count();
         assert_eq!(differing, 0, "{model}: forecasts before the cut changed when later bars were removed");
     }
+
+    // a forecast every 5 bars: the first traded bar still has one, and each stands 5 bars
+    let mut body = request("drift", "expected_return", 0.002, "2011-12-31T00:00:00Z");
+    body["model"]["every"] = json!(5);
+    let (id, summary) = backtest(&api, &body).await;
+    assert_eq!(summary["model"]["bars_with_forecast"], summary["bars"], "{summary}");
+    let sparse = column(&parquet(&api, &id, "equity").await, "expected_return");
+    let changes = sparse.windows(2).filter(|w| w[0] != w[1]).count();
+    assert!(changes <= sparse.len() / 5 + 1, "{changes} changes over {} bars", sparse.len());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

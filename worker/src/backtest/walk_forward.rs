@@ -54,7 +54,8 @@ pub async fn forecasts(
     progress: &Progress,
 ) -> Result<ModelForecasts, Stopped> {
     let plan = settings.plan();
-    let windows: Vec<Window> = plan.windows(candles.len()).into_iter().filter(|w| w.end >= first).collect();
+    // the last window before `first` too, when its forecast still stands at `first`
+    let windows: Vec<Window> = plan.windows(candles.len()).into_iter().filter(|w| w.end + plan.every > first).collect();
     progress.stage("forecasting", windows.len());
     let weights = match settings.model_id {
         Some(id) => Some(local_model(ctx, id).await?),

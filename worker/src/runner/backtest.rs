@@ -85,8 +85,8 @@ pub async fn run(ctx: &PoolContext, job: &Claimed) -> Result<Outcome, JobFailure
     super::end_unowned(ctx, job).await
 }
 
-/// Asset `i`'s candles in the payload's range, preceded by the `context − 1` earlier
-/// ones a model's first forecast needs; the index of the first traded bar.
+/// Asset `i`'s candles in the payload's range, preceded by the `context + every − 2`
+/// earlier ones a model's first forecasts need; the index of the first traded bar.
 async fn load(ctx: &PoolContext, payload: &BacktestPayload, i: usize) -> Result<(Vec<Candle>, usize), JobFailure> {
     let (asset_id, symbol, interval) = (payload.asset_ids[i], &payload.symbols[i], payload.interval);
     let mut conn = ctx.pool.get().await.map_err(SharedError::from)?;
@@ -94,7 +94,8 @@ async fn load(ctx: &PoolContext, payload: &BacktestPayload, i: usize) -> Result<
     let Some(first) = range.first() else {
         return Err(JobFailure::permanent(format!("symbols[{i}]: {symbol} has no {interval} candles in the range")));
     };
-    let earlier = payload.model.as_ref().map_or(0, |m| m.context.saturating_sub(1)) as i64;
+    // the first traded bar has a forecast: one made at it or, every N bars, up to N − 1 before
+    let earlier = payload.model.as_ref().map_or(0, |m| m.context.saturating_sub(1) + m.every - 1) as i64;
     if earlier == 0 {
         return Ok((range, 0));
     }
