@@ -83,7 +83,7 @@ fn main() {
     let mut best = String::new();
     for _ in 0..runs {
         let started = Instant::now();
-        let ranked = sweep::run(&goog_series, &grid, &config, 252.0, RankBy::Sharpe);
+        let ranked = sweep::run(&goog_series, &grid, &config, 252.0, RankBy::Sharpe, None);
         times.push(started.elapsed().as_secs_f64());
         match ranked {
             Ok(r) => best = format!("{} sharpe {:.4}", r[0].strategy, r[0].metrics.sharpe),

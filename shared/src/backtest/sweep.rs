@@ -2,7 +2,11 @@
 //! cores, ranked by a chosen metric (best first; a metric that is not a number ranks
 //! last).
 
-use std::{num::NonZeroUsize, str::FromStr};
+use std::{
+    num::NonZeroUsize,
+    str::FromStr,
+    sync::atomic::{AtomicUsize, Ordering},
+};
 
 use serde::Serialize;
 
@@ -72,13 +76,14 @@ pub struct SweepPoint {
 }
 
 /// Backtests every strategy on `series` (one asset or a portfolio) and ranks them by
-/// `rank_by`.
+/// `rank_by`; `done`, when given, counts the points as they finish.
 pub fn run(
     series: &[Series],
     strategies: &[Strategy],
     config: &EngineConfig,
     periods_per_year: f64,
     rank_by: RankBy,
+    done: Option<&AtomicUsize>,
 ) -> Result<Vec<SweepPoint>> {
     if strategies.is_empty() {
         return Err(Error::invalid("grid", "the grid is empty"));
@@ -97,6 +102,9 @@ pub fn run(
                     part.iter()
                         .map(|s| {
                             let (_, metrics) = super::evaluate(series, s, config, periods_per_year)?;
+                            if let Some(done) = done {
+                                done.fetch_add(1, Ordering::Relaxed);
+                            }
                             Ok((s.describe(), metrics))
                         })
                         .collect::<Result<Vec<_>>>()
@@ -146,7 +154,9 @@ mod tests {
         let grid: Vec<Strategy> =
             (2..8).flat_map(|fast| (10..16).map(move |slow| Strategy::SmaCross { fast, slow })).collect();
         let series = [Series { symbol: "X".into(), bars: bars.clone(), forecasts: None }];
-        let ranked = run(&series, &grid, &EngineConfig::default(), 252.0, RankBy::TotalReturn).unwrap();
+        let done = AtomicUsize::new(0);
+        let ranked = run(&series, &grid, &EngineConfig::default(), 252.0, RankBy::TotalReturn, Some(&done)).unwrap();
+        assert_eq!(done.load(Ordering::Relaxed), 36);
         assert_eq!(ranked.len(), 36);
         assert!(ranked.windows(2).all(|w| w[0].metrics.total_return >= w[1].metrics.total_return));
         assert_eq!(ranked[0].rank, 1);
@@ -156,6 +166,6 @@ mod tests {
         let sim = engine::run(&bars, &single.signals(&bars, None).unwrap(), &EngineConfig::default()).unwrap();
         assert_eq!(performance::metrics(&sim, &bars, 252.0).final_equity, best.metrics.final_equity);
         assert!("bogus".parse::<RankBy>().is_err());
-        assert!(run(&series, &[], &EngineConfig::default(), 252.0, RankBy::Sharpe).is_err());
+        assert!(run(&series, &[], &EngineConfig::default(), 252.0, RankBy::Sharpe, None).is_err());
     }
 }

@@ -42,6 +42,11 @@ impl Progress {
         self.done.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// The units-done counter (for work that counts itself, as a sweep).
+    pub fn counter(&self) -> &AtomicUsize {
+        &self.done
+    }
+
     /// Whether the job should stop.
     pub fn cancelled(&self) -> bool {
         self.cancelled.load(Ordering::Relaxed)

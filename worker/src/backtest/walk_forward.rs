@@ -43,8 +43,17 @@ impl From<JobFailure> for Stopped {
     }
 }
 
+/// The windows forecast over `bars` candles whose first traded bar is `first`: those
+/// ending in the range, and the last one before it when its forecast still stands at
+/// `first`.
+pub fn windows(settings: &ModelSettings, bars: usize, first: usize) -> Vec<Window> {
+    let plan = settings.plan();
+    plan.windows(bars).into_iter().filter(|w| w.end + plan.every > first).collect()
+}
+
 /// The forecasts at bars `first..` of `candles` (oldest first; the bars before `first`
-/// are context only), as per-bar series over those bars.
+/// are context only), as per-bar series over those bars; each counts one unit of
+/// `progress`.
 pub async fn forecasts(
     ctx: &PoolContext,
     settings: &ModelSettings,
@@ -54,9 +63,7 @@ pub async fn forecasts(
     progress: &Progress,
 ) -> Result<ModelForecasts, Stopped> {
     let plan = settings.plan();
-    // the last window before `first` too, when its forecast still stands at `first`
-    let windows: Vec<Window> = plan.windows(candles.len()).into_iter().filter(|w| w.end + plan.every > first).collect();
-    progress.stage("forecasting", windows.len());
+    let windows = windows(settings, candles.len(), first);
     let weights = match settings.model_id {
         Some(id) => Some(local_model(ctx, id).await?),
         None => None,

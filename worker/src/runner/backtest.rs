@@ -49,9 +49,17 @@ pub async fn run(ctx: &PoolContext, job: &Claimed) -> Result<Outcome, JobFailure
     let progress = Arc::new(Progress::default());
     let _reporter = Reporter::start(ctx.pool.clone(), job.id, job.attempts, Arc::clone(&progress));
     progress.stage("loading", payload.symbols.len());
-    let mut series = Vec::with_capacity(payload.symbols.len());
+    let mut loaded = Vec::with_capacity(payload.symbols.len());
     for i in 0..payload.symbols.len() {
-        let (candles, first) = load(ctx, &payload, i).await?;
+        loaded.push(load(ctx, &payload, i).await?);
+        progress.advance();
+    }
+    if let Some(settings) = &payload.model {
+        let total = loaded.iter().map(|(c, first)| walk_forward::windows(settings, c.len(), *first).len()).sum();
+        progress.stage("forecasting", total);
+    }
+    let mut series = Vec::with_capacity(loaded.len());
+    for (symbol, (candles, first)) in payload.symbols.iter().zip(loaded) {
         let forecasts = match &payload.model {
             None => None,
             Some(settings) => {
@@ -63,8 +71,7 @@ pub async fn run(ctx: &PoolContext, job: &Claimed) -> Result<Outcome, JobFailure
             }
         };
         let bars = Bars::from_candles(&candles[first..]);
-        series.push(Series { symbol: payload.symbols[i].clone(), bars, forecasts });
-        progress.advance();
+        series.push(Series { symbol: symbol.clone(), bars, forecasts });
     }
     if progress.cancelled() {
         return super::end_unowned(ctx, job).await;
@@ -72,7 +79,8 @@ pub async fn run(ctx: &PoolContext, job: &Claimed) -> Result<Outcome, JobFailure
     let (strategies, skipped) = payload.grid()?;
     progress.stage("simulating", strategies.len());
     let run_payload = payload.clone();
-    let outputs = tokio::task::spawn_blocking(move || simulate(run_payload, series, strategies, skipped))
+    let counter = Arc::clone(&progress);
+    let outputs = tokio::task::spawn_blocking(move || simulate(run_payload, series, strategies, skipped, &counter))
         .await
         .map_err(|e| JobFailure::transient(format!("the simulation stopped: {e}")))??;
     progress.stage("storing", 1);
@@ -113,6 +121,7 @@ fn simulate(
     series: Vec<Series>,
     strategies: Vec<backtest::strategy::Strategy>,
     skipped: usize,
+    progress: &Progress,
 ) -> Result<Outputs, JobFailure> {
     let series = align(series)?;
     let periods = payload.periods_per_year.unwrap_or(252.0);
@@ -120,7 +129,7 @@ fn simulate(
         None => (payload.strategy.clone(), None),
         Some(spec) => {
             let rank_by = spec.rank_by.parse()?;
-            let ranked = sweep::run(&series, &strategies, &payload.engine, periods, rank_by)?;
+            let ranked = sweep::run(&series, &strategies, &payload.engine, periods, rank_by, Some(progress.counter()))?;
             let best = ranked
                 .first()
                 .and_then(|p| strategies.iter().find(|s| s.describe() == p.strategy))
