@@ -6,7 +6,7 @@
 use axum::{extract::State, response::Response};
 use kronos_shared::{
     backtest::performance::default_periods_per_year,
-    db::{assets, candles, jobs::Inserted, jobs::NewJob, models},
+    db::{assets, candles, jobs::Inserted, jobs::NewJob},
     jobs::{backtest::BacktestPayload, payload::BASELINE_MODELS, JobKind},
 };
 
@@ -47,25 +47,7 @@ pub async fn create(State(state): State<AppState>, body: ValidJson<BacktestPaylo
     if let Some(settings) = payload.model.as_mut() {
         settings.model_id = None;
         if !BASELINE_MODELS.contains(&settings.name.as_str()) {
-            let model = models::resolve(&mut conn, &settings.name).await?.ok_or_else(|| {
-                ApiError::invalid(
-                    "model.name",
-                    format!(
-                        "unknown model {:?}; use a baseline ({}) or a registered model (GET /v1/models)",
-                        settings.name,
-                        BASELINE_MODELS.join(", ")
-                    ),
-                )
-            })?;
-            if model.family != "kronos" {
-                return Err(ApiError::invalid(
-                    "model.name",
-                    format!(
-                        "{} is a {} regressor; model strategies use Kronos models or a baseline",
-                        model.name, model.family
-                    ),
-                ));
-            }
+            let model = crate::routes::models::servable(&mut conn, &settings.name, "model.name").await?;
             settings.name = model.name;
             settings.model_id = Some(model.id);
         }

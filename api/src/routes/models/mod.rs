@@ -7,7 +7,10 @@ pub mod promote;
 pub mod show;
 
 use diesel_async::AsyncPgConnection;
-use kronos_shared::db::models::{self, RegisteredModel};
+use kronos_shared::{
+    db::models::{self, RegisteredModel},
+    jobs::payload::BASELINE_MODELS,
+};
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
@@ -19,6 +22,31 @@ pub async fn find(conn: &mut AsyncPgConnection, key: &str) -> ApiResult<Register
         Err(_) => models::resolve(conn, key).await?,
     };
     found.ok_or_else(|| ApiError::not_found(format!("no registered model {key:?}")))
+}
+
+/// The registered Kronos version that serves forecasts under `name` (a lineage means
+/// its production version); a 422 naming `field` for unknown names and regressors,
+/// which are measured in the registry but not served.
+pub async fn servable(conn: &mut AsyncPgConnection, name: &str, field: &str) -> ApiResult<RegisteredModel> {
+    let Some(model) = models::resolve(conn, name).await? else {
+        return Err(ApiError::invalid(
+            field,
+            format!(
+                "unknown model {name:?}; use a baseline ({}) or a registered model (GET /v1/models)",
+                BASELINE_MODELS.join(", ")
+            ),
+        ));
+    };
+    if model.family != "kronos" {
+        return Err(ApiError::invalid(
+            field,
+            format!(
+                "{} is a {} baseline regressor; its accuracy is in the registry, but forecasts are served by Kronos models and the naive and drift baselines",
+                model.name, model.family
+            ),
+        ));
+    }
+    Ok(model)
 }
 
 /// A version as the API shows it.

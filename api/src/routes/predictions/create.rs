@@ -9,7 +9,6 @@ use kronos_shared::{
     db::{
         assets, candles,
         jobs::{Inserted, NewJob},
-        models,
     },
     jobs::{
         payload::{
@@ -196,25 +195,7 @@ async fn resolve_model(
         return Ok(None);
     }
     let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
-    let Some(model) = models::resolve(&mut conn, &req.model).await? else {
-        return Err(ApiError::invalid(
-            "model",
-            format!(
-                "unknown model {:?}; use a baseline ({}) or a registered model (GET /v1/models)",
-                req.model,
-                BASELINE_MODELS.join(", ")
-            ),
-        ));
-    };
-    if model.family != "kronos" {
-        return Err(ApiError::invalid(
-            "model",
-            format!(
-                "{} is a {} baseline regressor; its accuracy is in the registry, but predictions are served by Kronos models and the naive and drift baselines",
-                model.name, model.family
-            ),
-        ));
-    }
+    let model = crate::routes::models::servable(&mut conn, &req.model, "model").await?;
     let samples = req.samples.unwrap_or(KronosSettings::DEFAULT_SAMPLES as i64);
     if samples < 1 || samples > KronosSettings::MAX_SAMPLES as i64 {
         return Err(ApiError::invalid(
