@@ -71,6 +71,25 @@ pub enum BacktestFile {
 }
 
 impl BacktestFile {
+    /// Every output.
+    pub const ALL: [BacktestFile; 4] = [Self::Summary, Self::Equity, Self::Trades, Self::Sweep];
+
+    /// The output's name (`equity`: the key in a summary's `artifacts` and the table in
+    /// `GET /v1/backtests/{id}/{table}`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Summary => "summary",
+            Self::Equity => "equity",
+            Self::Trades => "trades",
+            Self::Sweep => "sweep",
+        }
+    }
+
+    /// The output named `name`.
+    pub fn named(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.name() == name)
+    }
+
     /// File name.
     pub fn as_str(self) -> &'static str {
         match self {

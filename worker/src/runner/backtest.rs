@@ -160,7 +160,7 @@ async fn store(
     for (file, mut frame) in tables {
         let bytes = report::parquet_bytes(&mut frame)?;
         let key = put(ctx, job, file, bytes, report::PARQUET_CONTENT_TYPE).await?;
-        keys.insert(name_of(file).into(), Value::String(key));
+        keys.insert(file.name().into(), Value::String(key));
     }
     let bars = &out.series[0].bars;
     let sim = &out.sim;
@@ -194,20 +194,11 @@ async fn store(
         });
     }
     let summary_key = StorageKey::BacktestFile { job_id: job.id, file: BacktestFile::Summary }.path();
-    keys.insert("summary".into(), Value::String(summary_key));
+    keys.insert(BacktestFile::Summary.name().into(), Value::String(summary_key));
     summary["artifacts"] = Value::Object(keys);
     let body = serde_json::to_vec(&summary).map_err(SharedError::from)?;
     put(ctx, job, BacktestFile::Summary, body, "application/json").await?;
     Ok(summary)
-}
-
-fn name_of(file: BacktestFile) -> &'static str {
-    match file {
-        BacktestFile::Summary => "summary",
-        BacktestFile::Equity => "equity",
-        BacktestFile::Trades => "trades",
-        BacktestFile::Sweep => "sweep",
-    }
 }
 
 async fn put(
@@ -224,7 +215,7 @@ async fn put(
         &artifacts::NewArtifact {
             key: stored.key.clone(),
             job_id: Some(job.id),
-            kind: format!("backtest_{}", name_of(file)),
+            kind: format!("backtest_{}", file.name()),
             content_type: content_type.into(),
             size_bytes: stored.size,
             sha256: stored.sha256,

@@ -39,17 +39,9 @@ pub async fn table(
     Query(q): Query<TableQuery>,
 ) -> ApiResult<Response> {
     let id = parse_id(&raw)?;
-    let file = match table.as_str() {
-        "equity" => BacktestFile::Equity,
-        "trades" => BacktestFile::Trades,
-        "sweep" => BacktestFile::Sweep,
-        other => {
-            return Err(ApiError::invalid(
-                "table",
-                format!("unknown table {other:?}; expected equity, trades or sweep"),
-            ))
-        }
-    };
+    let file = BacktestFile::named(&table).filter(|f| *f != BacktestFile::Summary).ok_or_else(|| {
+        ApiError::invalid("table", format!("unknown table {table:?}; expected equity, trades or sweep"))
+    })?;
     let json = match q.format.as_deref() {
         None | Some("parquet") => false,
         Some("json") => true,
@@ -58,7 +50,7 @@ pub async fn table(
         }
     };
     let summary = super::summary_of(&state, id).await?;
-    if summary["artifacts"].get(table.as_str()).is_none() {
+    if summary["artifacts"].get(file.name()).is_none() {
         return Err(ApiError::not_found(format!("backtest {id} has no {table} table (only sweeps have one)")));
     }
     let bytes = state.storage.get(&StorageKey::BacktestFile { job_id: id, file }).await?;
