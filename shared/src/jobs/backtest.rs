@@ -156,8 +156,10 @@ fn under(prefix: &str, e: Error) -> Error {
 }
 
 impl BacktestPayload {
-    /// Checks everything but the names (assets and models are looked up by the API).
-    pub fn validate(&self) -> Result<()> {
+    /// Checks everything but the names (assets and models are looked up by the API);
+    /// returns the strategies to run (a sweep's grid, else the one strategy) and how many
+    /// grid combinations were skipped as invalid.
+    pub fn validate(&self) -> Result<(Vec<Strategy>, usize)> {
         if self.symbols.is_empty() || self.symbols.len() > MAX_SYMBOLS {
             return Err(Error::invalid("symbols", format!("give 1 to {MAX_SYMBOLS} symbols")));
         }
@@ -200,21 +202,22 @@ impl BacktestPayload {
             (None, false) => {}
         }
         match &self.sweep {
-            None => self.strategy.validate().map_err(|e| under("strategy", e)),
+            None => {
+                self.strategy.validate().map_err(|e| under("strategy", e))?;
+                Ok((vec![self.strategy.clone()], 0))
+            }
             Some(sweep) => {
                 sweep.rank_by.parse::<RankBy>().map_err(|e| under("sweep", e))?;
                 if sweep.top < 1 {
                     return Err(Error::invalid("sweep.top", "top must be at least 1"));
                 }
-                self.grid().map(|_| ())
+                self.grid(sweep)
             }
         }
     }
 
-    /// The sweep's strategies and how many combinations were skipped as invalid (one
-    /// strategy without a sweep).
-    pub fn grid(&self) -> Result<(Vec<Strategy>, usize)> {
-        let Some(sweep) = &self.sweep else { return Ok((vec![self.strategy.clone()], 0)) };
+    /// The sweep's strategies and how many combinations were skipped as invalid.
+    fn grid(&self, sweep: &SweepSpec) -> Result<(Vec<Strategy>, usize)> {
         let base = serde_json::to_value(&self.strategy)?;
         let serde_json::Value::Object(base) = base else {
             return Err(Error::Data("a strategy serialises as an object".into()));
@@ -289,8 +292,7 @@ mod tests {
             "symbols": ["GOOG"], "strategy": {"kind": "sma_cross"},
             "sweep": {"grid": {"fast": [5, 10, 60], "slow": [20, 50]}}
         }));
-        p.validate().unwrap();
-        let (grid, skipped) = p.grid().unwrap();
+        let (grid, skipped) = p.validate().unwrap();
         // fast 5 and 10 fit both slows; fast 60 fits neither
         assert_eq!((grid.len(), skipped), (4, 2));
         assert!(grid.contains(&Strategy::SmaCross { fast: 10, slow: 20 }));

@@ -42,7 +42,7 @@ struct Outputs {
 pub async fn run(ctx: &PoolContext, job: &Claimed) -> Result<Outcome, JobFailure> {
     let payload: BacktestPayload = serde_json::from_str(&job.payload)
         .map_err(|e| JobFailure::permanent(format!("unreadable backtest payload: {e}")))?;
-    payload.validate()?;
+    let (strategies, skipped) = payload.validate()?;
     if payload.asset_ids.len() != payload.symbols.len() {
         return Err(JobFailure::permanent("the payload's assets were not resolved"));
     }
@@ -76,7 +76,6 @@ pub async fn run(ctx: &PoolContext, job: &Claimed) -> Result<Outcome, JobFailure
     if progress.cancelled() {
         return super::end_unowned(ctx, job).await;
     }
-    let (strategies, skipped) = payload.grid()?;
     progress.stage("simulating", strategies.len());
     let run_payload = payload.clone();
     let counter = Arc::clone(&progress);
