@@ -173,6 +173,20 @@ pub enum ExitReason {
     MarginCall,
 }
 
+impl ExitReason {
+    /// The name used in JSON and the trades table (`stop_loss`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Signal => "signal",
+            Self::StopLoss => "stop_loss",
+            Self::TakeProfit => "take_profit",
+            Self::TrailingStop => "trailing_stop",
+            Self::End => "end",
+            Self::MarginCall => "margin_call",
+        }
+    }
+}
+
 /// One round trip (or an open position).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Trade {

@@ -4,7 +4,7 @@
 use polars::prelude::*;
 
 use super::{
-    engine::{Direction, Simulation},
+    engine::{Direction, ExitReason, Simulation},
     performance::{benchmark_value, Metrics},
     sweep::SweepPoint,
     Series,
@@ -62,10 +62,7 @@ pub fn trades_frame(sim: &Simulation, series: &[Series]) -> Result<DataFrame> {
     let symbol: Vec<&str> = t.iter().map(|x| series.get(x.asset).map_or("", |s| s.symbol.as_str())).collect();
     let direction: Vec<&str> =
         t.iter().map(|x| if x.direction == Direction::Long { "long" } else { "short" }).collect();
-    let reason: Vec<Option<String>> = t
-        .iter()
-        .map(|x| x.exit_reason.and_then(|r| serde_json::to_value(r).ok()).and_then(|v| v.as_str().map(str::to_owned)))
-        .collect();
+    let reason: Vec<Option<&str>> = t.iter().map(|x| x.exit_reason.map(ExitReason::as_str)).collect();
     Ok(DataFrame::new(vec![
         Column::new("symbol".into(), symbol),
         Column::new("direction".into(), direction),
