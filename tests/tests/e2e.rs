@@ -166,3 +166,74 @@ async fn sigterm_drains_in_flight_jobs_and_returns_unstarted_ones() {
     p.assert_exactly_one_prediction_per_job(600).await;
     assert_eq!(p.count("SELECT count(*) AS n FROM jobs WHERE attempts <> 1").await, 0, "a drain loses no attempt");
 }
+
+/// What this test's private Redis holds: its keys, the apalis task data left in the
+/// prediction queue, and the memory in use.
+struct RedisFootprint {
+    keys: Vec<String>,
+    task_data: i64,
+    used_memory: i64,
+}
+
+async fn footprint(redis: &PrivateRedis, prefix: &str) -> RedisFootprint {
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let mut keys: Vec<String> = redis::cmd("KEYS").arg("*").query_async(&mut conn).await.unwrap();
+    keys.sort();
+    let task_data: i64 = redis::cmd("HLEN").arg(format!("{prefix}:prediction:data")).query_async(&mut conn).await.unwrap();
+    let info: String = redis::cmd("INFO").arg("memory").query_async(&mut conn).await.unwrap();
+    let used_memory = info
+        .lines()
+        .find_map(|l| l.strip_prefix("used_memory:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("used_memory in INFO memory");
+    RedisFootprint { keys, task_data, used_memory }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finished_jobs_leave_redis() {
+    let p = Platform::start().await;
+    let prefix = p.env.config.queue.prefix.clone();
+    // warm up: the workers register, the scripts load, the queues' keys exist
+    p.submit(20).await;
+    p.wait_succeeded(20, Duration::from_secs(60)).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let before = footprint(&p.redis, &prefix).await;
+    assert_eq!(before.task_data, 0, "warm-up tasks were removed: {:?}", before.keys);
+
+    p.submit(3000).await;
+    p.wait_succeeded(3020, Duration::from_secs(300)).await;
+    // the reconciler removes acknowledged tasks within a few passes
+    let started = Instant::now();
+    let after = loop {
+        let now = footprint(&p.redis, &prefix).await;
+        if now.keys == before.keys && now.task_data == 0 {
+            break now;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "Redis still holds finished work: {} task entries, {} keys (was {}): {:?}",
+            now.task_data,
+            now.keys.len(),
+            before.keys.len(),
+            now.keys.iter().filter(|k| !before.keys.contains(k)).take(10).collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    // 3,000 leaked tasks would hold well over a megabyte; allow allocator slack only
+    let grown = after.used_memory - before.used_memory;
+    eprintln!(
+        "redis: {} keys, used_memory {} -> {} bytes after 3,000 jobs",
+        after.keys.len(),
+        before.used_memory,
+        after.used_memory
+    );
+    assert!(grown < 256 * 1024, "Redis memory grew by {grown} bytes after 3,000 finished jobs");
+    // and the sets the worker acknowledges into are empty
+    let client = redis::Client::open(p.redis.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    for key in after.keys.iter().filter(|k| k.contains("inflight") || k.ends_with(":done")) {
+        let n: i64 = redis::cmd("SCARD").arg(key).query_async(&mut conn).await.unwrap();
+        assert_eq!(n, 0, "{key} holds {n} finished tasks");
+    }
+}

@@ -57,8 +57,13 @@ impl QueueTransport {
     }
 
     /// The apalis-redis configuration of a kind's queue.
+    ///
+    /// `persist_results(true)` is what makes apalis acknowledge a task: without it the
+    /// worker never reports completions, so every task stays in its in-flight set and
+    /// the data hash for good (and a dead worker's whole history would look orphaned).
+    /// Acknowledged tasks land in the done set, which [`QueueTransport::vacuum`] empties.
     pub fn apalis_config(&self, kind: JobKind) -> ApalisConfig {
-        ApalisConfig::default().queue(self.queue_name(kind)).emit_events(false).persist_results(false)
+        ApalisConfig::default().queue(self.queue_name(kind)).emit_events(false).persist_results(true)
     }
 
     /// The apalis task id of dispatch number `dispatch_count` of a job.
