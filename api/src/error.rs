@@ -57,9 +57,44 @@ impl ApiError {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error", None)
     }
 
+    /// 405: the route exists, the method does not.
+    pub fn method_not_allowed(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", message, None)
+    }
+
+    /// Any other status, for answers produced outside the handlers (the router's own
+    /// rejections, timeouts), with a code derived from the status.
+    pub fn from_status(status: StatusCode, message: impl Into<String>) -> Self {
+        let code = match status {
+            StatusCode::BAD_REQUEST => "bad_request",
+            StatusCode::NOT_FOUND => "not_found",
+            StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+            StatusCode::REQUEST_TIMEOUT => "request_timeout",
+            StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+            StatusCode::URI_TOO_LONG => "uri_too_long",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+            StatusCode::UNPROCESSABLE_ENTITY => "invalid_field",
+            StatusCode::TOO_MANY_REQUESTS => "too_many_requests",
+            StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+            s if s.is_server_error() => "internal",
+            _ => "error",
+        };
+        Self::new(status, code, message, None)
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.status
+    }
+
+    /// The field named, if any.
+    pub fn field(&self) -> Option<&str> {
+        self.field.as_deref()
+    }
+
+    /// The machine-readable code.
+    pub fn code(&self) -> &'static str {
+        self.code
     }
 }
 
@@ -79,6 +114,7 @@ impl From<SharedError> for ApiError {
                 tracing::error!(error = %m, "batched database write failed");
                 Self::unavailable("database unavailable")
             }
+            SharedError::Database(diesel::result::Error::DatabaseError(kind, info)) => database_error(kind, &*info),
             SharedError::Redis(err) => {
                 tracing::error!(error = %err, "redis unavailable");
                 Self::unavailable("queue unavailable")
@@ -87,6 +123,28 @@ impl From<SharedError> for ApiError {
                 tracing::error!(error = %other, "request failed");
                 Self::internal()
             }
+        }
+    }
+}
+
+/// The last line of defence for a statement PostgreSQL refused: input is validated
+/// where it enters, so these mean a check is missing; the client still gets a 4xx
+/// (a conflict with stored data, or input PostgreSQL cannot hold) and the log says which.
+fn database_error(kind: diesel::result::DatabaseErrorKind, info: &dyn diesel::result::DatabaseErrorInformation) -> ApiError {
+    use diesel::result::DatabaseErrorKind as Kind;
+    tracing::warn!(constraint = ?info.constraint_name(), message = info.message(), "statement refused by PostgreSQL");
+    match kind {
+        Kind::UniqueViolation => ApiError::conflict("already_exists", "a record with these values already exists"),
+        Kind::ForeignKeyViolation => ApiError::conflict("in_use", "the record is referenced by other records"),
+        Kind::CheckViolation | Kind::NotNullViolation => {
+            ApiError::from_status(StatusCode::UNPROCESSABLE_ENTITY, "a value is outside what can be stored")
+        }
+        _ if info.message().contains("invalid byte sequence") || info.message().contains("\\u0000") => {
+            ApiError::from_status(StatusCode::UNPROCESSABLE_ENTITY, "the request holds characters that cannot be stored")
+        }
+        _ => {
+            tracing::error!(message = info.message(), "database error");
+            ApiError::internal()
         }
     }
 }

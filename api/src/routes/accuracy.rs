@@ -3,7 +3,7 @@
 //! beside the naive baseline's accuracy on the same predictions.
 
 use axum::{
-    extract::{Query, State},
+    extract::State,
     Json,
 };
 use kronos_shared::db::{
@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 
 use super::assets::parse_time;
 use crate::{
+    extract::{ApiQuery},
     error::{ApiError, ApiResult},
     state::AppState,
 };
@@ -37,7 +38,7 @@ pub struct AccuracyParams {
 }
 
 /// Handler.
-pub async fn accuracy(State(state): State<AppState>, Query(params): Query<AccuracyParams>) -> ApiResult<Json<Value>> {
+pub async fn accuracy(State(state): State<AppState>, ApiQuery(params): ApiQuery<AccuracyParams>) -> ApiResult<Json<Value>> {
     let group: GroupBy = params.group_by.as_deref().unwrap_or("model").parse()?;
     let from = params.from.as_deref().map(|raw| parse_time("from", raw)).transpose()?;
     let to = params.to.as_deref().map(|raw| parse_time("to", raw)).transpose()?;

@@ -1,7 +1,7 @@
 //! `/v1/asset-groups`: named, ordered sets of assets (Top10, DeFi, Layer1, …).
 
 use axum::{
-    extract::{Path, State},
+    extract::State,
     Json,
 };
 use kronos_shared::{catalogue::GroupSpec, db::asset_groups};
@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::{
+    extract::{ApiPath},
     error::{ApiError, ApiResult},
     extract::ValidJson,
     state::AppState,
@@ -21,7 +22,7 @@ pub async fn list(State(state): State<AppState>) -> ApiResult<Json<Value>> {
 }
 
 /// `GET /v1/asset-groups/{slug}`: the group and its members in order.
-pub async fn show(State(state): State<AppState>, Path(slug): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn show(State(state): State<AppState>, ApiPath(slug): ApiPath<String>) -> ApiResult<Json<Value>> {
     let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
     group_json(&mut conn, &slug).await
 }
@@ -46,7 +47,7 @@ pub struct GroupBody {
 /// `PUT /v1/asset-groups/{slug}`: creates or replaces the group (members in the given order).
 pub async fn put(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    ApiPath(slug): ApiPath<String>,
     body: ValidJson<GroupBody>,
 ) -> ApiResult<Json<Value>> {
     let GroupBody { name, description, members } = body.value;
@@ -56,6 +57,9 @@ pub async fn put(
     asset_groups::upsert(&mut conn, &spec).await?;
     group_json(&mut conn, &spec.slug).await
 }
+
+/// Most symbols appended at once.
+const MAX_APPEND: usize = 1000;
 
 /// Body of `POST /v1/asset-groups/{slug}/members`.
 #[derive(Debug, Deserialize)]
@@ -67,11 +71,18 @@ pub struct AppendBody {
 /// `POST /v1/asset-groups/{slug}/members`: appends symbols not yet in the group.
 pub async fn append(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    ApiPath(slug): ApiPath<String>,
     body: ValidJson<AppendBody>,
 ) -> ApiResult<Json<Value>> {
-    if body.value.symbols.is_empty() {
-        return Err(ApiError::invalid("symbols", "symbols must list at least one symbol"));
+    let symbols = &body.value.symbols;
+    if symbols.is_empty() || symbols.len() > MAX_APPEND {
+        return Err(ApiError::invalid("symbols", format!("symbols must list 1 to {MAX_APPEND} symbols")));
+    }
+    for (i, symbol) in symbols.iter().enumerate() {
+        let same = |other: &String| other.trim().eq_ignore_ascii_case(symbol.trim());
+        if symbols[..i].iter().any(same) {
+            return Err(ApiError::invalid(&format!("symbols[{i}]"), format!("{symbol:?} is listed twice")));
+        }
     }
     let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
     asset_groups::append(&mut conn, &slug, &body.value.symbols).await?;

@@ -58,6 +58,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/jobs/{id}", get(jobs::show::show))
         .route("/v1/jobs/{id}/cancel", post(jobs::cancel::cancel))
         .fallback(|| async { crate::error::ApiError::not_found("no such route") })
+        .layer(middleware::from_fn(crate::responses::harden))
         .layer(middleware::from_fn_with_state(state.clone(), record_http_metrics))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)

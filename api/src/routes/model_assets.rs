@@ -2,7 +2,7 @@
 //! or numeric id).
 
 use axum::{
-    extract::{Path, State},
+    extract::State,
     http::StatusCode,
     Json,
 };
@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::{
+    extract::{ApiPath},
     error::{ApiError, ApiResult},
     extract::ValidJson,
     state::AppState,
@@ -31,7 +32,7 @@ async fn pool_json(conn: &mut AsyncPgConnection, model: &RegisteredModel) -> Api
 }
 
 /// `GET /v1/models/{model}/assets`.
-pub async fn list(State(state): State<AppState>, Path(key): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn list(State(state): State<AppState>, ApiPath(key): ApiPath<String>) -> ApiResult<Json<Value>> {
     let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
     let model = model(&mut conn, &key).await?;
     pool_json(&mut conn, &model).await
@@ -57,7 +58,7 @@ fn one() -> f64 {
 /// to the pool (members already there keep their settings).
 pub async fn add(
     State(state): State<AppState>,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
     body: ValidJson<AddBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let AddBody { symbols, group, weight } = body.value;
@@ -89,7 +90,7 @@ pub struct UpdateBody {
 /// `PATCH /v1/models/{model}/assets/{symbol}`: enables/disables or re-weights one asset.
 pub async fn update(
     State(state): State<AppState>,
-    Path((key, symbol)): Path<(String, String)>,
+    ApiPath((key, symbol)): ApiPath<(String, String)>,
     body: ValidJson<UpdateBody>,
 ) -> ApiResult<Json<Value>> {
     let UpdateBody { enabled, weight } = body.value;
@@ -104,7 +105,7 @@ pub async fn update(
 /// `DELETE /v1/models/{model}/assets/{symbol}`.
 pub async fn remove(
     State(state): State<AppState>,
-    Path((key, symbol)): Path<(String, String)>,
+    ApiPath((key, symbol)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<Value>> {
     let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
     let model = model(&mut conn, &key).await?;

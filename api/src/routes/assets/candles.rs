@@ -4,12 +4,13 @@
 //! The rows come from the index newest first and are written out in reverse straight
 //! from that buffer: no re-ordering, no intermediate copy of 5,000 bars.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use kronos_shared::{db::candles, market_data::Candle};
 use serde::{ser::SerializeSeq, Serialize, Serializer};
 
 use super::{resolve, SeriesParams};
-use crate::{error::ApiResult, large_json::LargeJson, state::AppState};
+use crate::{
+    extract::{ApiPath, ApiQuery},error::ApiResult, large_json::LargeJson, state::AppState};
 
 /// Bytes of one encoded bar, about (for the buffer size).
 const BAR_BYTES: usize = 128;
@@ -77,8 +78,8 @@ pub struct CandlesView {
 /// Handler.
 pub async fn candles(
     State(state): State<AppState>,
-    Path(symbol): Path<String>,
-    Query(params): Query<SeriesParams>,
+    ApiPath(symbol): ApiPath<String>,
+    ApiQuery(params): ApiQuery<SeriesParams>,
 ) -> ApiResult<LargeJson<CandlesView>> {
     let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
     let q = resolve(&mut conn, &symbol, &params).await?;

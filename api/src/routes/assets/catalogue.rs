@@ -2,7 +2,7 @@
 //! from an asset spec) and `PATCH /v1/assets/{symbol}` (activate or deactivate).
 
 use axum::{
-    extract::{Path, State},
+    extract::State,
     http::StatusCode,
     Json,
 };
@@ -11,13 +11,14 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::{
+    extract::{ApiPath},
     error::{ApiError, ApiResult},
     extract::ValidJson,
     state::AppState,
 };
 
 /// `GET /v1/assets/{symbol}`.
-pub async fn show(State(state): State<AppState>, Path(symbol): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn show(State(state): State<AppState>, ApiPath(symbol): ApiPath<String>) -> ApiResult<Json<Value>> {
     let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
     let asset = assets::find_by_symbol(&mut conn, &symbol)
         .await?
@@ -46,7 +47,7 @@ pub struct AssetPatch {
 /// `PATCH /v1/assets/{symbol}`.
 pub async fn update(
     State(state): State<AppState>,
-    Path(symbol): Path<String>,
+    ApiPath(symbol): ApiPath<String>,
     body: ValidJson<AssetPatch>,
 ) -> ApiResult<Json<Value>> {
     let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use axum::{
-    extract::{Path, Query, State},
+    extract::State,
     Json,
 };
 use kronos_shared::{
@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use super::{resolve, SeriesParams};
 use crate::{
+    extract::{ApiPath, ApiQuery},
     error::{ApiError, ApiResult},
     state::AppState,
 };
@@ -44,16 +45,13 @@ pub struct IndicatorsView {
 /// Handler.
 pub async fn indicators(
     State(state): State<AppState>,
-    Path(symbol): Path<String>,
-    Query(params): Query<SeriesParams>,
+    ApiPath(symbol): ApiPath<String>,
+    ApiQuery(params): ApiQuery<SeriesParams>,
 ) -> ApiResult<Json<IndicatorsView>> {
     let names = params.names.as_deref().filter(|n| !n.trim().is_empty()).ok_or_else(|| {
         ApiError::invalid("names", "names is required, e.g. names=sma_20,rsi_14,macd,bbands_20,atr_14")
     })?;
-    let wanted: Vec<Indicator> = names.split(',').map(str::parse).collect::<Result<_, _>>()?;
-    if wanted.len() > 20 {
-        return Err(ApiError::invalid("names", "at most 20 indicators per request"));
-    }
+    let wanted = parse_names(names)?;
     let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
     let q = resolve(&mut conn, &symbol, &params).await?;
     let lookback = wanted.iter().map(Indicator::lookback).max().unwrap_or(0);
@@ -75,4 +73,43 @@ pub async fn indicators(
         close: bars[first..].iter().map(|c| c.close).collect(),
         series: computed.into_iter().map(|s| (s.name, s.values[first..].to_vec())).collect(),
     }))
+}
+
+/// Most indicators per request.
+const MAX_INDICATORS: usize = 20;
+
+/// The indicators named, each once: two spellings of one indicator (`sma_20,SMA_20`,
+/// `macd,macd_12_26_9`) are refused, as they would produce the same columns.
+fn parse_names(names: &str) -> ApiResult<Vec<Indicator>> {
+    let parts: Vec<&str> = names.split(',').collect();
+    if parts.len() > MAX_INDICATORS {
+        return Err(ApiError::invalid("names", format!("at most {MAX_INDICATORS} indicators per request")));
+    }
+    let mut wanted: Vec<Indicator> = Vec::with_capacity(parts.len());
+    for (i, raw) in parts.iter().enumerate() {
+        let indicator: Indicator = raw.parse()?;
+        if let Some(earlier) = wanted.iter().position(|w| *w == indicator) {
+            return Err(ApiError::invalid(
+                "names",
+                format!("{:?} is the same indicator as {:?}; name each indicator once", raw.trim(), parts[earlier].trim()),
+            ));
+        }
+        debug_assert_eq!(wanted.len(), i);
+        wanted.push(indicator);
+    }
+    Ok(wanted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_spellings_of_one_indicator_are_refused() {
+        for names in ["sma_20,SMA_20", "macd,macd_12_26_9", "bbands_20,bbands_20_2", "rsi_14, rsi_14"] {
+            let e = parse_names(names).unwrap_err();
+            assert_eq!(e.field(), Some("names"), "{names}");
+        }
+        assert_eq!(parse_names("sma_20,ema_20,macd_5_35_5,macd").unwrap().len(), 4);
+    }
 }

@@ -1,7 +1,7 @@
 //! `GET /v1/assets?class=&category=&group=&active=`: the catalogue.
 
 use axum::{
-    extract::{Query, State},
+    extract::State,
     Json,
 };
 use kronos_shared::{
@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::{
+    extract::{ApiQuery},
     error::{ApiError, ApiResult},
     state::AppState,
 };
@@ -26,7 +27,7 @@ pub struct ListParams {
 }
 
 /// Handler: assets by symbol, or a group's members in group order.
-pub async fn list(State(state): State<AppState>, Query(params): Query<ListParams>) -> ApiResult<Json<Value>> {
+pub async fn list(State(state): State<AppState>, ApiQuery(params): ApiQuery<ListParams>) -> ApiResult<Json<Value>> {
     if let Some(class) = params.class.as_deref() {
         if !CLASSES.contains(&class) {
             return Err(ApiError::invalid("class", "class must be stock, crypto, fx or index"));

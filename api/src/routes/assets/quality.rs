@@ -1,19 +1,20 @@
 //! `GET /v1/assets/{symbol}/quality?interval=`: the data-quality report of a series.
 
 use axum::{
-    extract::{Path, Query, State},
+    extract::State,
     Json,
 };
 use kronos_shared::db::quality::{series_report, SeriesQuality};
 
 use super::{resolve, SeriesParams};
-use crate::{error::ApiResult, state::AppState};
+use crate::{
+    extract::{ApiPath, ApiQuery},error::ApiResult, state::AppState};
 
 /// Handler.
 pub async fn quality(
     State(state): State<AppState>,
-    Path(symbol): Path<String>,
-    Query(params): Query<SeriesParams>,
+    ApiPath(symbol): ApiPath<String>,
+    ApiQuery(params): ApiQuery<SeriesParams>,
 ) -> ApiResult<Json<SeriesQuality>> {
     let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
     let q = resolve(&mut conn, &symbol, &params).await?;

@@ -2,19 +2,20 @@
 //! first exchange that answers (cached in Redis for a few seconds).
 
 use axum::{
-    extract::{Path, State},
+    extract::State,
     Json,
 };
 use kronos_shared::{db::assets, exchanges::SourceAsset};
 use serde_json::{json, Value};
 
 use crate::{
+    extract::{ApiPath},
     error::{ApiError, ApiResult},
     state::AppState,
 };
 
 /// Handler: 404 for an unknown symbol or one no exchange lists, 503 when every source failed.
-pub async fn ticker(State(state): State<AppState>, Path(symbol): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn ticker(State(state): State<AppState>, ApiPath(symbol): ApiPath<String>) -> ApiResult<Json<Value>> {
     let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
     let asset = assets::find_by_symbol(&mut conn, &symbol)
         .await?

@@ -2,14 +2,15 @@
 //! best points, the artifacts' keys); 409 while it runs.
 
 use axum::{
-    extract::{Path, State},
+    extract::State,
     Json,
 };
 
-use crate::{error::ApiResult, routes::jobs::parse_id, state::AppState};
+use crate::{
+    extract::{ApiPath},error::ApiResult, routes::jobs::parse_id, state::AppState};
 
 /// Handler.
-pub async fn show(State(state): State<AppState>, Path(raw): Path<String>) -> ApiResult<Json<serde_json::Value>> {
+pub async fn show(State(state): State<AppState>, ApiPath(raw): ApiPath<String>) -> ApiResult<Json<serde_json::Value>> {
     let id = parse_id(&raw)?;
     Ok(Json(super::summary_of(&state, id).await?))
 }

@@ -3,7 +3,7 @@
 //! (times as RFC 3339) for charts.
 
 use axum::{
-    extract::{Path, Query, State},
+    extract::State,
     http::header,
     response::{IntoResponse, Response},
     Json,
@@ -18,6 +18,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::{
+    extract::{ApiPath, ApiQuery},
     error::{ApiError, ApiResult},
     routes::jobs::parse_id,
     state::AppState,
@@ -35,8 +36,8 @@ pub struct TableQuery {
 /// Handler.
 pub async fn table(
     State(state): State<AppState>,
-    Path((raw, table)): Path<(String, String)>,
-    Query(q): Query<TableQuery>,
+    ApiPath((raw, table)): ApiPath<(String, String)>,
+    ApiQuery(q): ApiQuery<TableQuery>,
 ) -> ApiResult<Response> {
     let id = parse_id(&raw)?;
     let file = BacktestFile::named(&table).filter(|f| *f != BacktestFile::Summary).ok_or_else(|| {

@@ -2,20 +2,21 @@
 //! their worker's next step.
 
 use axum::{
-    extract::{Path, State},
+    extract::State,
     Json,
 };
 use kronos_shared::db::jobs;
 
 use super::parse_id;
 use crate::{
+    extract::{ApiPath},
     error::{ApiError, ApiResult},
     state::AppState,
     views::JobView,
 };
 
 /// Handler.
-pub async fn cancel(State(state): State<AppState>, Path(raw): Path<String>) -> ApiResult<Json<JobView>> {
+pub async fn cancel(State(state): State<AppState>, ApiPath(raw): ApiPath<String>) -> ApiResult<Json<JobView>> {
     let id = parse_id(&raw)?;
     let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
     if let Some(job) = jobs::request_cancel(&mut conn, id).await? {

@@ -1,7 +1,7 @@
 //! `GET /v1/jobs?kind=&status=&limit=&cursor=`: newest first, keyset-paginated.
 
 use axum::{
-    extract::{Query, State},
+    extract::State,
     Json,
 };
 use kronos_shared::{
@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{
+    extract::{ApiQuery},
     error::{ApiError, ApiResult},
     state::AppState,
     views::JobView,
@@ -37,7 +38,7 @@ pub struct JobPage {
 }
 
 /// Handler.
-pub async fn list(State(state): State<AppState>, Query(params): Query<ListParams>) -> ApiResult<Json<JobPage>> {
+pub async fn list(State(state): State<AppState>, ApiQuery(params): ApiQuery<ListParams>) -> ApiResult<Json<JobPage>> {
     let limit: i64 = match params.limit.as_deref() {
         None => 50,
         Some(raw) => raw

@@ -2,7 +2,7 @@
 //! newest first.
 
 use axum::{
-    extract::{Query, State},
+    extract::State,
     Json,
 };
 use kronos_shared::{db::models, jobs::payload::BASELINE_MODELS};
@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::{
+    extract::{ApiQuery},
     error::{ApiError, ApiResult},
     state::AppState,
 };
@@ -24,7 +25,7 @@ pub struct ListParams {
 }
 
 /// Handler.
-pub async fn list(State(state): State<AppState>, Query(params): Query<ListParams>) -> ApiResult<Json<Value>> {
+pub async fn list(State(state): State<AppState>, ApiQuery(params): ApiQuery<ListParams>) -> ApiResult<Json<Value>> {
     if let Some(status) = params.status.as_deref() {
         if !["candidate", "production", "archived"].contains(&status) {
             return Err(ApiError::invalid("status", "status must be candidate, production or archived"));

@@ -2,16 +2,17 @@
 //! (the previous one is archived). Promoting an archived version rolls back.
 
 use axum::{
-    extract::{Path, State},
+    extract::State,
     Json,
 };
 use kronos_shared::db::models;
 use serde_json::{json, Value};
 
-use crate::{error::ApiResult, state::AppState};
+use crate::{
+    extract::{ApiPath},error::ApiResult, state::AppState};
 
 /// Handler.
-pub async fn promote(State(state): State<AppState>, Path(key): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn promote(State(state): State<AppState>, ApiPath(key): ApiPath<String>) -> ApiResult<Json<Value>> {
     let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
     let model = super::find(&mut conn, &key).await?;
     let (promoted, archived) = models::promote(&mut conn, model.id).await?;

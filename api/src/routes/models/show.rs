@@ -2,16 +2,17 @@
 //! its lineage.
 
 use axum::{
-    extract::{Path, State},
+    extract::State,
     Json,
 };
 use kronos_shared::db::models;
 use serde_json::{json, Value};
 
-use crate::{error::ApiResult, state::AppState};
+use crate::{
+    extract::{ApiPath},error::ApiResult, state::AppState};
 
 /// Handler.
-pub async fn show(State(state): State<AppState>, Path(key): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn show(State(state): State<AppState>, ApiPath(key): ApiPath<String>) -> ApiResult<Json<Value>> {
     let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
     let model = super::find(&mut conn, &key).await?;
     let versions = models::list_filtered(&mut conn, Some(&model.lineage), None).await?;

@@ -1,12 +1,13 @@
 //! `GET /v1/predictions/{id}`: the forecast of a succeeded prediction job.
 
 use axum::{
-    extract::{Path, State},
+    extract::State,
     Json,
 };
 use kronos_shared::db::{assets, jobs, predictions};
 
 use crate::{
+    extract::{ApiPath},
     error::{ApiError, ApiResult},
     routes::jobs::parse_id,
     state::AppState,
@@ -14,7 +15,7 @@ use crate::{
 };
 
 /// Handler.
-pub async fn show(State(state): State<AppState>, Path(raw): Path<String>) -> ApiResult<Json<PredictionView>> {
+pub async fn show(State(state): State<AppState>, ApiPath(raw): ApiPath<String>) -> ApiResult<Json<PredictionView>> {
     let id = parse_id(&raw)?;
     let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
     let Some(prediction) = predictions::find(&mut conn, id).await? else {

@@ -1,4 +1,4 @@
-//! Extractors whose failures are [`ApiError`]s naming the offending field.
+//! JSON bodies whose failures are [`ApiError`]s naming the offending field.
 
 use axum::{
     body::Bytes,
@@ -6,6 +6,7 @@ use axum::{
 };
 use serde::de::DeserializeOwned;
 
+use super::text::{check_json_value, json_needs_string_check};
 use crate::error::ApiError;
 
 /// A JSON body: malformed JSON is a 400, a well-formed body of the wrong shape a 422
@@ -49,6 +50,12 @@ where
                 ApiError::malformed_json(e.body_text())
             }
         })?;
+        if json_needs_string_check(&bytes) {
+            // a NUL or an over-long string somewhere: find and name it
+            let value: serde_json::Value = serde_json::from_slice(&bytes)
+                .map_err(|e| ApiError::malformed_json(format!("invalid JSON: {e}")))?;
+            check_json_value(&value)?;
+        }
         let mut de = serde_json::Deserializer::from_slice(&bytes);
         let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let path = e.path().to_string();
@@ -59,9 +66,13 @@ where
     }
 }
 
-/// The field serde names in "missing field `x`" / "unknown field `x`" at the top level.
-fn named_field(message: &str) -> Option<String> {
-    let rest = message.strip_prefix("missing field `").or_else(|| message.strip_prefix("unknown field `"))?;
+/// The field serde names in "missing field `x`", "unknown field `x`" or "duplicate
+/// field `x`" at the top level.
+pub(super) fn named_field(message: &str) -> Option<String> {
+    let rest = message
+        .strip_prefix("missing field `")
+        .or_else(|| message.strip_prefix("unknown field `"))
+        .or_else(|| message.strip_prefix("duplicate field `"))?;
     rest.split_once('`').map(|(name, _)| name.to_owned())
 }
 
