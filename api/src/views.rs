@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use kronos_shared::{
     db::{jobs::Job, predictions::Prediction},
-    jobs::payload::ForecastRow,
+    jobs::payload::{direction_of, ForecastRow},
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -46,19 +46,31 @@ pub struct JobView {
     pub links: JobLinks,
 }
 
+/// Where the result of a job of `kind` is read (`409` there until it succeeded).
+pub fn result_link(kind: &str, id: Uuid) -> String {
+    match kind {
+        "prediction" => format!("/v1/predictions/{id}"),
+        "backtest" => format!("/v1/backtests/{id}"),
+        "training" => format!("/v1/trainings/{id}"),
+        "evaluation" => format!("/v1/evaluations/{id}"),
+        "verification" => format!("/v1/verifications/{id}"),
+        _ => format!("/v1/jobs/{id}/result"),
+    }
+}
+
 /// Links of a job.
 #[derive(Debug, Serialize)]
 pub struct JobLinks {
     /// This job.
     #[serde(rename = "self")]
     pub this: String,
-    /// Its result, once it succeeded.
+    /// Where its result is read once it succeeded (every kind has one).
     pub result: Option<String>,
 }
 
 impl From<Job> for JobView {
     fn from(j: Job) -> Self {
-        let result = (j.kind == "prediction").then(|| format!("/v1/predictions/{}", j.id));
+        let result = Some(result_link(&j.kind, j.id));
         Self {
             links: JobLinks { this: format!("/v1/jobs/{}", j.id), result },
             id: j.id,
@@ -93,25 +105,41 @@ pub struct PredictionView {
     pub interval: String,
     /// Steps.
     pub horizon: i32,
+    /// The trading calendar the forecast's bar times follow.
+    pub calendar: String,
+    /// For a backdated forecast: the time it was made as of.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<DateTime<Utc>>,
     /// Last observed candle time.
     pub last_ts: DateTime<Utc>,
     /// Last observed close.
     pub last_close: f64,
     /// Probability that the final close ends above `last_close`.
     pub prob_up: f64,
+    /// `up` (prob_up > 0.5), `down` (< 0.5) or `flat`.
+    pub direction: &'static str,
+    /// The mean path's final close over the last close, minus 1.
+    pub expected_return: Option<f64>,
+    /// Standard deviation of the horizon returns across sample paths.
+    pub volatility: Option<f64>,
+    /// 5 % value at risk over the horizon (a loss as a positive fraction of the last close).
+    pub value_at_risk_5: Option<f64>,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// When the horizon has passed.
     pub expires_at: DateTime<Utc>,
     /// Object-store key of the forecast document.
     pub artifact_key: String,
-    /// Forecast rows (mean path, close quantiles).
+    /// Forecast rows (mean path as consistent candles, close quantiles).
     pub forecast: Vec<ForecastRow>,
+    /// The model's mean path as it came out (with `?include=raw`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub raw_forecast: Option<serde_json::Value>,
 }
 
 impl PredictionView {
-    /// Builds the view of a stored prediction.
-    pub fn new(p: Prediction, symbol: Option<String>) -> Result<Self, serde_json::Error> {
+    /// Builds the view of a stored prediction; `raw` keeps the raw mean path.
+    pub fn new(p: Prediction, symbol: Option<String>, raw: bool) -> Result<Self, serde_json::Error> {
         Ok(Self {
             forecast: serde_json::from_value(p.forecast)?,
             id: p.job_id,
@@ -119,12 +147,19 @@ impl PredictionView {
             model: p.model,
             interval: p.interval,
             horizon: p.horizon,
+            calendar: p.calendar.unwrap_or_else(|| "always_open".to_owned()),
+            as_of: p.as_of,
             last_ts: p.last_ts,
             last_close: p.last_close,
             prob_up: p.prob_up,
+            direction: direction_of(p.prob_up),
+            expected_return: p.expected_return,
+            volatility: p.volatility,
+            value_at_risk_5: p.value_at_risk_5,
             created_at: p.created_at,
             expires_at: p.expires_at,
             artifact_key: p.artifact_key,
+            raw_forecast: if raw { p.raw_forecast } else { None },
         })
     }
 }

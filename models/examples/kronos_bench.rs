@@ -97,6 +97,7 @@ fn series(len: usize, horizon: usize, seed: u64) -> SeriesRequest {
         stamps: times[..len].iter().map(|t| time_features(*t)).collect(),
         future_stamps: times[len..].iter().map(|t| time_features(*t)).collect(),
         sampling: SamplingParams { temperature: 1.0, top_k: 0, top_p: 0.9, samples: 1, seed },
+        watch: None,
     }
 }
 

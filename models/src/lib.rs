@@ -11,7 +11,7 @@ pub mod metrics;
 pub mod training;
 
 pub use device::ComputeDevice;
-pub use forecast::{Forecast, ForecastError};
+pub use forecast::{Forecast, ForecastError, HorizonRisk};
 
 /// One candle's numeric fields: open, high, low, close, volume, amount.
 pub type Bar = [f64; 6];

@@ -83,6 +83,7 @@ fn cases() -> Vec<Case> {
                     stamps: times[..n].iter().map(|t| time_features(*t)).collect(),
                     future_stamps: future.iter().map(|t| time_features(*t)).collect(),
                     sampling: greedy(),
+                    watch: None,
                 },
                 options: GenerateOptions {
                     pred_len: c["pred_len"].as_u64().unwrap() as usize,

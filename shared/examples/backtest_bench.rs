@@ -25,7 +25,7 @@ use kronos_shared::market_data::import;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn load(path: &str) -> Result<Bars, String> {
-    let parsed = import::parse_file(std::path::Path::new(path), Some("BENCH")).map_err(|e| e.to_string())?;
+    let parsed = import::parse_file(std::path::Path::new(path), Some("BENCH"), None).map_err(|e| e.to_string())?;
     let candles = parsed.series.into_values().next().unwrap_or_default();
     Ok(Bars::from_candles(&candles))
 }

@@ -15,8 +15,10 @@ pub mod jobs;
 pub mod market_data;
 pub mod metrics;
 pub mod model_files;
+pub mod ranges;
 pub mod storage;
 pub mod telemetry;
+pub mod time;
 
 pub use config::Config;
 pub use error::{Error, Result};

@@ -12,7 +12,7 @@ use std::{
 
 use kronos_models::{
     baselines::Baseline,
-    kronos::{GenerateOptions, KronosModel, SeriesRequest},
+    kronos::{GenerateOptions, KronosError, KronosModel, SeriesRequest},
     Bar, ComputeDevice, Forecast, ForecastError,
 };
 use tokio::sync::{mpsc, oneshot};
@@ -149,13 +149,14 @@ fn run_batch(batch: Vec<Pending>, device: ComputeDevice, loaded: &LoadedModels) 
     for (key, members) in groups {
         let (models, rest): (Vec<_>, Vec<_>) = members.into_iter().map(|(m, s, d)| (m, (s, d))).unzip();
         let (series, senders): (Vec<SeriesRequest>, Vec<_>) = rest.into_iter().unzip();
-        let result = run_kronos(key, &models[0], &series, device, loaded);
-        match result {
-            Ok(forecasts) => {
-                for (forecast, done) in forecasts.into_iter().zip(senders) {
-                    let _ = done.send(Ok(forecast));
+        match run_kronos(key, &models[0], &series, device, loaded) {
+            // each request has its own outcome: a bad series fails only its own job
+            Ok(results) => {
+                for (result, done) in results.into_iter().zip(senders) {
+                    let _ = done.send(result);
                 }
             }
+            // the model itself could not be loaded: every request of the group needs it
             Err(e) => {
                 for done in senders {
                     let _ = done.send(Err(e.clone()));
@@ -171,7 +172,7 @@ fn run_kronos(
     series: &[SeriesRequest],
     device: ComputeDevice,
     loaded: &LoadedModels,
-) -> Result<Vec<Forecast>, ForecastError> {
+) -> Result<Vec<Result<Forecast, ForecastError>>, ForecastError> {
     let mut models = loaded.lock().map_err(|_| ForecastError::Model("model cache poisoned".into()))?;
     let model = match models.entry(key.model_id) {
         std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
@@ -185,12 +186,19 @@ fn run_kronos(
     };
     let options = GenerateOptions { pred_len: key.horizon, max_context: key.max_context, use_cache: true };
     let started = std::time::Instant::now();
-    let forecasts = model.forecast(series, &options).map_err(|e| ForecastError::Model(e.to_string()))?;
+    let results = model.forecast_each(series, &options);
     tracing::debug!(
         model_id = key.model_id,
         series = series.len(),
         seconds = started.elapsed().as_secs_f64(),
         "Kronos batch"
     );
-    Ok(forecasts.iter().map(|f| f.to_forecast()).collect())
+    Ok(results
+        .into_iter()
+        .map(|r| match r {
+            Ok(forecast) => Ok(forecast.to_forecast()),
+            Err(KronosError::Cancelled) => Err(ForecastError::Cancelled),
+            Err(e) => Err(ForecastError::Model(e.to_string())),
+        })
+        .collect())
 }

@@ -11,6 +11,7 @@ pub mod heartbeat;
 pub mod identity;
 pub mod model_library;
 pub mod pool;
+pub mod progress;
 pub mod recorder;
 pub mod runner;
 pub mod training;

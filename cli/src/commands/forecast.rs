@@ -12,7 +12,10 @@ use kronos_models::{
     },
     Bar, ComputeDevice,
 };
-use kronos_shared::market_data::import::parse_file;
+use kronos_shared::{
+    jobs::payload::{direction_of, ForecastRow, RawBar},
+    market_data::{import::parse_file, rfc3339},
+};
 use serde_json::json;
 
 /// Arguments of `kronos forecast`.
@@ -96,6 +99,7 @@ pub fn run(args: ForecastArgs) -> anyhow::Result<()> {
     if context == 0 || context > bars.len() {
         bail!("--context {context}: the CSV has {} valid rows", bars.len());
     }
+    let last = (times[context - 1], bars[context - 1][3]);
     let future = future_times(&times, context, args.pred_len)?;
     bars.truncate(context);
     fill_missing_amount(&mut bars);
@@ -104,6 +108,7 @@ pub fn run(args: ForecastArgs) -> anyhow::Result<()> {
         future_stamps: future.iter().map(|t| time_features(*t)).collect(),
         history: bars,
         sampling,
+        watch: None,
     };
     let model = KronosModel::load(&args.tokenizer, &args.predictor, device.to_tch()).context("loading the model")?;
     for key in &model.unexpected_keys {
@@ -112,7 +117,7 @@ pub fn run(args: ForecastArgs) -> anyhow::Result<()> {
     let options = GenerateOptions { pred_len: args.pred_len, max_context: args.max_context, use_cache: !args.no_cache };
     let forecast = model.forecast(std::slice::from_ref(&request), &options)?.remove(0);
     if args.json {
-        println!("{}", serde_json::to_string(&to_json(&future, &forecast))?);
+        println!("{}", serde_json::to_string(&to_json(last, &future, &forecast))?);
     } else {
         print_table(&future, &forecast);
     }
@@ -124,7 +129,7 @@ fn read_csv(path: &Path) -> anyhow::Result<(Vec<NaiveDateTime>, Vec<Bar>)> {
     if !path.is_file() {
         bail!("--csv {}: no such file", path.display());
     }
-    let parsed = parse_file(path, Some("CSV")).with_context(|| format!("reading {}", path.display()))?;
+    let parsed = parse_file(path, Some("CSV"), None).with_context(|| format!("reading {}", path.display()))?;
     if let Some(bad) = parsed.rejected.first() {
         bail!("{}: {} invalid rows, first at row {}: {}", path.display(), parsed.rejected.len(), bad.row, bad.reason);
     }
@@ -155,12 +160,32 @@ fn format_time(t: &NaiveDateTime) -> String {
     t.format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
-fn to_json(future: &[NaiveDateTime], f: &SeriesForecast) -> serde_json::Value {
+/// The API's forecast shape (`GET /v1/predictions/{id}`): the mean path as consistent
+/// candles with close quantiles, the raw mean path, direction and horizon risk; plus
+/// every column's quantiles, which only the CLI prints.
+fn to_json(last: (NaiveDateTime, f64), future: &[NaiveDateTime], f: &SeriesForecast) -> serde_json::Value {
+    let ts = |t: &NaiveDateTime| t.and_utc();
+    let rows: Vec<ForecastRow> = future
+        .iter()
+        .enumerate()
+        .map(|(i, t)| ForecastRow::consistent(ts(t), f.mean[i], f.p10[i][3], f.p50[i][3], f.p90[i][3]))
+        .collect();
+    let raw: Vec<RawBar> = future
+        .iter()
+        .zip(&f.mean)
+        .map(|(t, bar)| RawBar::new(ts(t), *bar))
+        .collect();
     json!({
-        "timestamps": future.iter().map(format_time).collect::<Vec<_>>(),
-        "forecast": f.mean,
-        "quantiles": { "p10": f.p10, "p50": f.p50, "p90": f.p90 },
+        "last_ts": rfc3339(ts(&last.0)),
+        "last_close": last.1,
         "prob_up": f.prob_up,
+        "direction": direction_of(f.prob_up),
+        "expected_return": f.risk.expected_return,
+        "volatility": f.risk.volatility,
+        "value_at_risk_5": f.risk.value_at_risk_5,
+        "forecast": rows,
+        "raw_forecast": raw,
+        "column_quantiles": { "p10": f.p10, "p50": f.p50, "p90": f.p90 },
     })
 }
 

@@ -8,7 +8,8 @@ use kronos_shared::{
     db::{self, assets, candles_bulk, quarantine},
     market_data::{
         import::parse_file,
-        quality::{analyse, Calendar},
+        rfc3339,
+        quality::analyse,
         Interval,
     },
     Config,
@@ -49,7 +50,7 @@ pub async fn run(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
         Some(name.split('.').next()?.to_ascii_uppercase())
     });
     let started = std::time::Instant::now();
-    let mut parsed = parse_file(&args.file, default_symbol.as_deref())
+    let mut parsed = parse_file(&args.file, default_symbol.as_deref(), Some(interval))
         .with_context(|| format!("reading {}", args.file.display()))?;
     let pool = db::pool(&config.database_url, 2)?;
     let mut conn = pool.get().await?;
@@ -57,22 +58,31 @@ pub async fn run(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
     let parse_secs = started.elapsed().as_secs_f64();
     let store_started = std::time::Instant::now();
     let series_all = std::sync::Arc::new(std::mem::take(&mut parsed.series));
+    // each series' asset (created when new) and the calendar its gaps are judged by
+    let mut targets = Vec::with_capacity(series_all.len());
+    for symbol in series_all.keys() {
+        let id = assets::ensure(&mut conn, symbol, &args.class).await?;
+        let asset = assets::find(&mut conn, id).await?.with_context(|| format!("asset {symbol} vanished"))?;
+        targets.push((id, asset.calendar()));
+    }
     // the rest of the checks (gaps, outliers, stale runs of what this file brought) run
     // on another thread while PostgreSQL stores the bars
     let checks = {
-        let (series_all, class) = (std::sync::Arc::clone(&series_all), args.class.clone());
+        let series_all = std::sync::Arc::clone(&series_all);
+        let calendars: Vec<_> = targets.iter().map(|(_, c)| *c).collect();
         tokio::task::spawn_blocking(move || {
             series_all
                 .iter()
-                .map(|(symbol, series)| (symbol.clone(), analyse(series, interval, Calendar::for_class(&class))))
+                .zip(calendars)
+                .map(|((symbol, series), calendar)| (symbol.clone(), analyse(series, interval, calendar)))
                 .collect::<Vec<_>>()
         })
     };
-    for (symbol, series) in series_all.iter() {
-        let asset_id = assets::ensure(&mut conn, symbol, &args.class).await?;
+    for ((symbol, series), (asset_id, _)) in series_all.iter().zip(&targets) {
+        let asset_id = *asset_id;
         let n = candles_bulk::upsert(&config.database_url, asset_id, interval, series, "import").await?;
-        let first = series.first().map(|c| c.ts.to_rfc3339()).unwrap_or_default();
-        let last = series.last().map(|c| c.ts.to_rfc3339()).unwrap_or_default();
+        let first = series.first().map(|c| rfc3339(c.ts)).unwrap_or_default();
+        let last = series.last().map(|c| rfc3339(c.ts)).unwrap_or_default();
         println!("{symbol} {interval}: {n} candles stored ({first} .. {last})");
         stored += n;
     }

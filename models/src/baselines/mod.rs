@@ -14,7 +14,7 @@
 
 mod empirical;
 
-use crate::{Bar, Forecast, ForecastError, CLOSE};
+use crate::{Bar, Forecast, ForecastError, HorizonRisk, CLOSE};
 
 pub use empirical::quantile;
 
@@ -69,8 +69,14 @@ impl Baseline {
             Self::Naive => 0.0,
             Self::Drift => (logs[t - 1] - logs[0]) / (t - 1) as f64,
         };
-        let mut forecast =
-            Forecast { mean: Vec::new(), p10: Vec::new(), p50: Vec::new(), p90: Vec::new(), prob_up: 0.5 };
+        let mut forecast = Forecast {
+            mean: Vec::new(),
+            p10: Vec::new(),
+            p50: Vec::new(),
+            p90: Vec::new(),
+            prob_up: 0.5,
+            risk: HorizonRisk::new(last_close, last_close, Vec::new()),
+        };
         let mut prev_close = last_close;
         for h in 1..=horizon {
             let returns: Vec<f64> = (0..t - h).map(|i| logs[i + h] - logs[i]).collect();
@@ -85,6 +91,8 @@ impl Baseline {
             forecast.p90.push(last_close * quantile(&dist, 0.9).exp());
             if h == horizon {
                 forecast.prob_up = dist.iter().filter(|r| **r > RETURN_EPSILON).count() as f64 / dist.len() as f64;
+                let returns = dist.iter().map(|r| r.exp_m1()).collect();
+                forecast.risk = HorizonRisk::new(last_close, close, returns);
             }
             prev_close = close;
         }

@@ -133,6 +133,12 @@ impl KvCache {
         self.len == 0
     }
 
+    /// Keeps only the rows at `index` (an Int64 tensor of row positions, in order).
+    pub fn retain_rows(&mut self, index: &Tensor) {
+        self.keys = self.keys.index_select(0, index);
+        self.values = self.values.index_select(0, index);
+    }
+
     /// Appends `k, v [B, H, T, hd]` and returns views of everything cached.
     pub fn append(&mut self, k: &Tensor, v: &Tensor) -> (Tensor, Tensor) {
         let t = k.size()[2];

@@ -11,6 +11,11 @@
 //! - tokens are drawn on the host from one seeded generator per sample path, so a
 //!   path's result does not depend on what else shares its batch.
 
+use std::sync::{
+    atomic::{AtomicBool, AtomicUsize, Ordering},
+    Arc,
+};
+
 use rand_chacha::ChaCha8Rng;
 use tch::{Device, Kind, Tensor};
 
@@ -43,6 +48,38 @@ pub struct SeriesRequest {
     pub future_stamps: Vec<[i64; TIME_FEATURES]>,
     /// How tokens are drawn, and how many sample paths.
     pub sampling: SamplingParams,
+    /// Progress and cancellation, shared with whoever waits for the forecast.
+    pub watch: Option<Arc<RequestWatch>>,
+}
+
+/// Progress and cancellation of one request while it is generated: the decode loop
+/// counts the path-steps done and drops the request's rows between steps once it is
+/// cancelled (the rest of the batch goes on).
+#[derive(Debug, Default)]
+pub struct RequestWatch {
+    path_steps: AtomicUsize,
+    cancelled: AtomicBool,
+}
+
+impl RequestWatch {
+    /// Asks the generation to drop this request at its next step.
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether [`RequestWatch::cancel`] was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Relaxed)
+    }
+
+    /// Sample-path steps generated so far (of `samples × pred_len`).
+    pub fn path_steps(&self) -> usize {
+        self.path_steps.load(Ordering::Relaxed)
+    }
+
+    fn advance(&self, path_steps: usize) {
+        self.path_steps.fetch_add(path_steps, Ordering::Relaxed);
+    }
 }
 
 /// Settings shared by a batch.
@@ -72,6 +109,8 @@ pub struct SeriesForecast {
     pub prob_up: f64,
     /// Every path's tokens `(s1, s2)` for the generated steps.
     pub tokens: Vec<(Vec<i64>, Vec<i64>)>,
+    /// Return and risk over the horizon across the sample paths.
+    pub risk: crate::HorizonRisk,
 }
 
 impl SeriesForecast {
@@ -84,7 +123,14 @@ impl SeriesForecast {
             p50: close(&self.p50),
             p90: close(&self.p90),
             prob_up: self.prob_up,
+            risk: self.risk,
         }
+    }
+
+    /// Whether every number of the forecast is finite.
+    fn is_finite(&self) -> bool {
+        [&self.mean, &self.p10, &self.p50, &self.p90].iter().all(|bars| bars.iter().flatten().all(|v| v.is_finite()))
+            && self.prob_up.is_finite()
     }
 }
 
@@ -144,16 +190,84 @@ struct PathRow {
     len: usize,
     rng: ChaCha8Rng,
     params: SamplingParams,
+    watch: Option<Arc<RequestWatch>>,
+}
+
+impl PathRow {
+    fn cancelled(&self) -> bool {
+        self.watch.as_ref().is_some_and(|w| w.is_cancelled())
+    }
 }
 
 impl KronosModel {
-    /// Forecasts every request, batched on this model's device.
+    /// Forecasts every request, batched on this model's device; fails as a whole when
+    /// any request is unusable or cancelled (see [`KronosModel::forecast_each`]).
     pub fn forecast(
         &self,
         requests: &[SeriesRequest],
         options: &GenerateOptions,
     ) -> Result<Vec<SeriesForecast>, KronosError> {
-        validate(requests, options)?;
+        validate_options(options)?;
+        for (i, request) in requests.iter().enumerate() {
+            check_series(i, request, options)?;
+        }
+        let refs: Vec<&SeriesRequest> = requests.iter().collect();
+        self.run(&refs, options)?.into_iter().collect()
+    }
+
+    /// Forecasts every request batched together, each with its own outcome: a request
+    /// that cannot be forecast (non-finite values, values 32-bit floats cannot hold, a
+    /// series whose normalisation breaks, a non-finite result) or that was cancelled
+    /// fails alone, and the others are forecast as if it had not been there. If the
+    /// batched generation itself fails, every request is retried alone, so a failure
+    /// that no check foresaw still stays with its own request.
+    pub fn forecast_each(
+        &self,
+        requests: &[SeriesRequest],
+        options: &GenerateOptions,
+    ) -> Vec<Result<SeriesForecast, KronosError>> {
+        if let Err(e) = validate_options(options) {
+            let message = e.to_string();
+            return requests.iter().map(|_| Err(KronosError::Input(message.clone()))).collect();
+        }
+        let mut out: Vec<Option<Result<SeriesForecast, KronosError>>> = requests
+            .iter()
+            .enumerate()
+            .map(|(i, request)| match check_series(i, request, options) {
+                Ok(()) if request.watch.as_ref().is_some_and(|w| w.is_cancelled()) => Some(Err(KronosError::Cancelled)),
+                Ok(()) => None,
+                Err(e) => Some(Err(e)),
+            })
+            .collect();
+        let valid: Vec<usize> = (0..requests.len()).filter(|&i| out[i].is_none()).collect();
+        let refs: Vec<&SeriesRequest> = valid.iter().map(|&i| &requests[i]).collect();
+        let results = match self.run(&refs, options) {
+            Ok(results) => results,
+            Err(_) if refs.len() > 1 => refs
+                .iter()
+                .map(|r| self.run(std::slice::from_ref(r), options).and_then(|mut one| one.remove(0)))
+                .collect(),
+            Err(e) => vec![Err(e)],
+        };
+        for (i, result) in valid.into_iter().zip(results) {
+            out[i] = Some(result.and_then(|f| {
+                if f.is_finite() {
+                    Ok(f)
+                } else {
+                    Err(KronosError::Input(format!("series {i}: the forecast is not finite (the series is degenerate)")))
+                }
+            }));
+        }
+        out.into_iter().map(|r| r.unwrap_or(Err(KronosError::Cancelled))).collect()
+    }
+
+    /// Generates checked requests; a request whose rows were all dropped (cancelled)
+    /// gets `Err(Cancelled)`.
+    fn run(
+        &self,
+        requests: &[&SeriesRequest],
+        options: &GenerateOptions,
+    ) -> Result<Vec<Result<SeriesForecast, KronosError>>, KronosError> {
         let norms: Vec<Normalisation> = requests.iter().map(|r| Normalisation::of(&r.history)).collect();
         let mut rows: Vec<PathRow> = Vec::new();
         for (series, request) in requests.iter().enumerate() {
@@ -163,6 +277,7 @@ impl KronosModel {
                     len: request.history.len(),
                     rng: request.sampling.path_rng(path),
                     params: request.sampling,
+                    watch: request.watch.clone(),
                 });
             }
         }
@@ -177,7 +292,9 @@ impl KronosModel {
             for chunk in group.chunks_mut(rows_per_pass) {
                 let generated = self.generate(requests, &norms, chunk, options)?;
                 for (row, path) in chunk.iter().zip(generated) {
-                    paths[row.series].push(path);
+                    if let Some(path) = path {
+                        paths[row.series].push(path);
+                    }
                 }
             }
         }
@@ -185,34 +302,41 @@ impl KronosModel {
             .iter()
             .zip(norms.iter())
             .zip(paths)
-            .map(|((request, norm), paths)| summarise(request, norm, paths))
+            .map(|((request, norm), paths)| {
+                if paths.len() < request.sampling.samples {
+                    Err(KronosError::Cancelled)
+                } else {
+                    Ok(summarise(request, norm, paths))
+                }
+            })
             .collect())
     }
 
     /// Generates `pred_len` steps for every path and decodes them: per path the
-    /// normalised bars and the (s1, s2) tokens.
+    /// normalised bars and the (s1, s2) tokens; `None` for the paths of requests
+    /// cancelled while they ran (their rows leave the batch between steps).
     fn generate(
         &self,
-        requests: &[SeriesRequest],
+        requests: &[&SeriesRequest],
         norms: &[Normalisation],
         rows: &mut [PathRow],
         options: &GenerateOptions,
-    ) -> Result<Vec<GeneratedPath>, KronosError> {
+    ) -> Result<Vec<Option<GeneratedPath>>, KronosError> {
         let device = self.device();
         let kind = self.kind();
         let horizon = options.pred_len as i64;
         let max_context = options.max_context as i64;
         let r = rows.len() as i64;
-        let lens: Vec<i64> = rows.iter().map(|row| row.len as i64).collect();
+        let mut lens: Vec<i64> = rows.iter().map(|row| row.len as i64).collect();
         let lmax = lens.iter().copied().max().unwrap_or(0);
         let total = lmax + horizon;
-        let pads: Vec<i64> = lens.iter().map(|l| lmax - l).collect();
+        let mut pads: Vec<i64> = lens.iter().map(|l| lmax - l).collect();
 
         // inputs, right-aligned
         let mut x = vec![0f32; (r * lmax * 6) as usize];
         let mut stamps = vec![0i64; (r * total * TIME_FEATURES as i64) as usize];
         for (i, row) in rows.iter().enumerate() {
-            let request = &requests[row.series];
+            let request = requests[row.series];
             let norm = &norms[row.series];
             let pad = pads[i] as usize;
             for (t, bar) in request.history.iter().enumerate() {
@@ -226,24 +350,44 @@ impl KronosModel {
             }
         }
         let x = Tensor::from_slice(&x).view([r, lmax, 6]).to_device(device).to_kind(kind);
-        let stamps = Tensor::from_slice(&stamps).view([r, total, TIME_FEATURES as i64]).to_device(device);
+        let mut stamps = Tensor::from_slice(&stamps).view([r, total, TIME_FEATURES as i64]).to_device(device);
+        // rows still generating, as indices into `rows` (cancelled requests leave)
+        let mut alive: Vec<usize> = (0..rows.len()).collect();
 
         tch::no_grad(|| {
             let encode_ctx = AttentionContext::new(self.tokenizer.inv_freq(), &pads, 0, lmax, lmax);
             let (s1_hist, s2_hist) = self.tokenizer.encode(&x, &encode_ctx);
-            let s1 = Tensor::zeros([r, total], (Kind::Int64, device));
-            let s2 = Tensor::zeros([r, total], (Kind::Int64, device));
+            let mut s1 = Tensor::zeros([r, total], (Kind::Int64, device));
+            let mut s2 = Tensor::zeros([r, total], (Kind::Int64, device));
             s1.narrow(1, 0, lmax).copy_(&s1_hist);
             s2.narrow(1, 0, lmax).copy_(&s2_hist);
 
             let predictor = &self.predictor;
             let mut cache: Option<PredictorCache> = None;
             for step in 0..horizon {
+                // between steps: rows of cancelled requests leave the batch
+                if alive.iter().any(|&i| rows[i].cancelled()) {
+                    let keep: Vec<usize> = (0..alive.len()).filter(|&k| !rows[alive[k]].cancelled()).collect();
+                    if keep.is_empty() {
+                        return Ok(rows.iter().map(|_| None).collect());
+                    }
+                    let index = Tensor::from_slice(&keep.iter().map(|&k| k as i64).collect::<Vec<_>>()).to_device(device);
+                    s1 = s1.index_select(0, &index);
+                    s2 = s2.index_select(0, &index);
+                    stamps = stamps.index_select(0, &index);
+                    if let Some(cache) = cache.as_mut() {
+                        cache.retain_rows(&index);
+                    }
+                    alive = keep.iter().map(|&k| alive[k]).collect();
+                    lens = keep.iter().map(|&k| lens[k]).collect();
+                    pads = keep.iter().map(|&k| pads[k]).collect();
+                }
+                let rows_now = alive.len() as i64;
                 let end = lmax + step;
                 let windows: Vec<i64> = lens.iter().map(|l| (l + step).min(max_context)).collect();
                 let slid = lens.iter().any(|l| l + step > max_context);
                 let (last, keys, key_mask) = if options.use_cache && !slid {
-                    let cache = cache.get_or_insert_with(|| predictor.new_cache(r, total, kind));
+                    let cache = cache.get_or_insert_with(|| predictor.new_cache(rows_now, total, kind));
                     let start = cache.len();
                     let ctx = AttentionContext::new(predictor.inv_freq(), &pads, start, end - start, end);
                     let hidden = predictor.hidden(
@@ -274,11 +418,12 @@ impl KronosModel {
                     (hidden.select(1, -1), keys, key_padding_mask(&window_pads, width, device))
                 };
                 let s1_logits = predictor.s1_logits(&last);
-                let s1_next = draw(rows, &s1_logits, device)?;
+                let s1_next = draw(rows, &alive, &s1_logits, device)?;
                 let s2_logits = predictor.s2_logits(&last, &s1_next, &keys, key_mask.as_ref());
-                let s2_next = draw(rows, &s2_logits, device)?;
+                let s2_next = draw(rows, &alive, &s2_logits, device)?;
                 s1.narrow(1, end, 1).copy_(&s1_next.unsqueeze(1));
                 s2.narrow(1, end, 1).copy_(&s2_next.unsqueeze(1));
+                report_step(rows, &alive);
             }
 
             // decode each path's last max_context tokens, keep the generated rows
@@ -292,24 +437,44 @@ impl KronosModel {
             let s1_gen = host_i64(&s1.narrow(1, lmax, horizon))?;
             let s2_gen = host_i64(&s2.narrow(1, lmax, horizon))?;
             let h = horizon as usize;
-            Ok((0..rows.len())
-                .map(|i| {
-                    let path = (0..h).map(|t| std::array::from_fn(|c| bars[(i * h + t) * 6 + c])).collect();
-                    (path, s1_gen[i * h..(i + 1) * h].to_vec(), s2_gen[i * h..(i + 1) * h].to_vec())
-                })
-                .collect())
+            let mut out: Vec<Option<GeneratedPath>> = rows.iter().map(|_| None).collect();
+            for (k, &i) in alive.iter().enumerate() {
+                let path = (0..h).map(|t| std::array::from_fn(|c| bars[(k * h + t) * 6 + c])).collect();
+                out[i] = Some((path, s1_gen[k * h..(k + 1) * h].to_vec(), s2_gen[k * h..(k + 1) * h].to_vec()));
+            }
+            Ok(out)
         })
     }
 }
 
-/// Samples one token per row from `logits [R, V]`; returns the ids `[R]` on `device`.
-fn draw(rows: &mut [PathRow], logits: &Tensor, device: Device) -> Result<Tensor, KronosError> {
+/// Counts one generated step for every live row, per request.
+fn report_step(rows: &[PathRow], alive: &[usize]) {
+    let mut k = 0;
+    while k < alive.len() {
+        let series = rows[alive[k]].series;
+        let mut n = 0;
+        while k < alive.len() && rows[alive[k]].series == series {
+            n += 1;
+            k += 1;
+        }
+        if let Some(watch) = &rows[alive[k - 1]].watch {
+            watch.advance(n);
+        }
+    }
+}
+
+/// Samples one token per live row from `logits [R, V]` (row k is `rows[alive[k]]`);
+/// returns the ids `[R]` on `device`.
+fn draw(rows: &mut [PathRow], alive: &[usize], logits: &Tensor, device: Device) -> Result<Tensor, KronosError> {
     let vocab = logits.size()[1] as usize;
     let host = host_f32(logits)?;
-    let ids: Vec<i64> = rows
-        .iter_mut()
+    let ids: Vec<i64> = alive
+        .iter()
         .enumerate()
-        .map(|(i, row)| sample_token(&host[i * vocab..(i + 1) * vocab], &row.params, &mut row.rng) as i64)
+        .map(|(k, &i)| {
+            let row = &mut rows[i];
+            sample_token(&host[k * vocab..(k + 1) * vocab], &row.params, &mut row.rng) as i64
+        })
         .collect();
     Ok(Tensor::from_slice(&ids).to_device(device))
 }
@@ -333,7 +498,7 @@ fn summarise(request: &SeriesRequest, norm: &Normalisation, paths: Vec<Generated
         bar[5] = bar[5].max(0.0);
         bar
     };
-    let mean = (0..horizon)
+    let mean: Vec<Bar> = (0..horizon)
         .map(|t| {
             let avg: [f32; 6] =
                 std::array::from_fn(|c| (paths.iter().map(|p| f64::from(p.0[t][c])).sum::<f64>() / n) as f32);
@@ -354,7 +519,11 @@ fn summarise(request: &SeriesRequest, norm: &Normalisation, paths: Vec<Generated
     };
     let last_close = request.history.last().map_or(0.0, |b| b[crate::CLOSE]);
     let ups = real.iter().filter(|p| p.last().is_some_and(|b| f64::from(b[crate::CLOSE]) > last_close)).count();
+    let returns: Vec<f64> =
+        real.iter().filter_map(|p| p.last()).map(|b| f64::from(b[crate::CLOSE]) / last_close - 1.0).collect();
+    let mean_final = mean.last().map_or(last_close, |b| b[crate::CLOSE]);
     SeriesForecast {
+        risk: crate::HorizonRisk::new(last_close, mean_final, returns),
         mean,
         p10: band(0.1),
         p50: band(0.5),
@@ -364,35 +533,39 @@ fn summarise(request: &SeriesRequest, norm: &Normalisation, paths: Vec<Generated
     }
 }
 
-fn validate(requests: &[SeriesRequest], options: &GenerateOptions) -> Result<(), KronosError> {
+fn validate_options(options: &GenerateOptions) -> Result<(), KronosError> {
     if options.pred_len == 0 {
         return Err(KronosError::Param("pred_len", "must be at least 1".into()));
     }
     if options.max_context < options.pred_len {
         return Err(KronosError::Param("max_context", "must be at least pred_len".into()));
     }
-    for (i, r) in requests.iter().enumerate() {
-        if r.history.is_empty() {
-            return Err(KronosError::Input(format!("series {i}: empty history")));
-        }
-        if r.stamps.len() != r.history.len() {
-            return Err(KronosError::Input(format!(
-                "series {i}: {} stamps for {} rows",
-                r.stamps.len(),
-                r.history.len()
-            )));
-        }
-        if r.future_stamps.len() != options.pred_len {
-            return Err(KronosError::Input(format!(
-                "series {i}: {} future stamps for pred_len {}",
-                r.future_stamps.len(),
-                options.pred_len
-            )));
-        }
-        if r.history.iter().flatten().any(|v| !v.is_finite()) {
-            return Err(KronosError::Input(format!("series {i}: history holds a non-finite value")));
-        }
-        r.sampling.validate()?;
-    }
     Ok(())
+}
+
+/// Whether request `i` can be forecast: shapes, values that 32-bit floats hold, a
+/// normalisation with finite statistics, valid sampling settings.
+fn check_series(i: usize, r: &SeriesRequest, options: &GenerateOptions) -> Result<(), KronosError> {
+    if r.history.is_empty() {
+        return Err(KronosError::Input(format!("series {i}: empty history")));
+    }
+    if r.stamps.len() != r.history.len() {
+        return Err(KronosError::Input(format!("series {i}: {} stamps for {} rows", r.stamps.len(), r.history.len())));
+    }
+    if r.future_stamps.len() != options.pred_len {
+        return Err(KronosError::Input(format!(
+            "series {i}: {} future stamps for pred_len {}",
+            r.future_stamps.len(),
+            options.pred_len
+        )));
+    }
+    // the model computes in f32: a value beyond its range would turn into infinity
+    if r.history.iter().flatten().any(|v| !v.is_finite() || v.abs() > f64::from(f32::MAX) / 16.0) {
+        return Err(KronosError::Input(format!("series {i}: history holds a value that cannot be forecast")));
+    }
+    let norm = Normalisation::of(&r.history);
+    if norm.mean.iter().chain(norm.std.iter()).any(|v| !v.is_finite()) {
+        return Err(KronosError::Input(format!("series {i}: the series cannot be normalised (values too large)")));
+    }
+    r.sampling.validate()
 }

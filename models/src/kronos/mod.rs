@@ -19,7 +19,9 @@ pub mod tokenizer;
 pub mod weights;
 
 pub use config::{PredictorConfig, Preset, TokenizerConfig};
-pub use inference::{fill_missing_amount, GenerateOptions, Normalisation, SeriesForecast, SeriesRequest};
+pub use inference::{
+    fill_missing_amount, GenerateOptions, Normalisation, RequestWatch, SeriesForecast, SeriesRequest,
+};
 pub use model::KronosModel;
 pub use sampling::SamplingParams;
 pub use time_features::{continue_times, time_features, typical_step};
@@ -47,4 +49,7 @@ pub enum KronosError {
     /// libtorch failed.
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),
+    /// The request was cancelled while it was generated.
+    #[error("cancelled")]
+    Cancelled,
 }

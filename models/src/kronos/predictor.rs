@@ -78,6 +78,14 @@ impl PredictorCache {
     pub fn is_empty(&self) -> bool {
         self.dependency.is_empty()
     }
+
+    /// Keeps only the rows at `index` (rows that leave a running batch).
+    pub fn retain_rows(&mut self, index: &Tensor) {
+        for block in &mut self.blocks {
+            block.retain_rows(index);
+        }
+        self.dependency.retain_rows(index);
+    }
 }
 
 /// The predictor network (variable names as in `Kronos-*`).

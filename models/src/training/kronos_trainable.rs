@@ -122,6 +122,7 @@ impl Trainable for KronosTrainable {
                     stamps: times[..lookback].iter().map(|t| time_features(*t)).collect(),
                     future_stamps: times[lookback..].iter().map(|t| time_features(*t)).collect(),
                     sampling: SamplingParams { samples: EVAL_SAMPLES, seed, ..SamplingParams::default() },
+                    watch: None,
                 });
                 actuals.push(actual);
             }

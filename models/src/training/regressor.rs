@@ -25,7 +25,7 @@ use crate::kronos::{
     Normalisation,
 };
 use crate::metrics::{Comparison, ForecastOutcome};
-use crate::{Bar, Forecast, CLOSE};
+use crate::{Bar, Forecast, HorizonRisk, CLOSE};
 
 /// Configuration file name.
 pub const CONFIG_FILE: &str = "config.json";
@@ -259,7 +259,13 @@ impl Regressor {
             }
             _ => f64::from(u8::from(denorm(final_v) > last_close)),
         };
-        Ok(Forecast { mean, p10, p50, p90, prob_up })
+        let final_close = denorm(final_v);
+        let returns: Vec<f64> = match self.config.residuals.last() {
+            Some(r) if !r.is_empty() => r.iter().map(|e| denorm(final_v - *e) / last_close - 1.0).collect(),
+            _ => vec![final_close / last_close - 1.0],
+        };
+        let risk = HorizonRisk::new(last_close, final_close, returns);
+        Ok(Forecast { mean, p10, p50, p90, prob_up, risk })
     }
 
     fn targets(&self, batch: &WindowBatch) -> Tensor {

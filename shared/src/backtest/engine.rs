@@ -17,7 +17,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::{strategy::Signals, Bars};
-use crate::error::{Error, Result};
+use crate::{
+    error::{Error, Result},
+    ranges::check_f64,
+};
 
 /// When a signal computed at bar t's close is filled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,22 +103,10 @@ impl Default for EngineConfig {
 impl EngineConfig {
     /// Checks every setting; the error names the bad one.
     pub fn validate(&self) -> Result<()> {
-        let positive = |field: &str, v: f64| {
-            if v.is_finite() && v > 0.0 {
-                Ok(())
-            } else {
-                Err(Error::invalid(field, format!("{field} must be a positive number")))
-            }
-        };
-        positive("init_cash", self.init_cash)?;
-        for (field, v) in [("fee", self.fee), ("fixed_fee", self.fixed_fee), ("slippage_bps", self.slippage_bps)] {
-            if !(v.is_finite() && v >= 0.0) {
-                return Err(Error::invalid(field, format!("{field} must be zero or more")));
-            }
-        }
-        if self.fee >= 1.0 {
-            return Err(Error::invalid("fee", "fee is a fraction of notional and must be below 1"));
-        }
+        check_f64("init_cash", self.init_cash, 1.0, MAX_CASH)?;
+        check_f64("fee", self.fee, 0.0, MAX_FEE)?;
+        check_f64("fixed_fee", self.fixed_fee, 0.0, self.init_cash)?;
+        check_f64("slippage_bps", self.slippage_bps, 0.0, MAX_SLIPPAGE_BPS)?;
         if !(self.leverage.is_finite() && (1.0..=100.0).contains(&self.leverage)) {
             return Err(Error::invalid("leverage", "leverage must be from 1 to 100"));
         }
@@ -129,7 +120,9 @@ impl EngineConfig {
             Sizing::Fraction(f) if !(f > 0.0 && f <= self.leverage) => {
                 return Err(Error::invalid("sizing", "a fraction of equity must be in (0, leverage]"))
             }
-            Sizing::Units(u) => positive("sizing", u)?,
+            Sizing::Units(u) if !(u > 0.0 && u <= MAX_UNITS) => {
+                return Err(Error::invalid("sizing", format!("units must be above 0 and at most {MAX_UNITS:e}")))
+            }
             _ => {}
         }
         for (field, v) in
@@ -144,6 +137,15 @@ impl EngineConfig {
         Ok(())
     }
 }
+
+/// Most starting cash (a trillion in the asset's quote currency).
+pub const MAX_CASH: f64 = 1e12;
+/// Highest proportional fee (10 % of notional per fill).
+pub const MAX_FEE: f64 = 0.1;
+/// Highest slippage in basis points (10 %).
+pub const MAX_SLIPPAGE_BPS: f64 = 1000.0;
+/// Most units per fill with fixed-unit sizing.
+pub const MAX_UNITS: f64 = 1e12;
 
 /// Long or short.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

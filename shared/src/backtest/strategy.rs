@@ -4,7 +4,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::{
+    error::{Error, Result},
+    ranges::check_int,
+};
+
+/// Longest indicator window a strategy takes (bars).
+pub const MAX_PERIOD: usize = 5000;
 
 use super::{walk_forward::ModelForecasts, Bars};
 
@@ -80,8 +86,9 @@ pub enum Strategy {
         /// What the thresholds apply to.
         #[serde(default = "defaults::rule")]
         rule: ModelRule,
-        /// Entry threshold.
-        entry: f64,
+        /// Entry threshold (default: 0.55 for `prob_up`, 0 for `expected_return`).
+        #[serde(default)]
+        entry: Option<f64>,
         /// Exit threshold (default: 0.5 for `prob_up`, 0 for `expected_return`).
         #[serde(default)]
         exit: Option<f64>,
@@ -130,48 +137,54 @@ impl Strategy {
     pub fn validate(&self) -> Result<()> {
         match self {
             Self::SmaCross { fast, slow } => {
-                if *fast < 1 {
-                    return Err(Error::invalid("fast", "fast must be at least 1"));
-                }
+                check_int("fast", *fast, 1, MAX_PERIOD)?;
+                check_int("slow", *slow, 2, MAX_PERIOD)?;
                 if fast >= slow {
                     return Err(Error::invalid("fast", format!("fast ({fast}) must be less than slow ({slow})")));
                 }
                 Ok(())
             }
             Self::RsiThreshold { period, lower, upper } => {
-                if *period < 2 {
-                    return Err(Error::invalid("period", "period must be at least 2"));
-                }
+                check_int("period", *period, 2, MAX_PERIOD)?;
                 if !(0.0 < *lower && lower < upper && *upper < 100.0) {
                     return Err(Error::invalid("lower", "thresholds need 0 < lower < upper < 100"));
                 }
                 Ok(())
             }
             Self::BollingerReversion { period, k } => {
-                if *period < 2 {
-                    return Err(Error::invalid("period", "period must be at least 2"));
-                }
-                if !(k.is_finite() && *k > 0.0) {
-                    return Err(Error::invalid("k", "k must be a positive number"));
+                check_int("period", *period, 2, MAX_PERIOD)?;
+                if !(k.is_finite() && *k > 0.0 && *k <= 10.0) {
+                    return Err(Error::invalid("k", "k must be above 0 and at most 10 standard deviations"));
                 }
                 Ok(())
             }
-            Self::ModelSignal { rule, entry, .. } => {
-                let exit = self.model_exit();
+            Self::ModelSignal { rule, .. } => {
+                let (entry, exit) = (self.model_entry(), self.model_exit());
                 match rule {
-                    ModelRule::ProbUp if !(*entry > 0.5 && *entry <= 1.0) => {
+                    ModelRule::ProbUp if !(entry > 0.5 && entry <= 1.0) => {
                         return Err(Error::invalid("entry", "a prob_up entry threshold must be in (0.5, 1]"))
                     }
-                    ModelRule::ExpectedReturn if !(entry.is_finite() && *entry > -1.0) => {
-                        return Err(Error::invalid("entry", "an expected-return threshold must be a number above -1"))
+                    ModelRule::ExpectedReturn if !(entry.is_finite() && entry > -1.0 && entry <= 10.0) => {
+                        return Err(Error::invalid("entry", "an expected-return threshold must be in (-1, 10]"))
                     }
                     _ => {}
                 }
-                if !(exit.is_finite() && exit <= *entry) {
+                if !(exit.is_finite() && exit <= entry && exit >= -1.0) {
                     return Err(Error::invalid("exit", "exit must be a number no greater than entry"));
                 }
                 Ok(())
             }
+        }
+    }
+
+    /// A model strategy's entry threshold (its default when not given).
+    fn model_entry(&self) -> f64 {
+        match self {
+            Self::ModelSignal { rule, entry, .. } => entry.unwrap_or(match rule {
+                ModelRule::ProbUp => 0.55,
+                ModelRule::ExpectedReturn => 0.0,
+            }),
+            _ => f64::NAN,
         }
     }
 
@@ -197,12 +210,12 @@ impl Strategy {
             Self::SmaCross { fast, slow } => format!("sma-cross fast={fast} slow={slow}"),
             Self::RsiThreshold { period, lower, upper } => format!("rsi period={period} lower={lower} upper={upper}"),
             Self::BollingerReversion { period, k } => format!("bollinger period={period} k={k}"),
-            Self::ModelSignal { rule, entry, .. } => {
+            Self::ModelSignal { rule, .. } => {
                 let rule = match rule {
                     ModelRule::ProbUp => "prob_up",
                     ModelRule::ExpectedReturn => "expected_return",
                 };
-                format!("model rule={rule} entry={entry} exit={}", self.model_exit())
+                format!("model rule={rule} entry={} exit={}", self.model_entry(), self.model_exit())
             }
         }
     }
@@ -212,13 +225,13 @@ impl Strategy {
     pub fn signals(&self, bars: &Bars, forecasts: Option<&ModelForecasts>) -> Result<Signals> {
         self.validate()?;
         match *self {
-            Self::ModelSignal { rule, entry, .. } => {
+            Self::ModelSignal { rule, .. } => {
                 let forecasts = forecasts
                     .ok_or_else(|| Error::invalid("strategy", "a model strategy needs walk-forward forecasts"))?;
                 if forecasts.len() != bars.len() {
                     return Err(Error::invalid("bars", "forecasts and bars differ in length"));
                 }
-                Ok(model_signals(forecasts, rule, entry, self.model_exit()))
+                Ok(model_signals(forecasts, rule, self.model_entry(), self.model_exit()))
             }
             Self::SmaCross { fast, slow } => Ok(sma_cross(&bars.close, fast, slow)),
             Self::RsiThreshold { period, lower, upper } => {
@@ -417,17 +430,17 @@ mod tests {
             expected_return: vec![f64::NAN, 0.01, -0.02, 0.0, 0.005],
         };
         let s =
-            Strategy::ModelSignal { rule: ModelRule::ProbUp, entry: 0.6, exit: None }.signals(&bars, Some(&f)).unwrap();
+            Strategy::ModelSignal { rule: ModelRule::ProbUp, entry: Some(0.6), exit: None }.signals(&bars, Some(&f)).unwrap();
         assert_eq!(s.long_entry, vec![false, true, false, false, false]);
         assert_eq!(s.long_exit, vec![false, false, false, true, false]);
         assert_eq!(s.short_entry, vec![false, false, false, true, false]);
         assert_eq!(s.short_exit, vec![false, true, true, false, false]);
-        let s = Strategy::ModelSignal { rule: ModelRule::ExpectedReturn, entry: 0.004, exit: Some(-0.01) }
+        let s = Strategy::ModelSignal { rule: ModelRule::ExpectedReturn, entry: Some(0.004), exit: Some(-0.01) }
             .signals(&bars, Some(&f))
             .unwrap();
         assert_eq!(s.long_entry, vec![false, true, false, false, true]);
         assert_eq!(s.long_exit, vec![false, false, true, false, false]);
-        assert!(Strategy::ModelSignal { rule: ModelRule::ProbUp, entry: 0.6, exit: None }
+        assert!(Strategy::ModelSignal { rule: ModelRule::ProbUp, entry: Some(0.6), exit: None }
             .signals(&bars, None)
             .is_err());
         let json: Strategy =

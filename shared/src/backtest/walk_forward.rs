@@ -68,8 +68,8 @@ impl WalkForward {
         if !(1..=512).contains(&self.horizon) {
             return Err(Error::invalid("horizon", "horizon must be from 1 to 512"));
         }
-        if self.every < 1 {
-            return Err(Error::invalid("every", "every must be at least 1"));
+        if !(1..=10_000).contains(&self.every) {
+            return Err(Error::invalid("every", "every must be from 1 to 10000 bars"));
         }
         Ok(())
     }

@@ -40,6 +40,13 @@ pub struct Asset {
     pub updated_at: DateTime<Utc>,
 }
 
+impl Asset {
+    /// When the asset trades (its bar times: forecasts, verification, gaps).
+    pub fn calendar(&self) -> crate::market_data::Calendar {
+        crate::market_data::Calendar::for_asset(&self.class, self.exchange.as_deref(), self.category.as_deref())
+    }
+}
+
 /// Filters of [`list_filtered`]; `None` matches everything.
 #[derive(Debug, Clone, Default)]
 pub struct AssetFilter {

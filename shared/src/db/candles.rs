@@ -182,17 +182,31 @@ pub async fn count(conn: &mut AsyncPgConnection, asset_id: i64, interval: Interv
 
 /// Number of stored candles, counting no further than `cap` (cheap existence checks).
 pub async fn count_up_to(conn: &mut AsyncPgConnection, asset_id: i64, interval: Interval, cap: i64) -> Result<i64> {
+    count_until(conn, asset_id, interval, None, cap).await
+}
+
+/// Number of stored candles starting at or before `until` (all when `None`), counting
+/// no further than `cap`.
+pub async fn count_until(
+    conn: &mut AsyncPgConnection,
+    asset_id: i64,
+    interval: Interval,
+    until: Option<DateTime<Utc>>,
+    cap: i64,
+) -> Result<i64> {
     #[derive(diesel::QueryableByName)]
     struct N {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         n: i64,
     }
     let row: N = diesel::sql_query(
-        "SELECT count(*) AS n FROM (SELECT 1 FROM candles WHERE asset_id = $1 AND interval = $2 LIMIT $3) t",
+        "SELECT count(*) AS n FROM (SELECT 1 FROM candles WHERE asset_id = $1 AND interval = $2
+                                     AND ($4::timestamptz IS NULL OR ts <= $4) LIMIT $3) t",
     )
     .bind::<diesel::sql_types::BigInt, _>(asset_id)
     .bind::<diesel::sql_types::Text, _>(interval.as_str())
     .bind::<diesel::sql_types::BigInt, _>(cap)
+    .bind::<diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>, _>(until)
     .get_result(conn)
     .await?;
     Ok(row.n)

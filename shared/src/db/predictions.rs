@@ -37,6 +37,25 @@ pub struct Prediction {
     pub created_at: DateTime<Utc>,
     /// When the forecast horizon has passed (verification may run).
     pub expires_at: DateTime<Utc>,
+    /// The mean path's final close over the last close, minus 1.
+    pub expected_return: Option<f64>,
+    /// Standard deviation of the horizon returns across sample paths.
+    pub volatility: Option<f64>,
+    /// Minus the 5th percentile of the horizon returns.
+    pub value_at_risk_5: Option<f64>,
+    /// The model's mean path as it came out (see `jobs::payload::RawBar`).
+    pub raw_forecast: Option<serde_json::Value>,
+    /// A backdated forecast's time: made from the candles up to it only.
+    pub as_of: Option<DateTime<Utc>>,
+    /// The calendar of the forecast's bar times.
+    pub calendar: Option<String>,
+}
+
+impl Prediction {
+    /// The time the forecast speaks from: its `as_of` when backdated, else when it was made.
+    pub fn predicted_at(&self) -> DateTime<Utc> {
+        self.as_of.unwrap_or(self.created_at)
+    }
 }
 
 /// Inserts a prediction; a second insert for the same job is ignored (at-least-once delivery).

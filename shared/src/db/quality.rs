@@ -10,7 +10,7 @@ use super::{assets::Asset, candles, quarantine};
 use crate::{
     error::Result,
     market_data::{
-        quality::{analyse, Calendar, QualityReport},
+        quality::{analyse, QualityReport},
         Interval,
     },
 };
@@ -35,7 +35,7 @@ pub struct SeriesQuality {
 /// Builds the report of `asset`'s `interval` series.
 pub async fn series_report(conn: &mut AsyncPgConnection, asset: &Asset, interval: Interval) -> Result<SeriesQuality> {
     let bars = candles::latest(conn, asset.id, interval, MAX_BARS).await?;
-    let report = analyse(&bars, interval, Calendar::for_class(&asset.class));
+    let report = analyse(&bars, interval, asset.calendar());
     let quarantined = quarantine::counts_by_reason(conn, &asset.symbol, interval).await?.into_iter().collect();
     Ok(SeriesQuality { symbol: asset.symbol.clone(), interval: interval.as_str().to_owned(), report, quarantined })
 }

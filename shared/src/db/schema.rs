@@ -115,6 +115,12 @@ diesel::table! {
         artifact_key -> Text,
         created_at -> Timestamptz,
         expires_at -> Timestamptz,
+        expected_return -> Nullable<Float8>,
+        volatility -> Nullable<Float8>,
+        value_at_risk_5 -> Nullable<Float8>,
+        raw_forecast -> Nullable<Jsonb>,
+        as_of -> Nullable<Timestamptz>,
+        calendar -> Nullable<Text>,
     }
 }
 
@@ -217,6 +223,35 @@ diesel::joinable!(asset_group_members -> asset_groups (group_id));
 diesel::joinable!(model_asset_pools -> assets (asset_id));
 diesel::joinable!(model_asset_pools -> models (model_id));
 diesel::joinable!(jobs -> batches (batch_id));
+diesel::table! {
+    evaluation_results (job_id, asset_id, predicted_at) {
+        job_id -> Uuid,
+        asset_id -> Int8,
+        predicted_at -> Timestamptz,
+        model -> Text,
+        owner_id -> Nullable<Int8>,
+        interval -> Text,
+        last_close -> Float8,
+        actual -> Array<Float8>,
+        forecast -> Array<Float8>,
+        errors -> Array<Float8>,
+        covered -> Array<Bool>,
+        steps -> Int4,
+        abs_error_sum -> Float8,
+        sq_error_sum -> Float8,
+        pct_error_sum -> Float8,
+        pct_steps -> Int4,
+        direction_hit -> Bool,
+        covered_steps -> Int4,
+        naive_abs_error_sum -> Float8,
+        naive_sq_error_sum -> Float8,
+        naive_pct_error_sum -> Float8,
+        naive_direction_hit -> Bool,
+        verified_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(evaluation_results -> jobs (job_id));
 diesel::joinable!(predictions -> jobs (job_id));
 diesel::joinable!(prediction_results -> predictions (job_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -228,6 +263,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     artifacts,
     models,
     prediction_results,
+    evaluation_results,
     schedule_runs,
     candle_quarantine,
     asset_groups,

@@ -13,8 +13,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     backtest::{engine::EngineConfig, strategy::Strategy, sweep::RankBy, walk_forward::WalkForward},
+    jobs::payload::validate_sampling,
     error::{Error, Result},
-    market_data::Interval,
+    market_data::{Calendar, Interval},
+    ranges::check_f64,
 };
 
 /// Most assets in one backtest.
@@ -32,14 +34,18 @@ pub struct BacktestPayload {
     /// Asset ids of `symbols` (resolved by the API).
     #[serde(default)]
     pub asset_ids: Vec<i64>,
+    /// Trading calendars of `symbols` (resolved by the API; the future bar times of a
+    /// model's forecasts).
+    #[serde(default)]
+    pub calendars: Vec<Calendar>,
     /// Candle interval.
     #[serde(default = "default_interval")]
     pub interval: Interval,
     /// First bar traded (default: all stored history).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::time::optional")]
     pub from: Option<DateTime<Utc>>,
     /// Last bar traded (default: the latest).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::time::optional")]
     pub to: Option<DateTime<Utc>>,
     /// The strategy (the base point of a sweep).
     pub strategy: Strategy,
@@ -175,9 +181,8 @@ impl BacktestPayload {
         }
         self.engine.validate().map_err(|e| under("engine", e))?;
         if let Some(p) = self.periods_per_year {
-            if !(p.is_finite() && p > 0.0) {
-                return Err(Error::invalid("periods_per_year", "periods_per_year must be a positive number"));
-            }
+            // one bar a year up to one a minute (a leap year has 527,040 minutes)
+            check_f64("periods_per_year", p, 1.0, 527_040.0)?;
         }
         match (&self.model, self.strategy.needs_forecasts()) {
             (None, true) => return Err(Error::invalid("model", "a model strategy needs model settings")),
@@ -189,15 +194,7 @@ impl BacktestPayload {
                     return Err(Error::invalid("model.name", "name a registered model, naive or drift"));
                 }
                 m.plan().validate().map_err(|e| under("model", e))?;
-                if !(1..=256).contains(&m.samples) {
-                    return Err(Error::invalid("model.samples", "samples must be from 1 to 256"));
-                }
-                if !(m.temperature.is_finite() && m.temperature > 0.0) {
-                    return Err(Error::invalid("model.temperature", "temperature must be a positive number"));
-                }
-                if !(m.top_p > 0.0 && m.top_p <= 1.0) {
-                    return Err(Error::invalid("model.top_p", "top_p must be in (0, 1]"));
-                }
+                validate_sampling(m.samples, m.temperature, m.top_k, m.top_p).map_err(|e| under("model", e))?;
             }
             (None, false) => {}
         }
@@ -208,8 +205,8 @@ impl BacktestPayload {
             }
             Some(sweep) => {
                 sweep.rank_by.parse::<RankBy>().map_err(|e| under("sweep", e))?;
-                if sweep.top < 1 {
-                    return Err(Error::invalid("sweep.top", "top must be at least 1"));
+                if !(1..=1000).contains(&sweep.top) {
+                    return Err(Error::invalid("sweep.top", "top must be from 1 to 1000"));
                 }
                 self.grid(sweep)
             }

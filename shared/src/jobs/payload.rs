@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::market_data::{Candle, Interval};
+use crate::market_data::{Calendar, Candle, Interval};
 
 /// Models every worker can run without weights.
 pub const BASELINE_MODELS: [&str; 2] = ["naive", "drift"];
@@ -31,6 +31,10 @@ pub struct PredictionPayload {
     /// Settings of a registered (Kronos) model; `None` for baselines.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kronos: Option<KronosSettings>,
+    /// The trading calendar the forecast's bar times follow (the asset's; for inline
+    /// candles the request's, or inferred from them).
+    #[serde(default)]
+    pub calendar: Calendar,
 }
 
 /// How a registered Kronos model runs a prediction (all defaults resolved at submission,
@@ -64,6 +68,28 @@ impl KronosSettings {
     pub const DEFAULT_TOP_P: f64 = 0.9;
     /// Most sample paths per job.
     pub const MAX_SAMPLES: usize = 256;
+    /// Highest softmax temperature.
+    pub const MAX_TEMPERATURE: f64 = 100.0;
+    /// Highest top-k (beyond the vocabulary it keeps everything, as 0 does).
+    pub const MAX_TOP_K: usize = 1_000_000;
+}
+
+/// The one check of Kronos sampling settings, wherever they arrive (predictions,
+/// backtests' and evaluations' model settings): errors name the field.
+pub fn validate_sampling(samples: usize, temperature: f64, top_k: usize, top_p: f64) -> crate::Result<()> {
+    use crate::ranges::{check_f64, check_int};
+    check_int("samples", samples, 1, KronosSettings::MAX_SAMPLES)?;
+    if !(temperature.is_finite() && temperature > 0.0 && temperature <= KronosSettings::MAX_TEMPERATURE) {
+        return Err(crate::Error::invalid(
+            "temperature",
+            format!("temperature must be above 0 and at most {}", KronosSettings::MAX_TEMPERATURE),
+        ));
+    }
+    check_int("top_k", top_k, 0, KronosSettings::MAX_TOP_K)?;
+    if top_p <= 0.0 {
+        return Err(crate::Error::invalid("top_p", "top_p must be above 0 and at most 1"));
+    }
+    check_f64("top_p", top_p, 0.0, 1.0)
 }
 
 /// The history a prediction runs on.
@@ -78,6 +104,9 @@ pub enum SeriesSource {
         asset_id: i64,
         /// Candles of context.
         context: usize,
+        /// A backdated forecast: from the candles that had closed by this time only.
+        #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "crate::time::optional")]
+        as_of: Option<DateTime<Utc>>,
     },
     /// Candles sent with the request.
     Inline {
@@ -86,7 +115,8 @@ pub enum SeriesSource {
     },
 }
 
-/// One forecast step: the mean path plus close quantiles across sample paths.
+/// One forecast step: the mean path, as a consistent bar, plus close quantiles across
+/// sample paths.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ForecastRow {
     /// Bar time.
@@ -111,6 +141,90 @@ pub struct ForecastRow {
     pub p90: f64,
 }
 
+impl ForecastRow {
+    /// The step at `ts` from the model's mean-path bar `raw` (open, high, low, close,
+    /// volume, amount), made a consistent candle: open and close as the model gave them,
+    /// high the largest and low the smallest of the four prices (an average of sample
+    /// paths can put the mean high below the mean open or close), volume and amount not
+    /// below zero. The raw bar stays in [`RawBar`].
+    pub fn consistent(ts: DateTime<Utc>, raw: [f64; 6], p10: f64, p50: f64, p90: f64) -> Self {
+        let [open, high, low, close, volume, amount] = raw;
+        Self {
+            ts,
+            open,
+            high: open.max(high).max(low).max(close),
+            low: open.min(high).min(low).min(close),
+            close,
+            volume: volume.max(0.0),
+            amount: amount.max(0.0),
+            p10,
+            p50,
+            p90,
+        }
+    }
+
+    /// Whether the row is a valid candle (high ≥ open, close ≥ low; volume ≥ 0).
+    pub fn is_consistent(&self) -> bool {
+        self.high >= self.open.max(self.close)
+            && self.low <= self.open.min(self.close)
+            && self.low <= self.high
+            && self.volume >= 0.0
+            && self.amount >= 0.0
+    }
+}
+
+/// One step of the mean path exactly as the model produced it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RawBar {
+    /// Bar time.
+    pub ts: DateTime<Utc>,
+    /// Open.
+    pub open: f64,
+    /// High.
+    pub high: f64,
+    /// Low.
+    pub low: f64,
+    /// Close.
+    pub close: f64,
+    /// Volume.
+    pub volume: f64,
+    /// Amount.
+    pub amount: f64,
+}
+
+impl RawBar {
+    /// The bar `[open, high, low, close, volume, amount]` at `ts`.
+    pub fn new(ts: DateTime<Utc>, bar: [f64; 6]) -> Self {
+        let [open, high, low, close, volume, amount] = bar;
+        Self { ts, open, high, low, close, volume, amount }
+    }
+}
+
+/// Which way a forecast points, by its probability of ending above the last close:
+/// `up` above 0.5, `down` below, `flat` at exactly 0.5.
+pub fn direction_of(prob_up: f64) -> &'static str {
+    if prob_up > 0.5 {
+        "up"
+    } else if prob_up < 0.5 {
+        "down"
+    } else {
+        "flat"
+    }
+}
+
+/// Which way a forecast points and what its horizon holds (see `kronos_models::HorizonRisk`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForecastSummary {
+    /// `up` (prob_up > 0.5), `down` (< 0.5) or `flat`.
+    pub direction: String,
+    /// The mean path's final close over the last close, minus 1.
+    pub expected_return: f64,
+    /// Standard deviation of the horizon returns across sample paths.
+    pub volatility: f64,
+    /// Minus the 5th percentile of the horizon returns (a loss as a positive fraction).
+    pub value_at_risk_5: f64,
+}
+
 /// The forecast document stored in the object store for every prediction.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ForecastDocument {
@@ -126,8 +240,18 @@ pub struct ForecastDocument {
     pub last_close: f64,
     /// Probability that the final close ends above `last_close`.
     pub prob_up: f64,
-    /// The forecast, one row per step.
+    /// Direction, expected return and risk over the horizon.
+    #[serde(flatten)]
+    pub summary: ForecastSummary,
+    /// The calendar of the bar times.
+    pub calendar: Calendar,
+    /// For a backdated forecast: the time it was made as of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<DateTime<Utc>>,
+    /// The forecast, one consistent bar per step.
     pub rows: Vec<ForecastRow>,
+    /// The model's mean path as it came out.
+    pub raw: Vec<RawBar>,
 }
 
 /// A refresh job: fetch new bars of `interval` from the exchanges.

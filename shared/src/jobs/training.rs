@@ -38,10 +38,10 @@ pub struct TrainingPayload {
     /// Candle interval.
     pub interval: Interval,
     /// First candle (default: all history).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::time::optional")]
     pub from: Option<DateTime<Utc>>,
     /// Last candle (default: the latest).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::time::optional")]
     pub to: Option<DateTime<Utc>>,
     /// Optimiser steps of the predictor stage (Kronos) or the regressor.
     pub steps: usize,

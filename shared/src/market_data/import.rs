@@ -11,8 +11,11 @@ use std::{collections::BTreeMap, io::Read, path::Path};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use polars::prelude::*;
 
-use super::Candle;
-use crate::error::{Error, Result};
+use super::{Candle, Interval};
+use crate::{
+    catalogue::valid_symbol,
+    error::{Error, Result},
+};
 
 /// A row that could not be imported.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,8 +47,9 @@ const TIME_NAMES: [&str; 6] = ["date", "datetime", "timestamp", "timestamps", "t
 const TICKER_NAMES: [&str; 2] = ["ticker", "symbol"];
 
 /// Parses a CSV or Parquet file (by extension; `.gz` is decompressed).
-/// `symbol` names the series of a file without a ticker column.
-pub fn parse_file(path: &Path, symbol: Option<&str>) -> Result<ParsedCandles> {
+/// `symbol` names the series of a file without a ticker column; with `interval`, rows
+/// whose time is not a bar start of it are refused (as refresh jobs refuse them).
+pub fn parse_file(path: &Path, symbol: Option<&str>, interval: Option<Interval>) -> Result<ParsedCandles> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_ascii_lowercase();
     let raw = std::fs::read(path).map_err(|e| Error::Data(format!("cannot read {}: {e}", path.display())))?;
     let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
@@ -66,11 +70,14 @@ pub fn parse_file(path: &Path, symbol: Option<&str>) -> Result<ParsedCandles> {
             .into_reader_with_file_handle(std::io::Cursor::new(bytes))
             .finish()?
     };
-    parse_frame(frame, symbol)
+    parse_frame(frame, symbol, interval)
 }
 
 /// Parses an already-loaded frame (see [`parse_file`]).
-pub fn parse_frame(frame: DataFrame, symbol: Option<&str>) -> Result<ParsedCandles> {
+pub fn parse_frame(frame: DataFrame, symbol: Option<&str>, interval: Option<Interval>) -> Result<ParsedCandles> {
+    if let Some(s) = symbol.filter(|s| !valid_symbol(&s.to_ascii_uppercase())) {
+        return Err(Error::invalid("symbol", format!("{s:?} is not a symbol (1 to 32 letters, digits or . - _ / ^ =)")));
+    }
     let columns: Vec<String> = frame.get_column_names().iter().map(|c| c.to_string()).collect();
     let find =
         |names: &[&str]| columns.iter().find(|c| names.contains(&c.trim().to_ascii_lowercase().as_str())).cloned();
@@ -121,21 +128,30 @@ pub fn parse_frame(frame: DataFrame, symbol: Option<&str>) -> Result<ParsedCandl
     let raw = |i: usize| -> serde_json::Value {
         let fields = frame.get_columns().iter().map(|c| {
             let text = c.get(i).map(|v| v.to_string()).unwrap_or_default();
-            (c.name().to_string(), serde_json::Value::String(text.trim_matches('"').to_owned()))
+            // the raw text is kept for people to read; NUL cannot be stored in PostgreSQL
+            let text = text.trim_matches('"').replace('\0', "\u{FFFD}");
+            (c.name().to_string().replace('\0', "\u{FFFD}"), serde_json::Value::String(text))
         });
         serde_json::Value::Object(fields.collect())
     };
     for i in 0..frame.height() {
         let row = i + 1;
         let symbol_of = |i: usize| match (&tickers, symbol) {
-            (Some(t), _) => t[i].clone().filter(|s| !s.is_empty()),
+            (Some(t), _) => t[i].clone().filter(|s| valid_symbol(s)),
             (None, s) => s.map(str::to_ascii_uppercase),
         };
         let ts_of = |i: usize| times[i].as_ref().ok().copied();
         let reject = |reason: String| RejectedRow { row, reason, symbol: symbol_of(i), ts: ts_of(i), raw: raw(i) };
         let series = match (&tickers, symbol) {
             (Some(t), _) => match &t[i] {
-                Some(s) if !s.is_empty() => s.clone(),
+                Some(s) if valid_symbol(s) => s.clone(),
+                Some(s) if !s.is_empty() => {
+                    let shown: String = s.chars().take(40).map(|c| if c.is_control() { '\u{FFFD}' } else { c }).collect();
+                    parsed.rejected.push(reject(format!(
+                        "ticker {shown:?} is not a symbol (1 to 32 letters, digits or . - _ / ^ =)"
+                    )));
+                    continue;
+                }
                 _ => {
                     parsed.rejected.push(reject("ticker is missing".into()));
                     continue;
@@ -162,7 +178,11 @@ pub fn parse_frame(frame: DataFrame, symbol: Option<&str>) -> Result<ParsedCandl
             continue;
         };
         let candle = Candle { ts, open: o, high: h, low: l, close: c, volume: v, amount: a };
-        if let Some(reason) = candle.validation_error() {
+        let reason = match interval {
+            Some(interval) => candle.validation_error_for(interval),
+            None => candle.validation_error(),
+        };
+        if let Some(reason) = reason {
             parsed.rejected.push(reject(reason));
             continue;
         }
@@ -324,7 +344,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("x.csv");
         std::fs::write(&path, text).unwrap();
-        parse_file(&path, symbol).unwrap()
+        parse_file(&path, symbol, None).unwrap()
     }
 
     #[test]
@@ -386,7 +406,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("x.csv");
         std::fs::write(&path, "date,open,high,low,close\n2020-01-01,1,1,1,1\n").unwrap();
-        let err = parse_file(&path, None).unwrap_err();
+        let err = parse_file(&path, None, None).unwrap_err();
         assert!(err.to_string().contains("--symbol"), "{err}");
     }
 
@@ -408,7 +428,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("btc.parquet");
         ParquetWriter::new(std::fs::File::create(&path).unwrap()).finish(&mut df).unwrap();
-        let p = parse_file(&path, Some("btcusdt")).unwrap();
+        let p = parse_file(&path, Some("btcusdt"), None).unwrap();
         let s = &p.series["BTCUSDT"];
         assert_eq!(s.len(), 2);
         assert_eq!(s[1].ts.to_rfc3339(), "2023-11-14T22:14:20+00:00");

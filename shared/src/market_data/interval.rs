@@ -74,6 +74,20 @@ impl Interval {
         ts.timestamp_subsec_nanos() == 0 && self.bar_start(ts) == ts
     }
 
+    /// Where bars of this interval start, in words.
+    pub fn grid_rule(self) -> &'static str {
+        match self {
+            Self::M1 => "whole minutes",
+            Self::M5 => "multiples of 5 minutes",
+            Self::M15 => "multiples of 15 minutes",
+            Self::M30 => "multiples of 30 minutes",
+            Self::H1 => "whole hours (UTC)",
+            Self::H4 => "00:00, 04:00, … UTC",
+            Self::D1 => "00:00 UTC",
+            Self::W1 => "Mondays 00:00 UTC",
+        }
+    }
+
     /// The `n` bar times after `last`, one interval apart.
     pub fn future_timestamps(self, last: DateTime<Utc>, n: usize) -> Vec<DateTime<Utc>> {
         (1..=n as i32).map(|k| last + self.duration() * k).collect()

@@ -1,5 +1,6 @@
 //! Market-data types (candles, intervals) and the CSV/Parquet importer.
 
+pub mod calendar;
 pub mod frame;
 pub mod import;
 pub mod indicators;
@@ -8,6 +9,7 @@ pub mod quality;
 pub mod refresh;
 pub mod resample;
 
+pub use calendar::Calendar;
 pub use interval::Interval;
 
 use chrono::{DateTime, Utc};
@@ -35,8 +37,21 @@ pub struct Candle {
     pub amount: f64,
 }
 
+/// Lowest price accepted (sub-micro-cent tokens included).
+pub const MIN_PRICE: f64 = 1e-12;
+/// Highest price accepted. Forecasting normalises each series in 32-bit floats; prices,
+/// volumes and their products stay far inside that range with these bounds.
+pub const MAX_PRICE: f64 = 1e12;
+/// Highest volume or amount accepted.
+pub const MAX_VOLUME: f64 = 1e18;
+/// The earliest bar time accepted (1970-01-01, the Unix epoch).
+pub const EARLIEST_BAR_SECS: i64 = 0;
+
 impl Candle {
-    /// Why this candle cannot be stored, or `None` when it is valid.
+    /// Why this candle cannot be stored, or `None` when it is valid: prices from
+    /// [`MIN_PRICE`] to [`MAX_PRICE`] with high ≥ open, close ≥ low; volume and amount
+    /// from 0 to [`MAX_VOLUME`]; a bar time from 1970 that has already begun (at most a
+    /// day ahead of this machine's clock, for skew).
     pub fn validation_error(&self) -> Option<String> {
         let prices = [("open", self.open), ("high", self.high), ("low", self.low), ("close", self.close)];
         for (name, value) in prices {
@@ -45,6 +60,9 @@ impl Candle {
             }
             if value <= 0.0 {
                 return Some(format!("{name} must be positive (got {value})"));
+            }
+            if !(MIN_PRICE..=MAX_PRICE).contains(&value) {
+                return Some(format!("{name} must be from {MIN_PRICE:e} to {MAX_PRICE:e} (got {value})"));
             }
         }
         if self.high < self.low {
@@ -60,7 +78,29 @@ impl Candle {
             if !value.is_finite() || value < 0.0 {
                 return Some(format!("{name} must be a non-negative number (got {value})"));
             }
+            if value > MAX_VOLUME {
+                return Some(format!("{name} must be at most {MAX_VOLUME:e} (got {value})"));
+            }
+        }
+        let latest = chrono::Utc::now() + chrono::Duration::days(1);
+        if self.ts.timestamp() < EARLIEST_BAR_SECS || self.ts > latest {
+            return Some(format!("time {} must be from 1970 and not in the future", self.ts.to_rfc3339()));
         }
         None
     }
+
+    /// [`Candle::validation_error`], or why the bar time is not a bar start of
+    /// `interval` (bars start on the UTC grid: days at 00:00, weeks on Mondays).
+    pub fn validation_error_for(&self, interval: Interval) -> Option<String> {
+        self.validation_error().or_else(|| {
+            (!interval.is_bar_start(self.ts)).then(|| {
+                format!("time {} is not on the {interval} grid (bars start at {})", rfc3339(self.ts), interval.grid_rule())
+            })
+        })
+    }
+}
+
+/// RFC 3339 with `Z`, the one spelling of times in answers and messages.
+pub fn rfc3339(ts: DateTime<Utc>) -> String {
+    ts.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
 }

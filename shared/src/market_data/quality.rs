@@ -2,14 +2,15 @@
 //! outliers by robust z-score, stale runs of identical bars, and rows that break the
 //! candle rules (which import and refresh quarantine, so stored rows should have none).
 //!
-//! Calendars: crypto trades around the clock, so every missing bar is a gap. Stocks,
-//! indices and FX trade on weekdays: daily and weekly series expect every weekday
-//! (exchange holidays show up as one-bar gaps), intraday series are checked within a
-//! day only (sessions and nights are not gaps).
+//! Gaps are the bars the asset's [`Calendar`] expects between two stored bars (see
+//! `calendar`: crypto every bar; US stocks and indices their weekday session; FX its
+//! week; other stocks weekdays, intraday gaps within a day only). Exchange holidays
+//! show up as one-bar gaps.
 
-use chrono::{DateTime, Datelike, Utc, Weekday};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+pub use super::calendar::Calendar;
 use super::{Candle, Interval};
 
 /// Robust z-score beyond which a return is reported.
@@ -20,27 +21,6 @@ pub const STALE_RUN: usize = 5;
 
 /// Most items listed per category (counts are always complete).
 pub const MAX_LISTED: usize = 100;
-
-/// When an asset trades.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Calendar {
-    /// Every minute of every day (crypto).
-    AlwaysOpen,
-    /// Monday to Friday (stocks, indices, FX).
-    Weekdays,
-}
-
-impl Calendar {
-    /// The calendar of an asset class.
-    pub fn for_class(class: &str) -> Self {
-        if class == "crypto" {
-            Self::AlwaysOpen
-        } else {
-            Self::Weekdays
-        }
-    }
-}
 
 /// Missing bars between two stored ones.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -125,40 +105,12 @@ pub fn analyse(candles: &[Candle], interval: Interval, calendar: Calendar) -> Qu
     }
 }
 
-fn is_weekday(ts: DateTime<Utc>) -> bool {
-    !matches!(ts.weekday(), Weekday::Sat | Weekday::Sun)
-}
-
 fn find_gaps(candles: &[Candle], interval: Interval, calendar: Calendar) -> Vec<Gap> {
-    let step = interval.duration();
-    let daily_or_longer = step >= chrono::Duration::days(1);
     candles
         .windows(2)
         .filter_map(|w| {
             let (a, b) = (w[0].ts, w[1].ts);
-            let missing = match calendar {
-                Calendar::AlwaysOpen => (b - a).num_seconds() / step.num_seconds() - 1,
-                Calendar::Weekdays if daily_or_longer && interval == Interval::W1 => {
-                    (b - a).num_seconds() / step.num_seconds() - 1
-                }
-                Calendar::Weekdays if daily_or_longer => {
-                    // weekdays strictly between the two bars
-                    let mut t = a + step;
-                    let mut n = 0;
-                    while t < b {
-                        n += i64::from(is_weekday(t));
-                        t += step;
-                    }
-                    n
-                }
-                Calendar::Weekdays => {
-                    if a.date_naive() == b.date_naive() {
-                        (b - a).num_seconds() / step.num_seconds() - 1
-                    } else {
-                        0
-                    }
-                }
-            };
+            let missing = calendar.bars_between(interval, a, b);
             (missing > 0).then_some(Gap { after: a, before: b, missing })
         })
         .collect()

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::{
     import::RejectedRow,
-    quality::{analyse, Calendar},
+    quality::analyse,
     Candle, Interval,
 };
 use crate::{
@@ -141,7 +141,7 @@ pub async fn refresh_series(
         let mut conn = pool.get().await?;
         // a little history before the window, so its first returns and gaps are seen
         let window = candles::range(&mut conn, asset.id, interval, Some(first - step * 50), None, 200_000).await?;
-        let analysis = analyse(&window, interval, Calendar::for_class(&asset.class));
+        let analysis = analyse(&window, interval, asset.calendar());
         let in_window = |t: DateTime<Utc>| t >= first;
         report.quality = WindowQuality {
             gaps: analysis.gaps.iter().filter(|g| in_window(g.before)).count(),
@@ -161,10 +161,7 @@ pub fn check(bars: &[Candle], interval: Interval, symbol: &str) -> (Vec<Candle>,
     let mut seen = HashSet::new();
     for (i, bar) in bars.iter().enumerate() {
         let reason = bar
-            .validation_error()
-            .or_else(|| {
-                (!interval.is_bar_start(bar.ts)).then(|| format!("time {} is not on the {interval} grid", bar.ts))
-            })
+            .validation_error_for(interval)
             .or_else(|| (!seen.insert(bar.ts)).then(|| format!("duplicate timestamp {}", bar.ts)));
         match reason {
             None => good.push(*bar),

@@ -42,7 +42,7 @@ fn import_stocks(env: &TestEnv) {
 
 /// The demo file's bars of `symbol`, as the library reads them.
 fn demo_bars(symbol: &str) -> Bars {
-    let parsed = import::parse_file(&demo::file("stocks.csv.gz"), None).unwrap();
+    let parsed = import::parse_file(&demo::file("stocks.csv.gz"), None, None).unwrap();
     Bars::from_candles(&parsed.series[symbol])
 }
 

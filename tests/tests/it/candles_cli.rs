@@ -23,7 +23,7 @@ async fn export_round_trips_and_resample_stores_weeks() {
             &["candles", "export", "--symbol", "demo", "--interval", "1d", "--out", out.to_str().unwrap()],
         );
         assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-        let parsed = parse_file(&out, Some("DEMO")).unwrap();
+        let parsed = parse_file(&out, Some("DEMO"), None).unwrap();
         assert!(parsed.rejected.is_empty());
         assert_eq!(parsed.series["DEMO"], series, "{ext} round trip");
     }

@@ -20,14 +20,14 @@ async fn reimport_upserts_and_bad_rows_are_not_stored() {
     let pool = db::pool(&env.config.database_url, 2).unwrap();
     let mut conn = pool.get().await.unwrap();
     let text = "Date,Open,High,Low,Close,Volume\n1/4/1999,10,12,9,11,100\n1/5/1999,11,13,10,12,100\n1/6/1999,11,,10,12,100\n1/7/1999,11,9,10,12,100\n";
-    let parsed = parse_file(&write(&env, "spx.csv", text.as_bytes()), Some("SPX")).unwrap();
+    let parsed = parse_file(&write(&env, "spx.csv", text.as_bytes()), Some("SPX"), None).unwrap();
     assert_eq!(parsed.rejected.iter().map(|r| r.row).collect::<Vec<_>>(), vec![3, 4]);
     let id = assets::ensure(&mut conn, "SPX", "index").await.unwrap();
     candles::upsert(&mut conn, id, Interval::D1, &parsed.series["SPX"], "import").await.unwrap();
     assert_eq!(candles::count(&mut conn, id, Interval::D1).await.unwrap(), 2);
     // corrected file: same dates, new close, one more day
     let fixed = "Date,Open,High,Low,Close,Volume\n1/4/1999,10,12,9,11.5,100\n1/5/1999,11,13,10,12,100\n1/6/1999,11,13,10,12,100\n";
-    let parsed = parse_file(&write(&env, "spx2.csv", fixed.as_bytes()), Some("SPX")).unwrap();
+    let parsed = parse_file(&write(&env, "spx2.csv", fixed.as_bytes()), Some("SPX"), None).unwrap();
     candles::upsert(&mut conn, id, Interval::D1, &parsed.series["SPX"], "import").await.unwrap();
     let stored = candles::latest(&mut conn, id, Interval::D1, 10).await.unwrap();
     assert_eq!(stored.len(), 3);
@@ -43,7 +43,7 @@ async fn gzip_long_format_imports_every_ticker() {
     let mut gz = flate2_writer();
     gz.write_all(text.as_bytes()).unwrap();
     let path = write(&env, "stocks.csv.gz", &gz.finish().unwrap());
-    let parsed = parse_file(&path, None).unwrap();
+    let parsed = parse_file(&path, None, None).unwrap();
     assert_eq!(parsed.series["AAPL"].len(), 2);
     assert_eq!(parsed.series["IBM"].len(), 1);
     assert_eq!(parsed.rows_read, 3);

@@ -104,7 +104,9 @@ async fn kronos_jobs_equal_the_cli() {
                 json!({"ts": ts.and_utc().to_rfc3339(), "open": v[0], "high": v[1], "low": v[2], "close": v[3], "volume": v[4], "amount": v[5]})
             })
             .collect();
-        let mut body = json!({"candles": candles, "interval": "5m", "horizon": c.horizon, "model": c.model});
+        // the CLI continues the CSV's own spacing: an always-open calendar
+        let mut body = json!({"candles": candles, "interval": "5m", "horizon": c.horizon, "model": c.model,
+                              "calendar": "always_open"});
         for (k, v) in c.extra.as_object().unwrap() {
             body[k] = v.clone();
         }
@@ -155,18 +157,29 @@ async fn kronos_jobs_equal_the_cli() {
         assert_eq!(p["model"], c.model);
         let api_rows = p["forecast"].as_array().unwrap();
         assert_eq!(api_rows.len(), c.horizon);
-        for (i, row) in api_rows.iter().enumerate() {
-            let want = cli["forecast"][i].as_array().unwrap();
-            for (k, field) in ["open", "high", "low", "close", "volume", "amount"].iter().enumerate() {
-                let (got, want) = (row[field].as_f64().unwrap(), want[k].as_f64().unwrap());
-                assert!(close(got, want), "{} row {i} {field}: api {got}, cli {want}", c.model);
+        let (_, with_raw) = api.get(&format!("/v1/predictions/{id}?include=raw")).await;
+        // the CLI prints the API's fields: the same rows, raw path, direction and risk
+        for (table, api_table) in [("forecast", &p["forecast"]), ("raw_forecast", &with_raw["raw_forecast"])] {
+            for (i, row) in api_table.as_array().unwrap().iter().enumerate() {
+                let want = &cli[table][i];
+                for field in ["open", "high", "low", "close", "volume", "amount"] {
+                    let (got, want) = (row[field].as_f64().unwrap(), want[field].as_f64().unwrap());
+                    assert!(close(got, want), "{} {table} row {i} {field}: api {got}, cli {want}", c.model);
+                }
+                assert_eq!(row["ts"], want["ts"], "{table} row {i}");
             }
+        }
+        for (i, row) in api_rows.iter().enumerate() {
             for q in ["p10", "p50", "p90"] {
-                let (got, want) = (row[q].as_f64().unwrap(), cli["quantiles"][q][i][3].as_f64().unwrap());
+                let (got, want) = (row[q].as_f64().unwrap(), cli["forecast"][i][q].as_f64().unwrap());
                 assert!(close(got, want), "row {i} {q}: api {got}, cli {want}");
             }
-            let ts = chrono::DateTime::parse_from_rfc3339(row["ts"].as_str().unwrap()).unwrap();
-            assert_eq!(ts.naive_utc().format("%Y-%m-%d %H:%M:%S").to_string(), cli["timestamps"][i].as_str().unwrap());
+        }
+        for field in ["direction", "last_ts", "last_close"] {
+            assert_eq!(p[field], cli[field], "{field}");
+        }
+        for field in ["expected_return", "volatility", "value_at_risk_5"] {
+            assert!(close(p[field].as_f64().unwrap(), cli[field].as_f64().unwrap()), "{field}");
         }
         assert_eq!(p["prob_up"].as_f64(), cli["prob_up"].as_f64(), "prob_up");
     }

@@ -76,9 +76,19 @@ async fn flow(store: StoreKind) {
         assert!((row["close"].as_f64().unwrap() - expected.mean[i][3]).abs() < 1e-9);
         assert!((row["p10"].as_f64().unwrap() - expected.p10[i]).abs() < 1e-9);
         assert!((row["p90"].as_f64().unwrap() - expected.p90[i]).abs() < 1e-9);
-        let ts = chrono::DateTime::parse_from_rfc3339(row["ts"].as_str().unwrap()).unwrap();
-        assert_eq!(ts.with_timezone(&chrono::Utc), series[59].ts + chrono::Duration::days(i as i64 + 1));
     }
+    // DEMO is a stock (no exchange known): its bars follow the weekdays calendar, so a
+    // forecast from Thursday 2024-02-29 steps over the weekend
+    assert_eq!(p["calendar"], "weekdays");
+    let days: Vec<&str> = rows.iter().map(|r| r["ts"].as_str().unwrap()).collect();
+    assert_eq!(days, ["2024-03-01T00:00:00Z", "2024-03-04T00:00:00Z", "2024-03-05T00:00:00Z", "2024-03-06T00:00:00Z"]);
+    assert_eq!(p["expires_at"], "2024-03-06T00:00:00Z");
+    // direction and horizon risk, from the same empirical distribution as the band
+    assert_eq!(p["direction"], if expected.prob_up > 0.5 { "up" } else if expected.prob_up < 0.5 { "down" } else { "flat" });
+    assert!((p["expected_return"].as_f64().unwrap() - expected.risk.expected_return).abs() < 1e-12);
+    assert!((p["volatility"].as_f64().unwrap() - expected.risk.volatility).abs() < 1e-12);
+    assert!((p["value_at_risk_5"].as_f64().unwrap() - expected.risk.value_at_risk_5).abs() < 1e-12);
+    assert!(p["volatility"].as_f64().unwrap() > 0.0);
     assert!((p["prob_up"].as_f64().unwrap() - expected.prob_up).abs() < 1e-12);
     assert_eq!(p["last_close"].as_f64().unwrap(), series[59].close);
 

@@ -79,6 +79,12 @@ async fn predict(env: &TestEnv, model: &str, last_day: u32, closes: &[(f64, f64,
         artifact_key: format!("predictions/{id}.json"),
         created_at: last_ts,
         expires_at: rows.last().unwrap().ts,
+        expected_return: None,
+        volatility: None,
+        value_at_risk_5: None,
+        raw_forecast: None,
+        as_of: None,
+        calendar: None,
     };
     assert!(predictions::insert(&mut conn, &prediction).await.unwrap());
     id

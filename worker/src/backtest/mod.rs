@@ -1,5 +1,4 @@
 //! Backtest work on a device pool: the walk-forward forecasts a model strategy trades
-//! on, and the job's progress reports.
+//! on (also used by evaluation jobs).
 
-pub mod progress;
 pub mod walk_forward;

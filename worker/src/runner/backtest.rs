@@ -22,11 +22,9 @@ use serde_json::{json, Value};
 
 use super::{JobFailure, Outcome};
 use crate::{
-    backtest::{
-        progress::{Progress, Reporter},
-        walk_forward::{self, Stopped},
-    },
+    backtest::walk_forward::{self, Plan, Stopped},
     pool::PoolContext,
+    progress::{Progress, Reporter},
 };
 
 /// What the simulation produced.
@@ -59,12 +57,18 @@ pub async fn run(ctx: &PoolContext, job: &Claimed) -> Result<Outcome, JobFailure
         progress.stage("forecasting", total);
     }
     let mut series = Vec::with_capacity(loaded.len());
-    for (symbol, (candles, first)) in payload.symbols.iter().zip(loaded) {
+    let mut failed_windows = 0;
+    for (i, (symbol, (candles, first))) in payload.symbols.iter().zip(loaded).enumerate() {
         let forecasts = match &payload.model {
             None => None,
             Some(settings) => {
-                match walk_forward::forecasts(ctx, settings, payload.interval, &candles, first, &progress).await {
-                    Ok(f) => Some(f),
+                let calendar = payload.calendars.get(i).copied().unwrap_or_default();
+                let plan = Plan { settings, interval: payload.interval, calendar };
+                match walk_forward::forecasts(ctx, plan, &candles, first, &progress).await {
+                    Ok((f, failed)) => {
+                        failed_windows += failed;
+                        Some(f)
+                    }
                     Err(Stopped::Cancelled) => return super::end_unowned(ctx, job).await,
                     Err(Stopped::Failed(f)) => return Err(f),
                 }
@@ -83,7 +87,7 @@ pub async fn run(ctx: &PoolContext, job: &Claimed) -> Result<Outcome, JobFailure
         .await
         .map_err(|e| JobFailure::transient(format!("the simulation stopped: {e}")))??;
     progress.stage("storing", 1);
-    let summary = store(ctx, job, &payload, &outputs).await?;
+    let summary = store(ctx, job, &payload, &outputs, failed_windows).await?;
     let mut conn = ctx.pool.get().await.map_err(SharedError::from)?;
     if jobs::mark_succeeded_with_result(&mut conn, job.id, job.attempts, &summary).await? {
         return Ok(Outcome::Succeeded);
@@ -147,6 +151,7 @@ async fn store(
     job: &Claimed,
     payload: &BacktestPayload,
     out: &Outputs,
+    failed_windows: usize,
 ) -> Result<Value, JobFailure> {
     let mut tables = vec![
         (BacktestFile::Equity, report::equity_frame(&out.sim, &out.series)?),
@@ -182,7 +187,7 @@ async fn store(
             .filter_map(|s| s.forecasts.as_ref())
             .map(|f| f.prob_up.iter().filter(|p| !p.is_nan()).count())
             .sum();
-        summary["model"] = json!({ "settings": model, "bars_with_forecast": made });
+        summary["model"] = json!({ "settings": model, "bars_with_forecast": made, "failed_windows": failed_windows });
     }
     if let (Some((points, skipped)), Some(spec)) = (&out.sweep, &payload.sweep) {
         summary["sweep"] = json!({

@@ -1,84 +1,78 @@
-//! Prediction jobs: load the history, forecast through the device's batcher, store
-//! the forecast document in the object store, then record the prediction row and
-//! the job's success in one transaction.
+//! Prediction jobs: load the history, forecast through the device's batcher (a Kronos
+//! forecast reports its decode progress and stops between decode steps when
+//! cancelled), store the forecast document in the object store, then record the
+//! prediction row and the job's success in one transaction.
+
+use std::{sync::Arc, time::Duration};
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use kronos_models::{
-    kronos::{fill_missing_amount, time_features, SamplingParams, SeriesRequest},
-    Bar,
+    kronos::{fill_missing_amount, time_features, RequestWatch, SamplingParams, SeriesRequest},
+    Bar, Forecast, ForecastError,
 };
 use kronos_shared::{
     db::{artifacts, candles, jobs::Claimed, predictions},
-    jobs::payload::{ForecastDocument, ForecastRow, KronosSettings, PredictionPayload, SeriesSource},
+    jobs::payload::{
+        direction_of, ForecastDocument, ForecastRow, ForecastSummary, KronosSettings, PredictionPayload, RawBar,
+        SeriesSource,
+    },
     market_data::Candle,
     storage::StorageKey,
     Error as SharedError,
 };
 
 use super::{JobFailure, Outcome};
-use std::sync::Arc;
 
 use crate::{
     batcher::{BatchError, ForecastRequest, RequestModel},
     model_library::LocalModel,
     pool::PoolContext,
+    progress::{Progress, Reporter},
     recorder::PredictionResult,
 };
+
+/// How often a running Kronos forecast's progress is read and cancellation passed on.
+const WATCH_EVERY: Duration = Duration::from_millis(200);
 
 /// Runs one claimed prediction job.
 pub async fn run(ctx: &PoolContext, job: &Claimed) -> Result<Outcome, JobFailure> {
     let payload: PredictionPayload = serde_json::from_str(&job.payload)
         .map_err(|e| JobFailure::permanent(format!("unreadable prediction payload: {e}")))?;
-    let (history, asset_id) = match &payload.series {
-        SeriesSource::Stored { asset_id, context, .. } => {
+    let (history, asset_id, as_of) = match &payload.series {
+        SeriesSource::Stored { asset_id, context, as_of, .. } => {
             let mut conn = ctx.pool.get().await.map_err(SharedError::from)?;
-            (candles::latest(&mut conn, *asset_id, payload.interval, *context as i64).await?, Some(*asset_id))
+            // as of a time: the bars that had closed by then (start + interval <= as_of)
+            let until = as_of.map(|t| t - payload.interval.duration());
+            let history = candles::range(&mut conn, *asset_id, payload.interval, None, until, *context as i64).await?;
+            (history, Some(*asset_id), *as_of)
         }
-        SeriesSource::Inline { candles } => (candles.clone(), None),
+        SeriesSource::Inline { candles } => (candles.clone(), None, None),
     };
     let Some(last) = history.last().copied() else {
         return Err(JobFailure::permanent("no candles to forecast from"));
     };
     let bars: Vec<Bar> = history.iter().map(to_bar).collect();
-    let stamps = payload.interval.future_timestamps(last.ts, payload.horizon);
-    let model = match &payload.kronos {
-        None => RequestModel::Baseline(payload.model.clone(), bars),
-        Some(settings) => kronos_request(ctx, settings, &history, bars, &stamps).await?,
+    let stamps = payload.calendar.next_bars(payload.interval, last.ts, payload.horizon);
+    let forecast = match &payload.kronos {
+        None => {
+            let request = ForecastRequest { model: RequestModel::Baseline(payload.model.clone(), bars), horizon: payload.horizon };
+            ctx.batcher.forecast(request).await
+        }
+        Some(settings) => {
+            let watch = Arc::new(RequestWatch::default());
+            let model = kronos_request(ctx, settings, &history, bars, &stamps, Some(Arc::clone(&watch))).await?;
+            let request = ForecastRequest { model, horizon: payload.horizon };
+            watched(ctx, job, request, &watch, settings.samples * payload.horizon).await
+        }
     };
-    let forecast =
-        ctx.batcher.forecast(ForecastRequest { model, horizon: payload.horizon }).await.map_err(|e| match e {
-            BatchError::Forecast(f) => JobFailure::permanent(f.to_string()),
-            BatchError::Stopped(s) => JobFailure::transient(s.to_string()),
-        })?;
-    let rows: Vec<ForecastRow> = stamps
-        .iter()
-        .enumerate()
-        .map(|(i, ts)| {
-            let [open, high, low, close, volume, amount] = forecast.mean[i];
-            ForecastRow {
-                ts: *ts,
-                open,
-                high,
-                low,
-                close,
-                volume,
-                amount,
-                p10: forecast.p10[i],
-                p50: forecast.p50[i],
-                p90: forecast.p90[i],
-            }
-        })
-        .collect();
-    let document = ForecastDocument {
-        job_id: job.id,
-        model: payload.model.clone(),
-        interval: payload.interval,
-        last_ts: last.ts,
-        last_close: last.close,
-        prob_up: forecast.prob_up,
-        rows,
+    let forecast = match forecast {
+        Ok(forecast) => forecast,
+        Err(BatchError::Forecast(ForecastError::Cancelled)) => return super::end_unowned(ctx, job).await,
+        Err(BatchError::Forecast(f)) => return Err(JobFailure::permanent(f.to_string())),
+        Err(BatchError::Stopped(s)) => return Err(JobFailure::transient(s.to_string())),
     };
+    let document = document(job.id, &payload, last, as_of, &stamps, &forecast);
     let body = serde_json::to_vec(&document).map_err(SharedError::from)?;
     let stored = ctx.storage.put(&StorageKey::Forecast { job_id: job.id }, Bytes::from(body)).await?;
     let row = predictions::Prediction {
@@ -94,6 +88,12 @@ pub async fn run(ctx: &PoolContext, job: &Claimed) -> Result<Outcome, JobFailure
         artifact_key: stored.key.clone(),
         created_at: chrono::Utc::now(),
         expires_at: stamps.last().copied().unwrap_or(last.ts),
+        expected_return: Some(document.summary.expected_return),
+        volatility: Some(document.summary.volatility),
+        value_at_risk_5: Some(document.summary.value_at_risk_5),
+        raw_forecast: Some(serde_json::to_value(&document.raw).map_err(SharedError::from)?),
+        as_of,
+        calendar: Some(payload.calendar.as_str().to_owned()),
     };
     let artifact = artifacts::NewArtifact {
         key: stored.key,
@@ -111,6 +111,79 @@ pub async fn run(ctx: &PoolContext, job: &Claimed) -> Result<Outcome, JobFailure
     super::end_unowned(ctx, job).await
 }
 
+/// Runs a Kronos request while reporting its decode progress (`path_steps` of
+/// `samples × horizon`) and passing a client's cancellation on to the generation,
+/// which drops the request between decode steps.
+async fn watched(
+    ctx: &PoolContext,
+    job: &Claimed,
+    request: ForecastRequest,
+    watch: &RequestWatch,
+    path_steps: usize,
+) -> Result<Forecast, BatchError> {
+    let progress = Arc::new(Progress::default());
+    progress.stage("forecasting", path_steps);
+    let _reporter = Reporter::start(ctx.pool.clone(), job.id, job.attempts, Arc::clone(&progress));
+    let forecast = ctx.batcher.forecast(request);
+    tokio::pin!(forecast);
+    let mut tick = tokio::time::interval(WATCH_EVERY);
+    loop {
+        tokio::select! {
+            result = &mut forecast => return result,
+            _ = tick.tick() => {
+                progress.set_done(watch.path_steps());
+                if progress.cancelled() {
+                    watch.cancel();
+                }
+            }
+        }
+    }
+}
+
+/// The forecast document: consistent bars, the raw mean path, direction and risk.
+fn document(
+    job_id: uuid::Uuid,
+    payload: &PredictionPayload,
+    last: Candle,
+    as_of: Option<DateTime<Utc>>,
+    stamps: &[DateTime<Utc>],
+    forecast: &Forecast,
+) -> ForecastDocument {
+    let rows = stamps
+        .iter()
+        .enumerate()
+        .map(|(i, ts)| ForecastRow::consistent(*ts, forecast.mean[i], forecast.p10[i], forecast.p50[i], forecast.p90[i]))
+        .collect();
+    let raw = stamps
+        .iter()
+        .zip(&forecast.mean)
+        .map(|(ts, bar)| RawBar::new(*ts, *bar))
+        .collect();
+    ForecastDocument {
+        job_id,
+        model: payload.model.clone(),
+        interval: payload.interval,
+        last_ts: last.ts,
+        last_close: last.close,
+        prob_up: forecast.prob_up,
+        summary: summary(forecast),
+        calendar: payload.calendar,
+        as_of,
+        rows,
+        raw,
+    }
+}
+
+/// Direction and horizon risk of a forecast.
+pub(crate) fn summary(forecast: &Forecast) -> ForecastSummary {
+    ForecastSummary {
+        direction: direction_of(forecast.prob_up).to_owned(),
+        expected_return: forecast.risk.expected_return,
+        volatility: forecast.risk.volatility,
+        value_at_risk_5: forecast.risk.value_at_risk_5,
+    }
+}
+
 /// A Kronos request: the weights on local disk, the time features of history and
 /// future bars (wall-clock fields of the stored UTC times), the sampling settings.
 pub(crate) async fn kronos_request(
@@ -119,9 +192,10 @@ pub(crate) async fn kronos_request(
     history: &[Candle],
     bars: Vec<Bar>,
     future: &[DateTime<Utc>],
+    watch: Option<Arc<RequestWatch>>,
 ) -> Result<RequestModel, JobFailure> {
     let model = local_model(ctx, settings.model_id).await?;
-    Ok(kronos_request_with(model, settings, history, bars, future))
+    Ok(kronos_request_with(model, settings, history, bars, future, watch))
 }
 
 /// The local weights of registered model `id`.
@@ -139,6 +213,7 @@ pub(crate) fn kronos_request_with(
     history: &[Candle],
     mut bars: Vec<Bar>,
     future: &[DateTime<Utc>],
+    watch: Option<Arc<RequestWatch>>,
 ) -> RequestModel {
     fill_missing_amount(&mut bars);
     let series = SeriesRequest {
@@ -152,6 +227,7 @@ pub(crate) fn kronos_request_with(
             samples: settings.samples,
             seed: settings.seed,
         },
+        watch,
     };
     RequestModel::Kronos { model, series: Box::new(series), max_context: settings.max_context }
 }

@@ -101,7 +101,7 @@ fn result_of(
         asset_id: prediction.asset_id.unwrap_or_default(),
         owner_id: owner,
         interval: prediction.interval.clone(),
-        predicted_at: prediction.created_at,
+        predicted_at: prediction.predicted_at(),
         last_close,
         errors: forecast.iter().zip(&actual).map(|(f, a)| f - a).collect(),
         covered: p10.iter().zip(&p90).zip(&actual).map(|((lo, hi), a)| *lo <= *a && *a <= *hi).collect(),
@@ -147,6 +147,12 @@ mod tests {
             artifact_key: String::new(),
             created_at: t,
             expires_at: t,
+            expected_return: None,
+            volatility: None,
+            value_at_risk_5: None,
+            raw_forecast: None,
+            as_of: None,
+            calendar: None,
         };
         let rows = [row(102.0, 99.0, 104.0), row(104.0, 100.0, 106.0), row(103.0, 101.0, 105.0)];
         // actual 101, 107, 100: errors +1, −3, +3

@@ -7,7 +7,7 @@ pub mod list;
 pub mod quality;
 pub mod ticker;
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use kronos_shared::{
     db::assets::{self, Asset},
@@ -78,17 +78,8 @@ pub async fn resolve(conn: &mut AsyncPgConnection, symbol: &str, params: &Series
     Ok(SeriesQuery { asset, interval, from, to, limit })
 }
 
-/// RFC 3339, a date (midnight UTC) or Unix seconds.
+/// A time parameter: RFC 3339, a date (midnight UTC) or Unix seconds (see
+/// `kronos_shared::time`).
 pub fn parse_time(field: &str, raw: &str) -> ApiResult<DateTime<Utc>> {
-    let raw = raw.trim();
-    if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    if let Ok(d) = NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
-        return Ok(Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default()));
-    }
-    if let Some(t) = raw.parse::<i64>().ok().and_then(|s| Utc.timestamp_opt(s, 0).single()) {
-        return Ok(t);
-    }
-    Err(ApiError::invalid(field, format!("{field} must be RFC 3339, YYYY-MM-DD or Unix seconds (got {raw:?})")))
+    Ok(kronos_shared::time::parse(field, raw)?)
 }

@@ -28,6 +28,7 @@ pub async fn create(State(state): State<AppState>, body: ValidJson<BacktestPaylo
     payload.validate()?;
     let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
     payload.asset_ids.clear();
+    payload.calendars.clear();
     let mut trading_days = false;
     for (i, symbol) in payload.symbols.iter().enumerate() {
         let field = format!("symbols[{i}]");
@@ -43,6 +44,7 @@ pub async fn create(State(state): State<AppState>, body: ValidJson<BacktestPaylo
         }
         trading_days |= !ROUND_THE_CLOCK.contains(&asset.class.as_str());
         payload.asset_ids.push(asset.id);
+        payload.calendars.push(asset.calendar());
     }
     if let Some(settings) = payload.model.as_mut() {
         settings.model_id = None;

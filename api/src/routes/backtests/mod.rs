@@ -8,24 +8,15 @@ pub mod table;
 use kronos_shared::db::jobs;
 use uuid::Uuid;
 
-use crate::{
-    error::{ApiError, ApiResult},
-    state::AppState,
-};
+use crate::{error::ApiResult, state::AppState};
 
 /// The summary of succeeded backtest job `id` (its result); 404 for other jobs, 409
 /// while it has not succeeded.
 pub(crate) async fn summary_of(state: &AppState, id: Uuid) -> ApiResult<serde_json::Value> {
     let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
     let job = jobs::find(&mut conn, id).await?.filter(|j| j.kind == "backtest");
-    let Some(job) = job else {
-        return Err(ApiError::not_found(format!("backtest {id} not found")));
-    };
-    match (job.status.as_str(), job.result) {
-        ("succeeded", Some(result)) => Ok(result),
-        (status, _) => {
-            let reason = job.error.map(|e| format!(": {e}")).unwrap_or_default();
-            Err(ApiError::conflict("not_ready", format!("backtest job {id} is {status}{reason}; poll /v1/jobs/{id}")))
-        }
+    match job {
+        Some(job) if job.status == "succeeded" && job.result.is_some() => Ok(job.result.unwrap_or_default()),
+        _ => Err(crate::routes::jobs::not_ready(&mut conn, id, "backtest").await),
     }
 }

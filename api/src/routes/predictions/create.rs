@@ -12,12 +12,14 @@ use kronos_shared::{
     },
     jobs::{
         payload::{
-            KronosSettings, PredictionPayload, SeriesSource, BASELINE_MODELS, DEFAULT_CONTEXT, MAX_CONTEXT, MAX_HORIZON,
+            validate_sampling, KronosSettings, PredictionPayload, SeriesSource, BASELINE_MODELS, DEFAULT_CONTEXT,
+            MAX_CONTEXT, MAX_HORIZON,
         },
         JobKind,
     },
-    market_data::{Candle, Interval},
+    market_data::{rfc3339, Calendar, Candle, Interval},
 };
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -60,6 +62,14 @@ pub struct CreatePrediction {
     pub seed: Option<u64>,
     /// Kronos: longest window the model sees (default: the model's).
     pub max_context: Option<i64>,
+    /// Stored candles only: forecast as of this time, from the bars that had closed by
+    /// then (RFC 3339, YYYY-MM-DD or Unix seconds).
+    #[serde(default, deserialize_with = "kronos_shared::time::optional")]
+    pub as_of: Option<DateTime<Utc>>,
+    /// Inline candles only: the trading calendar of the future bars (`always_open`,
+    /// `weekdays`, `us_equity`, `fx`; default: always open when a bar falls on a
+    /// weekend, else weekdays). Stored series follow their asset's calendar.
+    pub calendar: Option<String>,
 }
 
 impl CreatePrediction {
@@ -105,6 +115,7 @@ pub async fn create(
     }
     // baselines need two h-step returns; Kronos needs one candle
     let min_history = if kronos.is_some() { 1 } else { horizon + 2 };
+    let calendar;
     let series = match (req.symbol, req.candles) {
         (Some(_), Some(_)) | (None, None) => {
             return Err(ApiError::invalid(
@@ -120,21 +131,30 @@ pub async fn create(
                     format!("context must be between {min_history} and {MAX_CONTEXT}"),
                 ));
             }
+            if req.calendar.is_some() {
+                return Err(ApiError::invalid("calendar", "a stored series follows its asset's calendar"));
+            }
+            if req.as_of.is_some_and(|t| t > Utc::now()) {
+                return Err(ApiError::invalid("as_of", "as_of must not be in the future"));
+            }
             let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
             let asset = assets::find_by_symbol(&mut conn, &symbol)
                 .await?
                 .ok_or_else(|| ApiError::invalid("symbol", format!("unknown symbol {symbol:?}")))?;
-            let stored = candles::count_up_to(&mut conn, asset.id, interval, min_history as i64).await?;
+            let until = req.as_of.map(|t| t - interval.duration());
+            let stored = candles::count_until(&mut conn, asset.id, interval, until, min_history as i64).await?;
             if stored < min_history as i64 {
+                let when = req.as_of.map(|t| format!(" as of {}", rfc3339(t))).unwrap_or_default();
                 return Err(ApiError::invalid(
-                    "symbol",
+                    if req.as_of.is_some() { "as_of" } else { "symbol" },
                     format!(
-                        "{} has {stored} stored {interval} candles; horizon {horizon} needs at least {min_history}",
+                        "{} has {stored} stored {interval} candles{when}; horizon {horizon} needs at least {min_history}",
                         asset.symbol
                     ),
                 ));
             }
-            SeriesSource::Stored { symbol: asset.symbol, asset_id: asset.id, context: context as usize }
+            calendar = asset.calendar();
+            SeriesSource::Stored { symbol: asset.symbol, asset_id: asset.id, context: context as usize, as_of: req.as_of }
         }
         (None, Some(candles)) => {
             if req.context.is_some() {
@@ -143,11 +163,18 @@ pub async fn create(
                     "context applies to stored candles; send fewer candles instead",
                 ));
             }
-            validate_inline(&candles, min_history, state.config.api.max_inline_candles)?;
+            if req.as_of.is_some() {
+                return Err(ApiError::invalid("as_of", "as_of applies to stored candles; send the candles up to it"));
+            }
+            validate_inline(&candles, interval, min_history, state.config.api.max_inline_candles)?;
+            calendar = match req.calendar.as_deref() {
+                Some(raw) => raw.parse()?,
+                None => Calendar::infer(&candles.iter().map(|c| c.ts).collect::<Vec<_>>()),
+            };
             SeriesSource::Inline { candles }
         }
     };
-    let payload = PredictionPayload { model: model_name, interval, horizon, series, kronos };
+    let payload = PredictionPayload { model: model_name, interval, horizon, series, kronos, calendar };
     let new = NewJob {
         id: Uuid::now_v7(),
         kind: JobKind::Prediction.as_str().to_owned(),
@@ -197,24 +224,14 @@ async fn resolve_model(
     let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
     let model = crate::routes::models::servable(&mut conn, &req.model, "model").await?;
     let samples = req.samples.unwrap_or(KronosSettings::DEFAULT_SAMPLES as i64);
-    if samples < 1 || samples > KronosSettings::MAX_SAMPLES as i64 {
-        return Err(ApiError::invalid(
-            "samples",
-            format!("samples must be between 1 and {}", KronosSettings::MAX_SAMPLES),
-        ));
-    }
     let temperature = req.temperature.unwrap_or(KronosSettings::DEFAULT_TEMPERATURE);
-    if !(temperature.is_finite() && temperature > 0.0 && temperature <= 100.0) {
-        return Err(ApiError::invalid("temperature", "temperature must be a number in (0, 100]"));
-    }
     let top_k = req.top_k.unwrap_or(KronosSettings::DEFAULT_TOP_K as i64);
-    if top_k < 0 {
-        return Err(ApiError::invalid("top_k", "top_k must be 0 (off) or more"));
-    }
     let top_p = req.top_p.unwrap_or(KronosSettings::DEFAULT_TOP_P);
-    if !(top_p.is_finite() && top_p > 0.0 && top_p <= 1.0) {
-        return Err(ApiError::invalid("top_p", "top_p must be in (0, 1]"));
-    }
+    let as_count = |field: &str, v: i64| {
+        usize::try_from(v).map_err(|_| ApiError::invalid(field, format!("{field} must be zero or more")))
+    };
+    let (samples, top_k) = (as_count("samples", samples)?, as_count("top_k", top_k)?);
+    validate_sampling(samples, temperature, top_k, top_p)?;
     let max_context = req.max_context.unwrap_or(i64::from(model.max_context));
     if max_context < horizon as i64 || max_context > MAX_CONTEXT as i64 {
         return Err(ApiError::invalid(
@@ -225,9 +242,9 @@ async fn resolve_model(
     Ok(Some((
         KronosSettings {
             model_id: model.id,
-            samples: samples as usize,
+            samples,
             temperature,
-            top_k: top_k as usize,
+            top_k,
             top_p,
             seed: req.seed.unwrap_or(0),
             max_context: max_context as usize,
@@ -250,7 +267,7 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
     Ok(Some(key.to_owned()))
 }
 
-fn validate_inline(candles: &[Candle], min_history: usize, max: usize) -> ApiResult<()> {
+fn validate_inline(candles: &[Candle], interval: Interval, min_history: usize, max: usize) -> ApiResult<()> {
     if candles.len() > max {
         return Err(ApiError::invalid(
             "candles",
@@ -264,7 +281,7 @@ fn validate_inline(candles: &[Candle], min_history: usize, max: usize) -> ApiRes
         ));
     }
     for (i, c) in candles.iter().enumerate() {
-        if let Some(reason) = c.validation_error() {
+        if let Some(reason) = c.validation_error_for(interval) {
             return Err(ApiError::invalid(&format!("candles[{i}]"), reason));
         }
         if i > 0 && c.ts <= candles[i - 1].ts {

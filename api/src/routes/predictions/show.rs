@@ -1,36 +1,45 @@
-//! `GET /v1/predictions/{id}`: the forecast of a succeeded prediction job.
+//! `GET /v1/predictions/{id}[?include=raw]`: the forecast of a succeeded prediction job.
 
-use axum::{
-    extract::State,
-    Json,
-};
-use kronos_shared::db::{assets, jobs, predictions};
+use axum::{extract::State, Json};
+use kronos_shared::db::{assets, predictions};
+use serde::Deserialize;
 
 use crate::{
-    extract::{ApiPath},
     error::{ApiError, ApiResult},
-    routes::jobs::parse_id,
+    extract::{ApiPath, ApiQuery},
+    routes::jobs::{not_ready, parse_id},
     state::AppState,
     views::PredictionView,
 };
 
+/// Query parameters.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShowParams {
+    /// `raw`: also the model's mean path as it came out.
+    include: Option<String>,
+}
+
 /// Handler.
-pub async fn show(State(state): State<AppState>, ApiPath(raw): ApiPath<String>) -> ApiResult<Json<PredictionView>> {
+pub async fn show(
+    State(state): State<AppState>,
+    ApiPath(raw): ApiPath<String>,
+    ApiQuery(params): ApiQuery<ShowParams>,
+) -> ApiResult<Json<PredictionView>> {
     let id = parse_id(&raw)?;
+    let include_raw = match params.include.as_deref() {
+        None => false,
+        Some("raw") => true,
+        Some(other) => return Err(ApiError::invalid("include", format!("unknown include {other:?}; expected raw"))),
+    };
     let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
     let Some(prediction) = predictions::find(&mut conn, id).await? else {
-        return match jobs::find(&mut conn, id).await? {
-            Some(job) if job.kind == "prediction" => Err(ApiError::conflict(
-                "not_ready",
-                format!("prediction job {id} is {}; poll /v1/jobs/{id}", job.status),
-            )),
-            _ => Err(ApiError::not_found(format!("prediction {id} not found"))),
-        };
+        return Err(not_ready(&mut conn, id, "prediction").await);
     };
     let symbol = match prediction.asset_id {
         Some(asset_id) => assets::find(&mut conn, asset_id).await?.map(|a| a.symbol),
         None => None,
     };
-    let view = PredictionView::new(prediction, symbol).map_err(kronos_shared::Error::from)?;
+    let view = PredictionView::new(prediction, symbol, include_raw).map_err(kronos_shared::Error::from)?;
     Ok(Json(view))
 }

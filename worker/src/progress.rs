@@ -1,6 +1,6 @@
-//! A backtest's progress, written to `jobs.result` every second while it runs (stage,
-//! done, total), and the cancel flag raised when a client cancels or the attempt loses
-//! the job.
+//! A running job's progress, written to `jobs.progress` and `jobs.result` every second
+//! (stage, done, total), and the cancel flag raised when a client cancels or the
+//! attempt loses the job. Backtests, evaluations and Kronos predictions report this way.
 
 use std::{
     sync::{
@@ -42,6 +42,11 @@ impl Progress {
         self.done.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Sets the units done (for work that counts elsewhere, as a forecast's decode steps).
+    pub fn set_done(&self, done: usize) {
+        self.done.store(done, Ordering::Relaxed);
+    }
+
     /// The units-done counter (for work that counts itself, as a sweep).
     pub fn counter(&self) -> &AtomicUsize {
         &self.done
@@ -73,7 +78,8 @@ impl Reporter {
     /// Starts reporting `progress` of attempt `attempt` of job `id`.
     pub fn start(pool: DbPool, id: Uuid, attempt: i32, progress: Arc<Progress>) -> Self {
         let handle = tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(REPORT_EVERY);
+            // the first report after a second: short jobs never write one
+            let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + REPORT_EVERY, REPORT_EVERY);
             loop {
                 ticker.tick().await;
                 let Ok(mut conn) = pool.get().await else { continue };
@@ -83,7 +89,7 @@ impl Reporter {
                 match jobs::report_progress(&mut conn, id, attempt, fraction.min(0.99), &doc).await {
                     Ok(false) => progress.cancelled.store(true, Ordering::Relaxed),
                     Ok(true) => {}
-                    Err(e) => warn!(error = %e, "could not record backtest progress"),
+                    Err(e) => warn!(error = %e, "could not record job progress"),
                 }
                 if jobs::cancel_requested(&mut conn, id).await.unwrap_or(false) {
                     progress.cancelled.store(true, Ordering::Relaxed);
