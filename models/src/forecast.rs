@@ -52,7 +52,6 @@ impl HorizonRisk {
     }
 }
 
-
 /// Why a forecast could not be made.
 #[derive(Debug, Clone, Error, PartialEq)]
 pub enum ForecastError {

@@ -180,7 +180,8 @@ async fn footprint(redis: &PrivateRedis, prefix: &str) -> RedisFootprint {
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let mut keys: Vec<String> = redis::cmd("KEYS").arg("*").query_async(&mut conn).await.unwrap();
     keys.sort();
-    let task_data: i64 = redis::cmd("HLEN").arg(format!("{prefix}:prediction:data")).query_async(&mut conn).await.unwrap();
+    let task_data: i64 =
+        redis::cmd("HLEN").arg(format!("{prefix}:prediction:data")).query_async(&mut conn).await.unwrap();
     let info: String = redis::cmd("INFO").arg("memory").query_async(&mut conn).await.unwrap();
     let used_memory = info
         .lines()

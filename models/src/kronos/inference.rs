@@ -209,7 +209,10 @@ impl KronosModel {
     ) -> Result<Vec<SeriesForecast>, KronosError> {
         validate_options(options)?;
         for (i, request) in requests.iter().enumerate() {
-            check_series(i, request, options)?;
+            check_series(request, options).map_err(|e| match e {
+                KronosError::Input(m) => KronosError::Input(format!("series {i}: {m}")),
+                other => other,
+            })?;
         }
         let refs: Vec<&SeriesRequest> = requests.iter().collect();
         self.run(&refs, options)?.into_iter().collect()
@@ -232,8 +235,7 @@ impl KronosModel {
         }
         let mut out: Vec<Option<Result<SeriesForecast, KronosError>>> = requests
             .iter()
-            .enumerate()
-            .map(|(i, request)| match check_series(i, request, options) {
+            .map(|request| match check_series(request, options) {
                 Ok(()) if request.watch.as_ref().is_some_and(|w| w.is_cancelled()) => Some(Err(KronosError::Cancelled)),
                 Ok(()) => None,
                 Err(e) => Some(Err(e)),
@@ -254,7 +256,7 @@ impl KronosModel {
                 if f.is_finite() {
                     Ok(f)
                 } else {
-                    Err(KronosError::Input(format!("series {i}: the forecast is not finite (the series is degenerate)")))
+                    Err(KronosError::Input("the forecast is not finite (the series is degenerate)".to_owned()))
                 }
             }));
         }
@@ -371,7 +373,8 @@ impl KronosModel {
                     if keep.is_empty() {
                         return Ok(rows.iter().map(|_| None).collect());
                     }
-                    let index = Tensor::from_slice(&keep.iter().map(|&k| k as i64).collect::<Vec<_>>()).to_device(device);
+                    let index =
+                        Tensor::from_slice(&keep.iter().map(|&k| k as i64).collect::<Vec<_>>()).to_device(device);
                     s1 = s1.index_select(0, &index);
                     s2 = s2.index_select(0, &index);
                     stamps = stamps.index_select(0, &index);
@@ -545,27 +548,29 @@ fn validate_options(options: &GenerateOptions) -> Result<(), KronosError> {
 
 /// Whether request `i` can be forecast: shapes, values that 32-bit floats hold, a
 /// normalisation with finite statistics, valid sampling settings.
-fn check_series(i: usize, r: &SeriesRequest, options: &GenerateOptions) -> Result<(), KronosError> {
+fn check_series(r: &SeriesRequest, options: &GenerateOptions) -> Result<(), KronosError> {
     if r.history.is_empty() {
-        return Err(KronosError::Input(format!("series {i}: empty history")));
+        return Err(KronosError::Input("empty history".to_owned()));
     }
     if r.stamps.len() != r.history.len() {
-        return Err(KronosError::Input(format!("series {i}: {} stamps for {} rows", r.stamps.len(), r.history.len())));
+        return Err(KronosError::Input(format!("{} stamps for {} rows", r.stamps.len(), r.history.len())));
     }
     if r.future_stamps.len() != options.pred_len {
         return Err(KronosError::Input(format!(
-            "series {i}: {} future stamps for pred_len {}",
+            "{} future stamps for pred_len {}",
             r.future_stamps.len(),
             options.pred_len
         )));
     }
     // the model computes in f32: a value beyond its range would turn into infinity
     if r.history.iter().flatten().any(|v| !v.is_finite() || v.abs() > f64::from(f32::MAX) / 16.0) {
-        return Err(KronosError::Input(format!("series {i}: history holds a value that cannot be forecast")));
+        return Err(KronosError::Input(
+            "the history holds a value that cannot be forecast (beyond what 32-bit floats hold)".to_owned(),
+        ));
     }
     let norm = Normalisation::of(&r.history);
     if norm.mean.iter().chain(norm.std.iter()).any(|v| !v.is_finite()) {
-        return Err(KronosError::Input(format!("series {i}: the series cannot be normalised (values too large)")));
+        return Err(KronosError::Input("the series cannot be normalised (values too large)".to_owned()));
     }
     r.sampling.validate()
 }

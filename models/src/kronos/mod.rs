@@ -19,9 +19,7 @@ pub mod tokenizer;
 pub mod weights;
 
 pub use config::{PredictorConfig, Preset, TokenizerConfig};
-pub use inference::{
-    fill_missing_amount, GenerateOptions, Normalisation, RequestWatch, SeriesForecast, SeriesRequest,
-};
+pub use inference::{fill_missing_amount, GenerateOptions, Normalisation, RequestWatch, SeriesForecast, SeriesRequest};
 pub use model::KronosModel;
 pub use sampling::SamplingParams;
 pub use time_features::{continue_times, time_features, typical_step};

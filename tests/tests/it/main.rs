@@ -7,6 +7,7 @@ mod backtest_jobs;
 mod candles_cli;
 mod catalogue;
 mod exchanges;
+mod forecast_jobs;
 mod import;
 mod kronos_flow;
 mod lifecycle;

@@ -84,7 +84,16 @@ async fn flow(store: StoreKind) {
     assert_eq!(days, ["2024-03-01T00:00:00Z", "2024-03-04T00:00:00Z", "2024-03-05T00:00:00Z", "2024-03-06T00:00:00Z"]);
     assert_eq!(p["expires_at"], "2024-03-06T00:00:00Z");
     // direction and horizon risk, from the same empirical distribution as the band
-    assert_eq!(p["direction"], if expected.prob_up > 0.5 { "up" } else if expected.prob_up < 0.5 { "down" } else { "flat" });
+    assert_eq!(
+        p["direction"],
+        if expected.prob_up > 0.5 {
+            "up"
+        } else if expected.prob_up < 0.5 {
+            "down"
+        } else {
+            "flat"
+        }
+    );
     assert!((p["expected_return"].as_f64().unwrap() - expected.risk.expected_return).abs() < 1e-12);
     assert!((p["volatility"].as_f64().unwrap() - expected.risk.volatility).abs() < 1e-12);
     assert!((p["value_at_risk_5"].as_f64().unwrap() - expected.risk.value_at_risk_5).abs() < 1e-12);
