@@ -130,7 +130,10 @@ impl From<SharedError> for ApiError {
 /// The last line of defence for a statement PostgreSQL refused: input is validated
 /// where it enters, so these mean a check is missing; the client still gets a 4xx
 /// (a conflict with stored data, or input PostgreSQL cannot hold) and the log says which.
-fn database_error(kind: diesel::result::DatabaseErrorKind, info: &dyn diesel::result::DatabaseErrorInformation) -> ApiError {
+fn database_error(
+    kind: diesel::result::DatabaseErrorKind,
+    info: &dyn diesel::result::DatabaseErrorInformation,
+) -> ApiError {
     use diesel::result::DatabaseErrorKind as Kind;
     tracing::warn!(constraint = ?info.constraint_name(), message = info.message(), "statement refused by PostgreSQL");
     match kind {
@@ -140,7 +143,10 @@ fn database_error(kind: diesel::result::DatabaseErrorKind, info: &dyn diesel::re
             ApiError::from_status(StatusCode::UNPROCESSABLE_ENTITY, "a value is outside what can be stored")
         }
         _ if info.message().contains("invalid byte sequence") || info.message().contains("\\u0000") => {
-            ApiError::from_status(StatusCode::UNPROCESSABLE_ENTITY, "the request holds characters that cannot be stored")
+            ApiError::from_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "the request holds characters that cannot be stored",
+            )
         }
         _ => {
             tracing::error!(message = info.message(), "database error");

@@ -52,8 +52,8 @@ where
         })?;
         if json_needs_string_check(&bytes) {
             // a NUL or an over-long string somewhere: find and name it
-            let value: serde_json::Value = serde_json::from_slice(&bytes)
-                .map_err(|e| ApiError::malformed_json(format!("invalid JSON: {e}")))?;
+            let value: serde_json::Value =
+                serde_json::from_slice(&bytes).map_err(|e| ApiError::malformed_json(format!("invalid JSON: {e}")))?;
             check_json_value(&value)?;
         }
         let mut de = serde_json::Deserializer::from_slice(&bytes);

@@ -2,10 +2,7 @@
 //! forecasts were, per model version (default), asset, user or all together, always
 //! beside the naive baseline's accuracy on the same predictions.
 
-use axum::{
-    extract::State,
-    Json,
-};
+use axum::{extract::State, Json};
 use kronos_shared::db::{
     assets,
     prediction_results::{self, AccuracyFilter, GroupBy},
@@ -15,8 +12,8 @@ use serde_json::{json, Value};
 
 use super::assets::parse_time;
 use crate::{
-    extract::{ApiQuery},
     error::{ApiError, ApiResult},
+    extract::ApiQuery,
     state::AppState,
 };
 
@@ -38,7 +35,10 @@ pub struct AccuracyParams {
 }
 
 /// Handler.
-pub async fn accuracy(State(state): State<AppState>, ApiQuery(params): ApiQuery<AccuracyParams>) -> ApiResult<Json<Value>> {
+pub async fn accuracy(
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<AccuracyParams>,
+) -> ApiResult<Json<Value>> {
     let group: GroupBy = params.group_by.as_deref().unwrap_or("model").parse()?;
     let from = params.from.as_deref().map(|raw| parse_time("from", raw)).transpose()?;
     let to = params.to.as_deref().map(|raw| parse_time("to", raw)).transpose()?;

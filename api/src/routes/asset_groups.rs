@@ -1,16 +1,13 @@
 //! `/v1/asset-groups`: named, ordered sets of assets (Top10, DeFi, Layer1, …).
 
-use axum::{
-    extract::State,
-    Json,
-};
+use axum::{extract::State, Json};
 use kronos_shared::{catalogue::GroupSpec, db::asset_groups};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::{
-    extract::{ApiPath},
     error::{ApiError, ApiResult},
+    extract::ApiPath,
     extract::ValidJson,
     state::AppState,
 };

@@ -1,19 +1,15 @@
 //! `/v1/models/{model}/assets`: a registered model's asset pool (`{model}` is its name
 //! or numeric id).
 
-use axum::{
-    extract::State,
-    http::StatusCode,
-    Json,
-};
+use axum::{extract::State, http::StatusCode, Json};
 use diesel_async::AsyncPgConnection;
 use kronos_shared::db::{model_pools, models, models::RegisteredModel};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::{
-    extract::{ApiPath},
     error::{ApiError, ApiResult},
+    extract::ApiPath,
     extract::ValidJson,
     state::AppState,
 };

@@ -80,7 +80,8 @@ pub async fn run(args: BacktestArgs) -> anyhow::Result<()> {
     let interval: Interval = args.interval.parse().map_err(|e| anyhow!("--interval: {e}"))?;
     let (bars, stocks) = match (&args.csv, &args.symbol) {
         (Some(path), _) => {
-            let parsed = import::parse_file(path, Some("CSV"), None).with_context(|| format!("--csv {}", path.display()))?;
+            let parsed =
+                import::parse_file(path, Some("CSV"), None).with_context(|| format!("--csv {}", path.display()))?;
             let mut series = parsed.series.into_values();
             let candles = series.next().unwrap_or_default();
             if series.next().is_some() {

@@ -170,11 +170,7 @@ fn to_json(last: (NaiveDateTime, f64), future: &[NaiveDateTime], f: &SeriesForec
         .enumerate()
         .map(|(i, t)| ForecastRow::consistent(ts(t), f.mean[i], f.p10[i][3], f.p50[i][3], f.p90[i][3]))
         .collect();
-    let raw: Vec<RawBar> = future
-        .iter()
-        .zip(&f.mean)
-        .map(|(t, bar)| RawBar::new(ts(t), *bar))
-        .collect();
+    let raw: Vec<RawBar> = future.iter().zip(&f.mean).map(|(t, bar)| RawBar::new(ts(t), *bar)).collect();
     json!({
         "last_ts": rfc3339(ts(&last.0)),
         "last_close": last.1,

@@ -6,12 +6,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use kronos_shared::{
     db::{self, assets, candles_bulk, quarantine},
-    market_data::{
-        import::parse_file,
-        rfc3339,
-        quality::analyse,
-        Interval,
-    },
+    market_data::{import::parse_file, quality::analyse, rfc3339, Interval},
     Config,
 };
 

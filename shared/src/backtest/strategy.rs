@@ -429,8 +429,9 @@ mod tests {
             prob_up: vec![f64::NAN, 0.7, 0.55, 0.3, 0.5],
             expected_return: vec![f64::NAN, 0.01, -0.02, 0.0, 0.005],
         };
-        let s =
-            Strategy::ModelSignal { rule: ModelRule::ProbUp, entry: Some(0.6), exit: None }.signals(&bars, Some(&f)).unwrap();
+        let s = Strategy::ModelSignal { rule: ModelRule::ProbUp, entry: Some(0.6), exit: None }
+            .signals(&bars, Some(&f))
+            .unwrap();
         assert_eq!(s.long_entry, vec![false, true, false, false, false]);
         assert_eq!(s.long_exit, vec![false, false, false, true, false]);
         assert_eq!(s.short_entry, vec![false, false, false, true, false]);

@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     backtest::{engine::EngineConfig, strategy::Strategy, sweep::RankBy, walk_forward::WalkForward},
-    jobs::payload::validate_sampling,
     error::{Error, Result},
+    jobs::payload::validate_sampling,
     market_data::{Calendar, Interval},
     ranges::check_f64,
 };

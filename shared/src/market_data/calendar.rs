@@ -61,7 +61,10 @@ impl std::str::FromStr for Calendar {
     type Err = crate::Error;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::ALL.into_iter().find(|c| c.as_str() == s).ok_or_else(|| {
-            crate::Error::invalid("calendar", format!("unknown calendar {s:?}; expected always_open, weekdays, us_equity or fx"))
+            crate::Error::invalid(
+                "calendar",
+                format!("unknown calendar {s:?}; expected always_open, weekdays, us_equity or fx"),
+            )
         })
     }
 }

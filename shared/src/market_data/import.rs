@@ -76,7 +76,10 @@ pub fn parse_file(path: &Path, symbol: Option<&str>, interval: Option<Interval>)
 /// Parses an already-loaded frame (see [`parse_file`]).
 pub fn parse_frame(frame: DataFrame, symbol: Option<&str>, interval: Option<Interval>) -> Result<ParsedCandles> {
     if let Some(s) = symbol.filter(|s| !valid_symbol(&s.to_ascii_uppercase())) {
-        return Err(Error::invalid("symbol", format!("{s:?} is not a symbol (1 to 32 letters, digits or . - _ / ^ =)")));
+        return Err(Error::invalid(
+            "symbol",
+            format!("{s:?} is not a symbol (1 to 32 letters, digits or . - _ / ^ =)"),
+        ));
     }
     let columns: Vec<String> = frame.get_column_names().iter().map(|c| c.to_string()).collect();
     let find =
@@ -146,7 +149,8 @@ pub fn parse_frame(frame: DataFrame, symbol: Option<&str>, interval: Option<Inte
             (Some(t), _) => match &t[i] {
                 Some(s) if valid_symbol(s) => s.clone(),
                 Some(s) if !s.is_empty() => {
-                    let shown: String = s.chars().take(40).map(|c| if c.is_control() { '\u{FFFD}' } else { c }).collect();
+                    let shown: String =
+                        s.chars().take(40).map(|c| if c.is_control() { '\u{FFFD}' } else { c }).collect();
                     parsed.rejected.push(reject(format!(
                         "ticker {shown:?} is not a symbol (1 to 32 letters, digits or . - _ / ^ =)"
                     )));

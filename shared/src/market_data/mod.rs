@@ -94,7 +94,11 @@ impl Candle {
     pub fn validation_error_for(&self, interval: Interval) -> Option<String> {
         self.validation_error().or_else(|| {
             (!interval.is_bar_start(self.ts)).then(|| {
-                format!("time {} is not on the {interval} grid (bars start at {})", rfc3339(self.ts), interval.grid_rule())
+                format!(
+                    "time {} is not on the {interval} grid (bars start at {})",
+                    rfc3339(self.ts),
+                    interval.grid_rule()
+                )
             })
         })
     }

@@ -8,11 +8,7 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{
-    import::RejectedRow,
-    quality::analyse,
-    Candle, Interval,
-};
+use super::{import::RejectedRow, quality::analyse, Candle, Interval};
 use crate::{
     db::{assets::Asset, candles, quarantine, DbPool},
     error::Result,

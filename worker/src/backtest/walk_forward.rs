@@ -126,7 +126,11 @@ pub async fn forecasts(
         Ok(forecast) => {
             let final_close = forecast.mean.last().map_or(f64::NAN, |bar| bar[3]);
             let last_close = candles[w.end].close;
-            points.push(Point { end: w.end, prob_up: forecast.prob_up, expected_return: final_close / last_close - 1.0 });
+            points.push(Point {
+                end: w.end,
+                prob_up: forecast.prob_up,
+                expected_return: final_close / last_close - 1.0,
+            });
         }
         Err(e) => {
             failed += 1;

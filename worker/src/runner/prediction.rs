@@ -56,7 +56,10 @@ pub async fn run(ctx: &PoolContext, job: &Claimed) -> Result<Outcome, JobFailure
     let stamps = payload.calendar.next_bars(payload.interval, last.ts, payload.horizon);
     let forecast = match &payload.kronos {
         None => {
-            let request = ForecastRequest { model: RequestModel::Baseline(payload.model.clone(), bars), horizon: payload.horizon };
+            let request = ForecastRequest {
+                model: RequestModel::Baseline(payload.model.clone(), bars),
+                horizon: payload.horizon,
+            };
             ctx.batcher.forecast(request).await
         }
         Some(settings) => {
@@ -152,13 +155,11 @@ fn document(
     let rows = stamps
         .iter()
         .enumerate()
-        .map(|(i, ts)| ForecastRow::consistent(*ts, forecast.mean[i], forecast.p10[i], forecast.p50[i], forecast.p90[i]))
+        .map(|(i, ts)| {
+            ForecastRow::consistent(*ts, forecast.mean[i], forecast.p10[i], forecast.p50[i], forecast.p90[i])
+        })
         .collect();
-    let raw = stamps
-        .iter()
-        .zip(&forecast.mean)
-        .map(|(ts, bar)| RawBar::new(*ts, *bar))
-        .collect();
+    let raw = stamps.iter().zip(&forecast.mean).map(|(ts, bar)| RawBar::new(*ts, *bar)).collect();
     ForecastDocument {
         job_id,
         model: payload.model.clone(),

@@ -10,7 +10,11 @@ use serde::{ser::SerializeSeq, Serialize, Serializer};
 
 use super::{resolve, SeriesParams};
 use crate::{
-    extract::{ApiPath, ApiQuery},error::ApiResult, large_json::LargeJson, state::AppState};
+    error::ApiResult,
+    extract::{ApiPath, ApiQuery},
+    large_json::LargeJson,
+    state::AppState,
+};
 
 /// Bytes of one encoded bar, about (for the buffer size).
 const BAR_BYTES: usize = 128;

@@ -1,18 +1,14 @@
 //! Catalogue entries: `GET /v1/assets/{symbol}`, `POST /v1/assets` (create or update
 //! from an asset spec) and `PATCH /v1/assets/{symbol}` (activate or deactivate).
 
-use axum::{
-    extract::State,
-    http::StatusCode,
-    Json,
-};
+use axum::{extract::State, http::StatusCode, Json};
 use kronos_shared::{catalogue::AssetSpec, db::assets};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::{
-    extract::{ApiPath},
     error::{ApiError, ApiResult},
+    extract::ApiPath,
     extract::ValidJson,
     state::AppState,
 };

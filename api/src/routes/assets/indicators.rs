@@ -3,10 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::{
-    extract::State,
-    Json,
-};
+use axum::{extract::State, Json};
 use kronos_shared::{
     db::candles,
     market_data::indicators::{compute, Indicator},
@@ -15,8 +12,8 @@ use serde::Serialize;
 
 use super::{resolve, SeriesParams};
 use crate::{
-    extract::{ApiPath, ApiQuery},
     error::{ApiError, ApiResult},
+    extract::{ApiPath, ApiQuery},
     state::AppState,
 };
 
@@ -91,7 +88,11 @@ fn parse_names(names: &str) -> ApiResult<Vec<Indicator>> {
         if let Some(earlier) = wanted.iter().position(|w| *w == indicator) {
             return Err(ApiError::invalid(
                 "names",
-                format!("{:?} is the same indicator as {:?}; name each indicator once", raw.trim(), parts[earlier].trim()),
+                format!(
+                    "{:?} is the same indicator as {:?}; name each indicator once",
+                    raw.trim(),
+                    parts[earlier].trim()
+                ),
             ));
         }
         debug_assert_eq!(wanted.len(), i);

@@ -1,9 +1,6 @@
 //! `GET /v1/assets?class=&category=&group=&active=`: the catalogue.
 
-use axum::{
-    extract::State,
-    Json,
-};
+use axum::{extract::State, Json};
 use kronos_shared::{
     catalogue::{valid_slug, CLASSES},
     db::assets::{self, AssetFilter},
@@ -12,8 +9,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::{
-    extract::{ApiQuery},
     error::{ApiError, ApiResult},
+    extract::ApiQuery,
     state::AppState,
 };
 

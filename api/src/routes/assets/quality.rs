@@ -1,14 +1,14 @@
 //! `GET /v1/assets/{symbol}/quality?interval=`: the data-quality report of a series.
 
-use axum::{
-    extract::State,
-    Json,
-};
+use axum::{extract::State, Json};
 use kronos_shared::db::quality::{series_report, SeriesQuality};
 
 use super::{resolve, SeriesParams};
 use crate::{
-    extract::{ApiPath, ApiQuery},error::ApiResult, state::AppState};
+    error::ApiResult,
+    extract::{ApiPath, ApiQuery},
+    state::AppState,
+};
 
 /// Handler.
 pub async fn quality(

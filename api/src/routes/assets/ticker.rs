@@ -1,16 +1,13 @@
 //! `GET /v1/assets/{symbol}/ticker`: last price, 24-hour change and volume, from the
 //! first exchange that answers (cached in Redis for a few seconds).
 
-use axum::{
-    extract::State,
-    Json,
-};
+use axum::{extract::State, Json};
 use kronos_shared::{db::assets, exchanges::SourceAsset};
 use serde_json::{json, Value};
 
 use crate::{
-    extract::{ApiPath},
     error::{ApiError, ApiResult},
+    extract::ApiPath,
     state::AppState,
 };
 

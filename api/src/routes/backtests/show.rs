@@ -1,13 +1,9 @@
 //! `GET /v1/backtests/{id}`: the summary of a succeeded backtest (metrics, the sweep's
 //! best points, the artifacts' keys); 409 while it runs.
 
-use axum::{
-    extract::State,
-    Json,
-};
+use axum::{extract::State, Json};
 
-use crate::{
-    extract::{ApiPath},error::ApiResult, routes::jobs::parse_id, state::AppState};
+use crate::{error::ApiResult, extract::ApiPath, routes::jobs::parse_id, state::AppState};
 
 /// Handler.
 pub async fn show(State(state): State<AppState>, ApiPath(raw): ApiPath<String>) -> ApiResult<Json<serde_json::Value>> {

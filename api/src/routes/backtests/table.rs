@@ -18,8 +18,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::{
-    extract::{ApiPath, ApiQuery},
     error::{ApiError, ApiResult},
+    extract::{ApiPath, ApiQuery},
     routes::jobs::parse_id,
     state::AppState,
 };

@@ -1,16 +1,13 @@
 //! `POST /v1/jobs/{id}/cancel`: queued jobs are cancelled at once, running ones at
 //! their worker's next step.
 
-use axum::{
-    extract::State,
-    Json,
-};
+use axum::{extract::State, Json};
 use kronos_shared::db::jobs;
 
 use super::parse_id;
 use crate::{
-    extract::{ApiPath},
     error::{ApiError, ApiResult},
+    extract::ApiPath,
     state::AppState,
     views::JobView,
 };

@@ -1,9 +1,6 @@
 //! `GET /v1/jobs?kind=&status=&limit=&cursor=`: newest first, keyset-paginated.
 
-use axum::{
-    extract::State,
-    Json,
-};
+use axum::{extract::State, Json};
 use kronos_shared::{
     db::jobs::{self, ListFilter},
     jobs::{JobKind, JobStatus},
@@ -12,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{
-    extract::{ApiQuery},
     error::{ApiError, ApiResult},
+    extract::ApiQuery,
     state::AppState,
     views::JobView,
 };

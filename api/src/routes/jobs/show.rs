@@ -1,15 +1,12 @@
 //! `GET /v1/jobs/{id}`: status, progress, attempts, error, timestamps.
 
-use axum::{
-    extract::State,
-    Json,
-};
+use axum::{extract::State, Json};
 use kronos_shared::db::jobs;
 
 use super::parse_id;
 use crate::{
-    extract::{ApiPath},
     error::{ApiError, ApiResult},
+    extract::ApiPath,
     state::AppState,
     views::JobView,
 };

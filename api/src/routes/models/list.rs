@@ -1,17 +1,14 @@
 //! `GET /v1/models?lineage=&status=`: the baselines and every registered version,
 //! newest first.
 
-use axum::{
-    extract::State,
-    Json,
-};
+use axum::{extract::State, Json};
 use kronos_shared::{db::models, jobs::payload::BASELINE_MODELS};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::{
-    extract::{ApiQuery},
     error::{ApiError, ApiResult},
+    extract::ApiQuery,
     state::AppState,
 };
 

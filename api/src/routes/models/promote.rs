@@ -1,15 +1,11 @@
 //! `POST /v1/models/{model}/promote`: make a version its lineage's production version
 //! (the previous one is archived). Promoting an archived version rolls back.
 
-use axum::{
-    extract::State,
-    Json,
-};
+use axum::{extract::State, Json};
 use kronos_shared::db::models;
 use serde_json::{json, Value};
 
-use crate::{
-    extract::{ApiPath},error::ApiResult, state::AppState};
+use crate::{error::ApiResult, extract::ApiPath, state::AppState};
 
 /// Handler.
 pub async fn promote(State(state): State<AppState>, ApiPath(key): ApiPath<String>) -> ApiResult<Json<Value>> {

@@ -1,15 +1,11 @@
 //! `GET /v1/models/{model}`: one version with its metrics and the other versions of
 //! its lineage.
 
-use axum::{
-    extract::State,
-    Json,
-};
+use axum::{extract::State, Json};
 use kronos_shared::db::models;
 use serde_json::{json, Value};
 
-use crate::{
-    extract::{ApiPath},error::ApiResult, state::AppState};
+use crate::{error::ApiResult, extract::ApiPath, state::AppState};
 
 /// Handler.
 pub async fn show(State(state): State<AppState>, ApiPath(key): ApiPath<String>) -> ApiResult<Json<Value>> {

@@ -5,6 +5,7 @@ use axum::{
     http::{HeaderMap, HeaderValue},
     response::Response,
 };
+use chrono::{DateTime, Utc};
 use kronos_shared::{
     db::{
         assets, candles,
@@ -19,7 +20,6 @@ use kronos_shared::{
     },
     market_data::{rfc3339, Calendar, Candle, Interval},
 };
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -154,7 +154,12 @@ pub async fn create(
                 ));
             }
             calendar = asset.calendar();
-            SeriesSource::Stored { symbol: asset.symbol, asset_id: asset.id, context: context as usize, as_of: req.as_of }
+            SeriesSource::Stored {
+                symbol: asset.symbol,
+                asset_id: asset.id,
+                context: context as usize,
+                as_of: req.as_of,
+            }
         }
         (None, Some(candles)) => {
             if req.context.is_some() {
