@@ -7,6 +7,7 @@ pub mod large_json;
 pub mod responses;
 pub mod routes;
 pub mod state;
+pub mod submit;
 pub mod views;
 
 pub use routes::router;

@@ -34,3 +34,14 @@ pub fn import_googl(env: &TestEnv, symbol: &str) {
     );
     assert!(out.status.success(), "import failed: {}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// Imports every ticker of the demo `stocks.csv.gz` (AAPL, GOOG, IBM, MSFT, FB; daily).
+pub fn import_stocks(env: &TestEnv) {
+    let path = file("stocks.csv.gz");
+    let out = run_to_end(
+        "kronos",
+        env,
+        &["import", "--file", path.to_str().unwrap_or_default(), "--interval", "1d", "--class", "stock"],
+    );
+    assert!(out.status.success(), "import failed: {}", String::from_utf8_lossy(&out.stderr));
+}

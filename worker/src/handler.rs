@@ -38,6 +38,7 @@ pub async fn handle(job: JobRef, ctx: Data<Arc<PoolContext>>) -> Result<(), BoxD
             Ok(JobKind::Training) => runner::training::run(&ctx, &claimed).await,
             Ok(JobKind::Verification) => runner::verification::run(&ctx, &claimed).await,
             Ok(JobKind::Backtest) => runner::backtest::run(&ctx, &claimed).await,
+            Ok(JobKind::Evaluation) => runner::evaluation::run(&ctx, &claimed).await,
             Err(e) => Err(JobFailure::permanent(e.to_string())),
         };
         let outcome = match &result {

@@ -67,6 +67,10 @@ struct Args {
     /// spread over every core; model strategies forecast through the pool's batcher.
     #[arg(long, env = "KRONOS_BACKTEST_CONCURRENCY", default_value_t = 2)]
     backtest_concurrency: usize,
+    /// Evaluation jobs run at once per device pool (0: this worker runs none); their
+    /// forecasts go through the pool's batcher.
+    #[arg(long, env = "KRONOS_EVALUATION_CONCURRENCY", default_value_t = 1)]
+    evaluation_concurrency: usize,
     /// Seconds to let in-flight jobs finish after SIGTERM.
     #[arg(long, env = "KRONOS_WORKER_DRAIN_SECS", default_value_t = 30)]
     drain_secs: u64,
@@ -142,6 +146,12 @@ async fn main() -> anyhow::Result<()> {
             let poll = poll.max(Duration::from_millis(200));
             let ctx = Arc::clone(&ctx);
             monitor = register(monitor, &transport, JobKind::Backtest, args.backtest_concurrency, poll, name, ctx);
+        }
+        if args.evaluation_concurrency > 0 {
+            let name = format!("{process}-{device}-evaluation");
+            let poll = poll.max(Duration::from_millis(200));
+            let ctx = Arc::clone(&ctx);
+            monitor = register(monitor, &transport, JobKind::Evaluation, args.evaluation_concurrency, poll, name, ctx);
         }
         if args.training_concurrency > 0 {
             let name = format!("{process}-{device}-training");

@@ -20,14 +20,18 @@ pub struct ValidJson<T> {
 }
 
 impl<T> ValidJson<T> {
-    /// SHA-256 of the body's canonical form (parsed, object keys sorted), so that the
-    /// same JSON with other spacing or key order hashes the same.
+    /// SHA-256 of the body's canonical form (see [`canonical_hash`]).
     pub fn canonical_hash(&self) -> String {
-        use sha2::{Digest, Sha256};
-        let canonical =
-            serde_json::from_slice::<serde_json::Value>(&self.bytes).map(|v| v.to_string()).unwrap_or_default();
-        hex::encode(Sha256::digest(canonical.as_bytes()))
+        canonical_hash(&self.bytes)
     }
+}
+
+/// SHA-256 of a JSON body's canonical form (parsed, object keys sorted), so that the
+/// same JSON with other spacing or key order hashes the same.
+pub fn canonical_hash(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let canonical = serde_json::from_slice::<serde_json::Value>(bytes).map(|v| v.to_string()).unwrap_or_default();
+    hex::encode(Sha256::digest(canonical.as_bytes()))
 }
 
 impl<S, T> FromRequest<S> for ValidJson<T>

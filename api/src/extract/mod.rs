@@ -6,6 +6,6 @@ mod path;
 mod query;
 pub mod text;
 
-pub use json::ValidJson;
+pub use json::{canonical_hash, ValidJson};
 pub use path::ApiPath;
 pub use query::ApiQuery;

@@ -3,9 +3,12 @@
 //! beside the naive baseline's accuracy on the same predictions.
 
 use axum::{extract::State, Json};
-use kronos_shared::db::{
-    assets,
-    prediction_results::{self, AccuracyFilter, GroupBy},
+use kronos_shared::{
+    db::{
+        assets, models,
+        prediction_results::{self, AccuracyFilter, GroupBy},
+    },
+    jobs::payload::BASELINE_MODELS,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -30,7 +33,9 @@ pub struct AccuracyParams {
     pub from: Option<String>,
     /// Predictions made before.
     pub to: Option<String>,
-    /// `model`, `asset`, `user` or `all`.
+    /// `live`, `evaluation` (default: both).
+    pub source: Option<String>,
+    /// `model`, `asset`, `user`, `source` or `all`.
     pub group_by: Option<String>,
 }
 
@@ -53,12 +58,33 @@ pub async fn accuracy(
         .map(|raw| raw.parse::<i64>().map_err(|_| ApiError::invalid("user", "user must be a numeric user id")))
         .transpose()?;
     let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
-    if let Some(symbol) = params.asset.as_deref() {
-        if assets::find_by_symbol(&mut conn, symbol).await?.is_none() {
-            return Err(ApiError::not_found(format!("unknown symbol {symbol:?}")));
+    if let Some(source) = params.source.as_deref() {
+        if !["live", "evaluation"].contains(&source) {
+            return Err(ApiError::invalid("source", "source must be live or evaluation"));
         }
     }
-    let filter = AccuracyFilter { model: params.model.clone(), asset: params.asset.clone(), owner_id, from, to };
+    // a filter naming nothing that exists is a 404, not an empty answer
+    if let Some(symbol) = params.asset.as_deref() {
+        if assets::find_by_symbol(&mut conn, symbol).await?.is_none() {
+            return Err(ApiError::not_found(format!("unknown asset {symbol:?}")));
+        }
+    }
+    if let Some(model) = params.model.as_deref() {
+        let known = BASELINE_MODELS.contains(&model) || models::name_or_lineage_exists(&mut conn, model).await?;
+        if !known {
+            return Err(ApiError::not_found(format!(
+                "unknown model {model:?}: no baseline, version or lineage of that name"
+            )));
+        }
+    }
+    let filter = AccuracyFilter {
+        model: params.model.clone(),
+        asset: params.asset.clone(),
+        owner_id,
+        from,
+        to,
+        source: params.source.clone(),
+    };
     let rows = prediction_results::accuracy(&mut conn, &filter, group).await?;
     let groups: Vec<Value> = rows
         .iter()
@@ -92,6 +118,7 @@ pub async fn accuracy(
             "direction_accuracy": "share of predictions whose final close was on the right side of the last observed close",
             "coverage_p10_p90": "share of steps whose actual close fell inside the forecast's 10th–90th percentile band (nominal 0.8)",
             "naive": "the last observed close for every step; its direction is the last observed bar's",
+            "source": "live: predictions verified once their bars arrived; evaluation: walk-forward forecasts of evaluation jobs, verified on stored history",
         },
     })))
 }

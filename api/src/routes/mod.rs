@@ -4,12 +4,14 @@ mod accuracy;
 mod asset_groups;
 mod assets;
 mod backtests;
+mod evaluations;
 mod health;
 mod jobs;
 mod metrics;
 mod model_assets;
 mod models;
 mod predictions;
+mod results;
 mod trainings;
 mod verifications;
 
@@ -36,10 +38,14 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/models/{model}", get(models::show::show))
         .route("/v1/models/{model}/promote", post(models::promote::promote))
         .route("/v1/trainings", post(trainings::create))
+        .route("/v1/trainings/{id}", get(results::training))
         .route("/v1/verifications", post(verifications::create))
+        .route("/v1/verifications/{id}", get(results::verification))
         .route("/v1/backtests", post(backtests::create::create))
         .route("/v1/backtests/{id}", get(backtests::show::show))
         .route("/v1/backtests/{id}/{table}", get(backtests::table::table))
+        .route("/v1/evaluations", post(evaluations::create))
+        .route("/v1/evaluations/{id}", get(results::evaluation))
         .route("/v1/accuracy", get(accuracy::accuracy))
         .route("/v1/models/{model}/assets", get(model_assets::list).post(model_assets::add))
         .route("/v1/models/{model}/assets/{symbol}", patch(model_assets::update).delete(model_assets::remove))
@@ -57,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/jobs", get(jobs::list::list))
         .route("/v1/jobs/{id}", get(jobs::show::show))
         .route("/v1/jobs/{id}/cancel", post(jobs::cancel::cancel))
+        .route("/v1/jobs/{id}/result", get(results::any))
         .fallback(|| async { crate::error::ApiError::not_found("no such route") })
         .layer(middleware::from_fn(crate::responses::harden))
         .layer(middleware::from_fn_with_state(state.clone(), record_http_metrics))

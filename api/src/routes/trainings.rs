@@ -2,9 +2,9 @@
 //! `kronos_shared::jobs::training`), record the job and enqueue it; `202` with the job.
 //! Progress (step, loss, validation loss, ETA) shows in `GET /v1/jobs/{id}`.
 
-use axum::{extract::State, response::Response};
+use axum::{extract::State, http::HeaderMap, response::Response};
 use kronos_shared::{
-    db::{assets, jobs::Inserted, jobs::NewJob, models},
+    db::{assets, candles, jobs::NewJob, models},
     jobs::{training::TrainingPayload, JobKind},
 };
 
@@ -19,13 +19,31 @@ use crate::{
 const MAX_ATTEMPTS: i32 = 5;
 
 /// Handler.
-pub async fn create(State(state): State<AppState>, body: ValidJson<TrainingPayload>) -> ApiResult<Response> {
-    let payload = body.value;
+pub async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ValidJson { value: payload, bytes }: ValidJson<TrainingPayload>,
+) -> ApiResult<Response> {
     payload.validate()?;
     let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    // one training window needs lookback + horizon + 1 bars; refuse what cannot train
+    let needed = (payload.lookback + payload.horizon + 1) as i64;
     for (i, symbol) in payload.symbols.iter().enumerate() {
-        if assets::find_by_symbol(&mut conn, symbol).await?.is_none() {
-            return Err(ApiError::invalid(&format!("symbols[{i}]"), format!("unknown symbol {symbol:?}")));
+        let field = format!("symbols[{i}]");
+        let asset = assets::find_by_symbol(&mut conn, symbol)
+            .await?
+            .ok_or_else(|| ApiError::invalid(&field, format!("unknown symbol {symbol:?}")))?;
+        let stored = candles::newest_first(&mut conn, asset.id, payload.interval, payload.from, payload.to, needed)
+            .await?
+            .len() as i64;
+        if stored < needed {
+            return Err(ApiError::invalid(
+                &field,
+                format!(
+                    "{symbol} has {stored} {} candles in the requested range; one window of lookback {} + horizon {} needs {needed}",
+                    payload.interval, payload.lookback, payload.horizon
+                ),
+            ));
         }
     }
     if let Some(reference) = &payload.from_model {
@@ -38,9 +56,5 @@ pub async fn create(State(state): State<AppState>, body: ValidJson<TrainingPaylo
     }
     drop(conn);
     let payload = serde_json::to_value(&payload).map_err(kronos_shared::Error::from)?;
-    let new = NewJob::new(JobKind::Training, payload, MAX_ATTEMPTS);
-    let job = match state.enqueuer.enqueue(new).await? {
-        Inserted::Created(job) | Inserted::Existing(job) => job,
-    };
-    Ok(crate::views::accepted(job))
+    crate::submit::submit(&state, &headers, &bytes, NewJob::new(JobKind::Training, payload, MAX_ATTEMPTS)).await
 }

@@ -211,5 +211,6 @@ pub async fn run(config: &Config, args: TrainArgs) -> anyhow::Result<()> {
         );
     }
     println!("{} validation windows; {:.0} training tokens/s", m.windows, report.tokens_per_second);
+    println!("{}", outcome.promotion);
     Ok(())
 }

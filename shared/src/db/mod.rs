@@ -6,6 +6,7 @@ pub mod assets;
 pub mod candles;
 pub mod candles_bulk;
 pub mod catalogue;
+pub mod evaluation_results;
 pub mod jobs;
 pub mod model_pools;
 pub mod models;

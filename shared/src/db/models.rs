@@ -238,6 +238,13 @@ pub async fn production(conn: &mut AsyncPgConnection, lineage: &str) -> Result<O
         .optional()?)
 }
 
+/// Whether a version or a lineage is called `name`.
+pub async fn name_or_lineage_exists(conn: &mut AsyncPgConnection, name: &str) -> Result<bool> {
+    Ok(diesel::select(diesel::dsl::exists(models::table.filter(models::name.eq(name).or(models::lineage.eq(name)))))
+        .get_result(conn)
+        .await?)
+}
+
 /// Resolves what a user names: `lineage@N` is version N; a lineage name is its
 /// production version; otherwise a version's own name. One query either way.
 pub async fn resolve(conn: &mut AsyncPgConnection, reference: &str) -> Result<Option<RegisteredModel>> {
@@ -263,8 +270,9 @@ pub async fn resolve(conn: &mut AsyncPgConnection, reference: &str) -> Result<Op
 }
 
 /// Registers a trained version: the next version number of its lineage, status
-/// `candidate` (or `production` for a lineage's first version). Idempotent per
-/// training job: a second call returns the first row.
+/// `candidate` (promotion is decided by the caller from its metrics: even a lineage's
+/// first version must beat the naive baseline). Idempotent per training job: a second
+/// call returns the first row.
 pub async fn insert_version(conn: &mut AsyncPgConnection, new: &NewVersion) -> Result<RegisteredModel> {
     validate_name(&new.lineage)?;
     conn.transaction::<_, Error, _>(async |conn| {
@@ -304,8 +312,7 @@ pub async fn insert_version(conn: &mut AsyncPgConnection, new: &NewVersion) -> R
                 weights_sha256: &new.weights_sha256,
                 lineage: &new.lineage,
                 version,
-                // a lineage's first version has nothing to beat
-                status: if version == 1 { "production" } else { "candidate" },
+                status: "candidate",
                 parent_id: new.parent_id,
                 trained_interval: &new.trained_interval,
                 trained_symbols: &new.trained_symbols,
@@ -315,18 +322,11 @@ pub async fn insert_version(conn: &mut AsyncPgConnection, new: &NewVersion) -> R
                 training_config: &new.training_config,
                 metrics: &new.metrics,
             };
-            let inserted = diesel::insert_into(models::table)
+            Ok(diesel::insert_into(models::table)
                 .values(&row)
                 .returning(RegisteredModel::as_returning())
                 .get_result(conn)
-                .await?;
-            if version == 1 {
-                diesel::update(models::table.find(inserted.id))
-                    .set(models::promoted_at.eq(diesel::dsl::now))
-                    .execute(conn)
-                    .await?;
-            }
-            Ok(inserted)
+                .await?)
         }
     })
     .await

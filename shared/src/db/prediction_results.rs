@@ -101,6 +101,8 @@ pub enum GroupBy {
     Asset,
     /// Per owner.
     User,
+    /// Live forecasts apart from evaluation forecasts.
+    Source,
     /// Everything together.
     All,
 }
@@ -112,10 +114,11 @@ impl std::str::FromStr for GroupBy {
             "model" => Ok(Self::Model),
             "asset" => Ok(Self::Asset),
             "user" => Ok(Self::User),
+            "source" => Ok(Self::Source),
             "all" => Ok(Self::All),
             other => Err(Error::invalid(
                 "group_by",
-                format!("unknown grouping {other:?}; expected model, asset, user or all"),
+                format!("unknown grouping {other:?}; expected model, asset, user, source or all"),
             )),
         }
     }
@@ -134,6 +137,8 @@ pub struct AccuracyFilter {
     pub from: Option<DateTime<Utc>>,
     /// Predictions made before.
     pub to: Option<DateTime<Utc>>,
+    /// `live` (verified predictions) or `evaluation` (evaluation jobs); both when `None`.
+    pub source: Option<String>,
 }
 
 /// Accuracy of one group: the forecasts and the naive baseline on the same predictions.
@@ -177,7 +182,8 @@ pub struct AccuracyRow {
     pub naive_direction_accuracy: f64,
 }
 
-/// Aggregates verified predictions per group, largest groups first.
+/// Aggregates verified forecasts (live and evaluated: the `verified_forecasts` view)
+/// per group, largest groups first.
 pub async fn accuracy(
     conn: &mut AsyncPgConnection,
     filter: &AccuracyFilter,
@@ -187,6 +193,7 @@ pub async fn accuracy(
         GroupBy::Model => "r.model",
         GroupBy::Asset => "a.symbol",
         GroupBy::User => "coalesce(r.owner_id::text, 'anonymous')",
+        GroupBy::Source => "r.source",
         GroupBy::All => "'all'",
     };
     let sql = format!(
@@ -200,12 +207,13 @@ pub async fn accuracy(
             sqrt(sum(r.naive_sq_error_sum) / sum(r.steps)) AS naive_rmse,
             sum(r.naive_pct_error_sum) / nullif(sum(r.pct_steps), 0) AS naive_mape,
             avg(r.naive_direction_hit::int)::float8 AS naive_direction_accuracy
-         FROM prediction_results r JOIN assets a ON a.id = r.asset_id
+         FROM verified_forecasts r JOIN assets a ON a.id = r.asset_id
          WHERE ($1::text IS NULL OR r.model = $1 OR r.model IN (SELECT name FROM models WHERE lineage = $1))
            AND ($2::text IS NULL OR a.symbol = $2)
            AND ($3::int8 IS NULL OR r.owner_id = $3)
            AND ($4::timestamptz IS NULL OR r.predicted_at >= $4)
            AND ($5::timestamptz IS NULL OR r.predicted_at < $5)
+           AND ($6::text IS NULL OR r.source = $6)
          GROUP BY 1 ORDER BY 2 DESC, 1"
     );
     Ok(diesel::sql_query(sql)
@@ -214,6 +222,7 @@ pub async fn accuracy(
         .bind::<Nullable<BigInt>, _>(filter.owner_id)
         .bind::<Nullable<Timestamptz>, _>(filter.from)
         .bind::<Nullable<Timestamptz>, _>(filter.to)
+        .bind::<Nullable<Text>, _>(filter.source.as_deref())
         .load(conn)
         .await?)
 }

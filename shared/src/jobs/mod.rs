@@ -6,6 +6,7 @@ pub mod backtest;
 pub mod cron_tasks;
 pub mod dispatcher;
 pub mod enqueue;
+pub mod evaluation;
 pub mod payload;
 pub mod queue;
 pub mod reconciler;
@@ -33,11 +34,14 @@ pub enum JobKind {
     Backtest,
     /// Fetch new candles from exchanges.
     Refresh,
+    /// Run a model walk-forward over stored history and verify every forecast.
+    Evaluation,
 }
 
 impl JobKind {
     /// Every kind.
-    pub const ALL: [JobKind; 5] = [Self::Prediction, Self::Training, Self::Verification, Self::Backtest, Self::Refresh];
+    pub const ALL: [JobKind; 6] =
+        [Self::Prediction, Self::Training, Self::Verification, Self::Backtest, Self::Refresh, Self::Evaluation];
 
     /// Database spelling.
     pub fn as_str(self) -> &'static str {
@@ -47,6 +51,7 @@ impl JobKind {
             Self::Verification => "verification",
             Self::Backtest => "backtest",
             Self::Refresh => "refresh",
+            Self::Evaluation => "evaluation",
         }
     }
 }
@@ -63,7 +68,9 @@ impl FromStr for JobKind {
         Self::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| {
             Error::invalid(
                 "kind",
-                format!("unknown job kind {s:?}; expected prediction, training, verification, backtest or refresh"),
+                format!(
+                    "unknown job kind {s:?}; expected prediction, training, verification, backtest, refresh or evaluation"
+                ),
             )
         })
     }

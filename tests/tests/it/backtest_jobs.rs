@@ -29,17 +29,6 @@ fn worker(env: &TestEnv) -> Proc {
     )
 }
 
-/// Imports every ticker of the demo `stocks.csv.gz` (AAPL, GOOG, IBM, MSFT, AMZN).
-fn import_stocks(env: &TestEnv) {
-    let path = demo::file("stocks.csv.gz");
-    let out = run_to_end(
-        "kronos",
-        env,
-        &["import", "--file", path.to_str().unwrap(), "--interval", "1d", "--class", "stock"],
-    );
-    assert!(out.status.success(), "import failed: {}", String::from_utf8_lossy(&out.stderr));
-}
-
 /// The demo file's bars of `symbol`, as the library reads them.
 fn demo_bars(symbol: &str) -> Bars {
     let parsed = import::parse_file(&demo::file("stocks.csv.gz"), None, None).unwrap();
@@ -85,7 +74,7 @@ fn close(what: &str, ours: f64, theirs: f64) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backtest_jobs_equal_the_library_and_store_parquet_tables() {
     let env = TestEnv::new().await;
-    import_stocks(&env);
+    demo::import_stocks(&env);
     let api = TestApi::start(&env, true).await;
     let _worker = worker(&env);
 
@@ -167,7 +156,7 @@ async fn backtest_jobs_equal_the_library_and_store_parquet_tables() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn model_strategies_trade_on_walk_forward_forecasts() {
     let env = TestEnv::new().await;
-    import_stocks(&env);
+    demo::import_stocks(&env);
     kronos_tests::fixtures::import_kronos_tiny(&env, "tiny");
     let api = TestApi::start(&env, true).await;
     let _worker = worker(&env);
@@ -234,7 +223,7 @@ async fn model_strategies_trade_on_walk_forward_forecasts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_backtest_requests_name_the_field() {
     let env = TestEnv::new().await;
-    import_stocks(&env);
+    demo::import_stocks(&env);
     let api = TestApi::start(&env, false).await;
     let sma = json!({"kind": "sma_cross", "fast": 10, "slow": 50});
     for (body, field) in [

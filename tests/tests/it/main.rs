@@ -6,6 +6,7 @@ mod backtest;
 mod backtest_jobs;
 mod candles_cli;
 mod catalogue;
+mod evaluation;
 mod exchanges;
 mod forecast_jobs;
 mod import;

@@ -119,7 +119,9 @@ async fn retraining_slots_fine_tune_production_versions_once_and_cleanup_deletes
         metrics: json!({}),
     };
     let v1 = models::insert_version(&mut conn, &version).await.unwrap();
-    assert_eq!((v1.version, v1.status.as_str()), (1, "production"));
+    assert_eq!((v1.version, v1.status.as_str()), (1, "candidate"), "promotion is the caller's decision");
+    let v1 = models::promote(&mut conn, v1.id).await.unwrap().0;
+    assert_eq!(v1.status, "production");
 
     let slot = Utc::now();
     let SlotOutcome::Enqueued(ids) = cron_tasks::run_slot(&mut conn, CronTask::Retrain, slot, false).await.unwrap()

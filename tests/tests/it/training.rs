@@ -86,11 +86,28 @@ async fn training_through_the_api_lowers_validation_loss_and_registers_versions(
     assert!(floats(&result["tokenizer_val_loss"]).len() == 2);
     assert_eq!(result["model"], "googl-kronos");
     assert_eq!(result["version"], 1);
-    assert_eq!(result["status"], "production", "a lineage's first version is its production version");
-
+    // even a lineage's first version must beat naive on its validation windows
     let (status, model) = api.get("/v1/models/googl-kronos").await;
     assert_eq!(status, 200, "{model}");
     let validation = &model["metrics"]["validation"];
+    let beats_naive = validation["model"]["mae"].as_f64() < validation["naive"]["mae"].as_f64()
+        && validation["model"]["rmse"].as_f64() < validation["naive"]["rmse"].as_f64();
+    assert_eq!(result["beats_naive"], beats_naive, "{result}");
+    assert_eq!(model["beats_naive"], beats_naive);
+    assert_eq!(result["status"], if beats_naive { "production" } else { "candidate" }, "{result}");
+    assert_eq!(result["promoted"], beats_naive);
+    let promotion = result["promotion"].as_str().unwrap();
+    assert!(promotion.contains("naive"), "{promotion}");
+    // the training's result is also at links.result
+    assert_eq!(job["links"]["result"], format!("/v1/trainings/{id}"));
+    let (status, shown) = api.get(&format!("/v1/trainings/{id}")).await;
+    assert_eq!((status, &shown["model"]), (200, &json!("googl-kronos")));
+    if !beats_naive {
+        // a person may still promote it, and is told plainly what it is
+        let (status, promoted) = api.post_json("/v1/models/googl-kronos/promote", &json!({})).await;
+        assert_eq!(status, 200, "{promoted}");
+        assert!(promoted["warning"].as_str().unwrap().contains("does not beat the naive baseline"), "{promoted}");
+    }
     assert_eq!(validation["windows"], 64);
     for side in ["model", "naive"] {
         for metric in ["mae", "rmse", "mape", "direction_accuracy"] {
@@ -122,7 +139,8 @@ async fn training_through_the_api_lowers_validation_loss_and_registers_versions(
     let better = v2["metrics"]["validation"]["model"]["mae"].as_f64() < production["model"]["mae"].as_f64()
         && v2["metrics"]["validation"]["model"]["rmse"].as_f64() < production["model"]["rmse"].as_f64();
     assert_eq!(beats, better);
-    assert_eq!(v2["status"], if beats { "production" } else { "candidate" });
+    let v2_beats_naive = v2["beats_naive"].as_bool().unwrap();
+    assert_eq!(v2["status"], if beats && v2_beats_naive { "production" } else { "candidate" });
 
     // promotion by hand archives the other version; rolling back works the same way
     let (status, promoted) = api.post_json("/v1/models/googl-kronos@2/promote", &json!({})).await;
@@ -259,7 +277,7 @@ async fn the_cli_trains_a_baseline_and_prints_json() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["model"], "gru-1d");
-    assert_eq!((doc["version"].as_i64(), doc["status"].as_str()), (Some(1), Some("production")));
+    assert_eq!(doc["version"].as_i64(), Some(1));
     assert_eq!(floats(&doc["train_loss"]).len(), 3);
     assert_eq!(floats(&doc["val_loss"]).len(), 3);
     for side in ["model", "naive"] {
@@ -267,6 +285,41 @@ async fn the_cli_trains_a_baseline_and_prints_json() {
     }
     // the progress bar went to stderr, the JSON alone to stdout
     assert!(String::from_utf8_lossy(&out.stderr).contains("regressor loss"));
+    let beats_naive = doc["beats_naive"].as_bool().unwrap();
+    assert_eq!(doc["status"], if beats_naive { "production" } else { "candidate" }, "{doc}");
+
+    // two steps from random weights cannot beat naive: registered, never promoted
+    let worse = |lineage: &'static str, json: bool| {
+        let mut a: Vec<&str> = args.iter().copied().filter(|a| *a != "--json").collect();
+        let at = |a: &Vec<&str>, flag: &str| a.iter().position(|x| *x == flag).unwrap() + 1;
+        let (steps, every) = (at(&a, "--steps"), at(&a, "--eval-every"));
+        a[steps] = "2";
+        a[every] = "1";
+        a.extend(["--lineage", lineage]);
+        if json {
+            a.push("--json");
+        }
+        run_to_end("kronos", &env, &a)
+    };
+    let out = worse("worse-gru", true);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (doc["status"].as_str(), doc["promoted"].as_bool(), doc["beats_naive"].as_bool()),
+        (Some("candidate"), Some(false), Some(false)),
+        "{doc}"
+    );
+    assert!(
+        doc["promotion"].as_str().unwrap().starts_with("not promoted: it does not beat the naive baseline"),
+        "{doc}"
+    );
+    // and the table says so too
+    let table = worse("worse-gru-2", false);
+    assert!(
+        String::from_utf8_lossy(&table.stdout).contains("not promoted"),
+        "{}",
+        String::from_utf8_lossy(&table.stdout)
+    );
 
     for (bad, needle) in [
         (vec!["train", "--preset", "huge", "--symbols", "GOOGL", "--steps", "5"], "--preset"),

@@ -2,8 +2,10 @@
 //! atomically with its results; the handler records failures.
 
 pub mod backtest;
+pub mod evaluation;
 pub mod prediction;
 pub mod refresh;
+pub mod scoring;
 pub mod training;
 pub mod verification;
 

@@ -8,7 +8,6 @@
 
 use chrono::{Duration, Utc};
 use diesel_async::AsyncPgConnection;
-use kronos_models::metrics::{covered_steps, ErrorSums, ForecastOutcome};
 use kronos_shared::{
     db::{
         candles, jobs,
@@ -22,7 +21,10 @@ use kronos_shared::{
 };
 use serde_json::json;
 
-use super::{JobFailure, Outcome};
+use super::{
+    scoring::{score, Forecasted},
+    JobFailure, Outcome,
+};
 use crate::pool::PoolContext;
 
 /// Predictions between cancellation checks.
@@ -73,103 +75,15 @@ async fn verify(
             .map(|c| c.close);
     let rows: Vec<ForecastRow> = serde_json::from_value(prediction.forecast.clone())?;
     let actual: Vec<f64> = actual.iter().map(|c| c.close).collect();
-    Ok(Some(result_of(prediction, owner, &rows, actual, previous)))
-}
-
-/// Compares a forecast with the actual closes (pure arithmetic).
-fn result_of(
-    prediction: &Prediction,
-    owner: Option<i64>,
-    rows: &[ForecastRow],
-    actual: Vec<f64>,
-    previous_close: Option<f64>,
-) -> NewResult {
-    let steps = rows.len().min(actual.len());
-    let actual = actual[..steps].to_vec();
-    let forecast: Vec<f64> = rows[..steps].iter().map(|r| r.close).collect();
-    let p10: Vec<f64> = rows[..steps].iter().map(|r| r.p10).collect();
-    let p90: Vec<f64> = rows[..steps].iter().map(|r| r.p90).collect();
-    let last_close = prediction.last_close;
-    let outcome = ForecastOutcome { last_close, previous_close, forecast: forecast.clone(), actual: actual.clone() };
-    let mut model = ErrorSums::default();
-    model.add(&outcome, &forecast, forecast.last().is_some_and(|f| *f > last_close));
-    let mut naive = ErrorSums::default();
-    naive.add(&outcome, &vec![last_close; steps], previous_close.is_some_and(|p| last_close > p));
-    NewResult {
+    let forecasted = Forecasted {
         job_id: prediction.job_id,
         model: prediction.model.clone(),
-        asset_id: prediction.asset_id.unwrap_or_default(),
+        asset_id,
         owner_id: owner,
         interval: prediction.interval.clone(),
         predicted_at: prediction.predicted_at(),
-        last_close,
-        errors: forecast.iter().zip(&actual).map(|(f, a)| f - a).collect(),
-        covered: p10.iter().zip(&p90).zip(&actual).map(|((lo, hi), a)| *lo <= *a && *a <= *hi).collect(),
-        covered_steps: covered_steps(&p10, &p90, &actual) as i32,
-        actual,
-        forecast,
-        steps: steps as i32,
-        abs_error_sum: model.abs,
-        sq_error_sum: model.squared,
-        pct_error_sum: model.pct,
-        pct_steps: model.pct_steps as i32,
-        direction_hit: model.hits == 1,
-        naive_abs_error_sum: naive.abs,
-        naive_sq_error_sum: naive.squared,
-        naive_pct_error_sum: naive.pct,
-        naive_direction_hit: naive.hits == 1,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    fn row(close: f64, p10: f64, p90: f64) -> ForecastRow {
-        let ts = Utc.with_ymd_and_hms(2024, 1, 2, 0, 0, 0).unwrap();
-        ForecastRow { ts, open: close, high: close, low: close, close, volume: 0.0, amount: 0.0, p10, p50: close, p90 }
-    }
-
-    #[test]
-    fn matches_hand_computed_errors_and_coverage() {
-        let t = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
-        let prediction = Prediction {
-            job_id: uuid::Uuid::nil(),
-            asset_id: Some(3),
-            interval: "1d".into(),
-            model: "m.v2".into(),
-            horizon: 3,
-            last_ts: t,
-            last_close: 100.0,
-            forecast: serde_json::Value::Null,
-            prob_up: 0.5,
-            artifact_key: String::new(),
-            created_at: t,
-            expires_at: t,
-            expected_return: None,
-            volatility: None,
-            value_at_risk_5: None,
-            raw_forecast: None,
-            as_of: None,
-            calendar: None,
-        };
-        let rows = [row(102.0, 99.0, 104.0), row(104.0, 100.0, 106.0), row(103.0, 101.0, 105.0)];
-        // actual 101, 107, 100: errors +1, −3, +3
-        let r = result_of(&prediction, Some(9), &rows, vec![101.0, 107.0, 100.0], Some(98.0));
-        assert_eq!(r.errors, vec![1.0, -3.0, 3.0]);
-        assert_eq!(r.abs_error_sum, 7.0);
-        assert_eq!(r.sq_error_sum, 19.0);
-        assert!((r.pct_error_sum - (1.0 / 101.0 + 3.0 / 107.0 + 3.0 / 100.0)).abs() < 1e-12);
-        // inside [p10, p90]: 101 ∈ [99, 104] yes, 107 ∈ [100, 106] no, 100 ∈ [101, 105] no
-        assert_eq!(r.covered, vec![true, false, false]);
-        assert_eq!(r.covered_steps, 1);
-        // forecast says up (103 > 100), actual final 100 is not above 100: miss
-        assert!(!r.direction_hit);
-        // naive: 100 every step → errors −1, −7, 0; last bar rose (100 > 98) → says up: miss
-        assert_eq!(r.naive_abs_error_sum, 8.0);
-        assert_eq!(r.naive_sq_error_sum, 50.0);
-        assert!(!r.naive_direction_hit);
-        assert_eq!((r.steps, r.pct_steps, r.owner_id), (3, 3, Some(9)));
-    }
+        last_close: prediction.last_close,
+        previous_close: previous,
+    };
+    Ok(Some(score(&forecasted, &rows, actual)))
 }

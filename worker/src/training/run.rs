@@ -118,6 +118,10 @@ pub struct TrainingOutcome {
     pub model: RegisteredModel,
     /// Whether it became the production version.
     pub promoted: bool,
+    /// Why it was or was not promoted, in words.
+    pub promotion: String,
+    /// Whether it beats the naive baseline on its validation windows.
+    pub beats_naive: bool,
     /// Losses, metrics and speed.
     pub report: TrainReport,
     /// The production version's metrics on the same validation windows, when compared.
@@ -146,6 +150,8 @@ impl TrainingOutcome {
             "version": self.model.version,
             "status": self.model.status,
             "promoted": self.promoted,
+            "promotion": self.promotion,
+            "beats_naive": self.beats_naive,
             "steps": report.state.step,
             "resumed_from": report.resumed_from,
             "tokens_per_second": report.tokens_per_second,
@@ -228,6 +234,14 @@ pub async fn run(
     let candidate = trained.report.metrics;
     let beats =
         trained.production_metrics.map(|p| candidate.model.mae < p.model.mae && candidate.model.rmse < p.model.rmse);
+    let beats_naive = candidate.model.mae < candidate.naive.mae && candidate.model.rmse < candidate.naive.rmse;
+    let verdict = Verdict::of(
+        payload.auto_promote,
+        &candidate,
+        beats_naive,
+        production.as_ref().map(|p| p.name.as_str()),
+        trained.production_metrics.as_ref(),
+    );
     let (train_loss, val_loss) = trained.report.state.losses(trained.final_stage);
     let metrics = json!({
         "val_loss": trained.report.val_loss,
@@ -238,6 +252,7 @@ pub async fn run(
             "validation": m,
         })),
         "beats_production": beats,
+        "beats_naive": beats_naive,
         "val_loss_history": val_loss,
     });
     let new = NewVersion {
@@ -260,13 +275,66 @@ pub async fn run(
     };
     let mut conn = env.pool.get().await.map_err(Error::from)?;
     let mut model = models::insert_version(&mut conn, &new).await?;
+    // a retried job finds its version registered (and maybe promoted) already
     let mut promoted = model.status == "production";
-    if !promoted && payload.auto_promote && beats == Some(true) {
+    if !promoted && verdict.promote {
         model = models::promote(&mut conn, model.id).await?.0;
         promoted = true;
     }
     let production = production.zip(trained.production_metrics).map(|(p, m)| (p.name, m));
-    Ok(TrainingOutcome { model, promoted, report: trained.report, production })
+    Ok(TrainingOutcome { model, promoted, promotion: verdict.reason, beats_naive, report: trained.report, production })
+}
+
+/// Whether a trained version is promoted automatically, and why in words: only when it
+/// beats the naive baseline on its own validation windows (lower MAE and RMSE of the
+/// close) and, when the lineage has one, the production version on the same windows.
+struct Verdict {
+    promote: bool,
+    reason: String,
+}
+
+impl Verdict {
+    fn of(
+        auto_promote: bool,
+        candidate: &Comparison,
+        beats_naive: bool,
+        production: Option<&str>,
+        production_metrics: Option<&Comparison>,
+    ) -> Self {
+        let (m, n) = (candidate.model, candidate.naive);
+        let windows = candidate.windows;
+        if !beats_naive {
+            return Self {
+                promote: false,
+                reason: format!(
+                    "not promoted: it does not beat the naive baseline on its {windows} validation windows (MAE {:.4} vs naive {:.4}, RMSE {:.4} vs {:.4})",
+                    m.mae, n.mae, m.rmse, n.rmse
+                ),
+            };
+        }
+        if let (Some(name), Some(p)) = (production, production_metrics) {
+            if !(m.mae < p.model.mae && m.rmse < p.model.rmse) {
+                return Self {
+                    promote: false,
+                    reason: format!(
+                        "not promoted: it beats naive but not production {name} on the same windows (MAE {:.4} vs {:.4}, RMSE {:.4} vs {:.4})",
+                        m.mae, p.model.mae, m.rmse, p.model.rmse
+                    ),
+                };
+            }
+        }
+        if !auto_promote {
+            return Self { promote: false, reason: "not promoted: automatic promotion was turned off".into() };
+        }
+        let over = production.map(|name| format!(" and production {name}")).unwrap_or_default();
+        Self {
+            promote: true,
+            reason: format!(
+                "promoted: it beats the naive baseline{over} on {windows} validation windows (MAE {:.4} vs naive {:.4})",
+                m.mae, n.mae
+            ),
+        }
+    }
 }
 
 /// The part of a run that happens on the compute thread.

@@ -3,10 +3,10 @@
 //! record the job and enqueue it; `202` with the job. Progress (stage, done, total)
 //! shows in `GET /v1/jobs/{id}`; the summary in `GET /v1/backtests/{id}`.
 
-use axum::{extract::State, response::Response};
+use axum::{extract::State, http::HeaderMap, response::Response};
 use kronos_shared::{
     backtest::performance::default_periods_per_year,
-    db::{assets, candles, jobs::Inserted, jobs::NewJob},
+    db::{assets, candles, jobs::NewJob},
     jobs::{backtest::BacktestPayload, payload::BASELINE_MODELS, JobKind},
 };
 
@@ -23,8 +23,11 @@ const MAX_ATTEMPTS: i32 = 3;
 const ROUND_THE_CLOCK: [&str; 2] = ["crypto", "fx"];
 
 /// Handler.
-pub async fn create(State(state): State<AppState>, body: ValidJson<BacktestPayload>) -> ApiResult<Response> {
-    let mut payload = body.value;
+pub async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ValidJson { value: mut payload, bytes }: ValidJson<BacktestPayload>,
+) -> ApiResult<Response> {
     payload.validate()?;
     let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
     payload.asset_ids.clear();
@@ -58,8 +61,5 @@ pub async fn create(State(state): State<AppState>, body: ValidJson<BacktestPaylo
     payload.periods_per_year =
         Some(payload.periods_per_year.unwrap_or_else(|| default_periods_per_year(payload.interval, trading_days)));
     let payload = serde_json::to_value(&payload).map_err(kronos_shared::Error::from)?;
-    let job = match state.enqueuer.enqueue(NewJob::new(JobKind::Backtest, payload, MAX_ATTEMPTS)).await? {
-        Inserted::Created(job) | Inserted::Existing(job) => job,
-    };
-    Ok(crate::views::accepted(job))
+    crate::submit::submit(&state, &headers, &bytes, NewJob::new(JobKind::Backtest, payload, MAX_ATTEMPTS)).await
 }

@@ -31,7 +31,7 @@ pub async fn list(State(state): State<AppState>, ApiQuery(params): ApiQuery<List
     let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
     let registered = models::list_filtered(&mut conn, params.lineage.as_deref(), params.status.as_deref()).await?;
     let mut out: Vec<Value> = if params.lineage.is_none() && params.status.is_none() {
-        BASELINE_MODELS.iter().map(|name| json!({ "name": name, "family": "baseline" })).collect()
+        BASELINE_MODELS.iter().filter_map(|name| super::baseline_view(name)).collect()
     } else {
         Vec::new()
     };

@@ -12,5 +12,11 @@ pub async fn promote(State(state): State<AppState>, ApiPath(key): ApiPath<String
     let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
     let model = super::find(&mut conn, &key).await?;
     let (promoted, archived) = models::promote(&mut conn, model.id).await?;
-    Ok(Json(json!({ "model": super::view(&promoted), "archived": archived.as_ref().map(super::view) })))
+    // a person may promote any version; say so plainly when it does not beat naive
+    let warning = (promoted.metrics.as_ref().and_then(|x| x.get("beats_naive")) == Some(&json!(false))).then(|| {
+        format!("{} does not beat the naive baseline on its validation windows; it was promoted by hand", promoted.name)
+    });
+    Ok(Json(
+        json!({ "model": super::view(&promoted), "archived": archived.as_ref().map(super::view), "warning": warning }),
+    ))
 }

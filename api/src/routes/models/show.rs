@@ -9,6 +9,9 @@ use crate::{error::ApiResult, extract::ApiPath, state::AppState};
 
 /// Handler.
 pub async fn show(State(state): State<AppState>, ApiPath(key): ApiPath<String>) -> ApiResult<Json<Value>> {
+    if let Some(baseline) = super::baseline_view(&key) {
+        return Ok(Json(baseline));
+    }
     let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
     let model = super::find(&mut conn, &key).await?;
     let versions = models::list_filtered(&mut conn, Some(&model.lineage), None).await?;

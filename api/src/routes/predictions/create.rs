@@ -1,16 +1,9 @@
 //! `POST /v1/predictions`: validate, record the job, enqueue it; `202` with its location.
 
-use axum::{
-    extract::State,
-    http::{HeaderMap, HeaderValue},
-    response::Response,
-};
+use axum::{extract::State, http::HeaderMap, response::Response};
 use chrono::{DateTime, Utc};
 use kronos_shared::{
-    db::{
-        assets, candles,
-        jobs::{Inserted, NewJob},
-    },
+    db::{assets, candles, jobs::NewJob},
     jobs::{
         payload::{
             validate_sampling, KronosSettings, PredictionPayload, SeriesSource, BASELINE_MODELS, DEFAULT_CONTEXT,
@@ -21,7 +14,6 @@ use kronos_shared::{
     market_data::{rfc3339, Calendar, Candle, Interval},
 };
 use serde::Deserialize;
-use uuid::Uuid;
 
 use crate::{
     error::{ApiError, ApiResult},
@@ -95,9 +87,7 @@ pub async fn create(
     headers: HeaderMap,
     body: ValidJson<CreatePrediction>,
 ) -> ApiResult<Response> {
-    let key = idempotency_key(&headers)?;
-    let request_hash = key.as_ref().map(|_| body.canonical_hash());
-    let req = body.value;
+    let ValidJson { value: req, bytes } = body;
     let interval: Interval =
         req.interval.parse().map_err(|e: kronos_shared::Error| ApiError::invalid("interval", e.to_string()))?;
     if req.horizon < 1 || req.horizon > MAX_HORIZON as i64 {
@@ -180,33 +170,13 @@ pub async fn create(
         }
     };
     let payload = PredictionPayload { model: model_name, interval, horizon, series, kronos, calendar };
-    let new = NewJob {
-        id: Uuid::now_v7(),
-        kind: JobKind::Prediction.as_str().to_owned(),
-        payload: serde_json::to_value(&payload).map_err(kronos_shared::Error::from)?,
-        owner_id: None,
-        request_hash,
-        idempotency_key: key,
-        batch_id: None,
-        priority,
-        max_attempts: MAX_ATTEMPTS,
-    };
-    let (kind, hash) = (new.kind.clone(), new.request_hash.clone());
-    let (job, replayed) = match state.enqueuer.enqueue(new).await? {
-        Inserted::Created(job) => (job, false),
-        Inserted::Existing(job) if job.request_hash == hash && job.kind == kind => (job, true),
-        Inserted::Existing(_) => {
-            return Err(ApiError::invalid(
-                "Idempotency-Key",
-                "this Idempotency-Key was already used with a different request body",
-            ));
-        }
-    };
-    let mut response = crate::views::accepted(job);
-    if replayed {
-        response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
-    }
-    Ok(response)
+    let mut new = NewJob::new(
+        JobKind::Prediction,
+        serde_json::to_value(&payload).map_err(kronos_shared::Error::from)?,
+        MAX_ATTEMPTS,
+    );
+    new.priority = priority;
+    crate::submit::submit(&state, &headers, &bytes, new).await
 }
 
 /// Baselines run without settings; any other name must be a registered model (a
@@ -256,20 +226,6 @@ async fn resolve_model(
         },
         model.name,
     )))
-}
-
-fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
-    let Some(value) = headers.get("idempotency-key") else {
-        return Ok(None);
-    };
-    let key = value
-        .to_str()
-        .map_err(|_| ApiError::invalid("Idempotency-Key", "Idempotency-Key must be printable ASCII"))?
-        .trim();
-    if key.is_empty() || key.len() > 255 {
-        return Err(ApiError::invalid("Idempotency-Key", "Idempotency-Key must be 1 to 255 characters"));
-    }
-    Ok(Some(key.to_owned()))
 }
 
 fn validate_inline(candles: &[Candle], interval: Interval, min_history: usize, max: usize) -> ApiResult<()> {

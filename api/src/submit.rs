@@ -1,0 +1,59 @@
+//! Submitting a job, the same way for every kind: the client's `Idempotency-Key`
+//! (with the canonical hash of the body) goes into the same transaction as the job, a
+//! repeat of the same request returns the first job (`Idempotent-Replayed: true`), a
+//! different body under a used key is a `422`, and the answer is `202` with the job.
+
+use axum::{
+    http::{HeaderMap, HeaderValue},
+    response::Response,
+};
+use kronos_shared::db::jobs::{Inserted, NewJob};
+
+use crate::{
+    error::{ApiError, ApiResult},
+    extract::canonical_hash,
+    state::AppState,
+};
+
+/// Longest `Idempotency-Key` accepted.
+const MAX_KEY: usize = 255;
+
+/// The request's `Idempotency-Key`, if any (printable ASCII, 1 to 255 characters).
+pub fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .map_err(|_| ApiError::invalid("Idempotency-Key", "Idempotency-Key must be printable ASCII"))?
+        .trim();
+    if key.is_empty() || key.len() > MAX_KEY {
+        return Err(ApiError::invalid("Idempotency-Key", format!("Idempotency-Key must be 1 to {MAX_KEY} characters")));
+    }
+    Ok(Some(key.to_owned()))
+}
+
+/// Records `new` (under the request's idempotency key, with the hash of the request
+/// body `body`) and answers `202 Accepted`.
+pub async fn submit(state: &AppState, headers: &HeaderMap, body: &[u8], mut new: NewJob) -> ApiResult<Response> {
+    if let Some(key) = idempotency_key(headers)? {
+        new.idempotency_key = Some(key);
+        new.request_hash = Some(canonical_hash(body));
+    }
+    let (kind, hash) = (new.kind.clone(), new.request_hash.clone());
+    let (job, replayed) = match state.enqueuer.enqueue(new).await? {
+        Inserted::Created(job) => (job, false),
+        Inserted::Existing(job) if job.request_hash == hash && job.kind == kind => (job, true),
+        Inserted::Existing(_) => {
+            return Err(ApiError::invalid(
+                "Idempotency-Key",
+                "this Idempotency-Key was already used with a different request",
+            ));
+        }
+    };
+    let mut response = crate::views::accepted(job);
+    if replayed {
+        response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
