@@ -1,6 +1,9 @@
 # Sourced by every ops/ script: where the toolchain pieces live and how to find libtorch.
 # Override any of these in the environment.
 export KRONOS_CACHE="${KRONOS_CACHE:-$HOME/.cache/kronos}"
+# the platform's state directory: every binary reads its settings from
+# $KRONOS_HOME/kronos.env (written by ops/up) after the process environment
+export KRONOS_HOME="${KRONOS_HOME:-$KRONOS_CACHE}"
 export KRONOS_TORCH_VENV="${KRONOS_TORCH_VENV:-$KRONOS_CACHE/torch-venv}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$KRONOS_CACHE/target}"
 export LIBTORCH_USE_PYTORCH=1

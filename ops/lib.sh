@@ -159,3 +159,35 @@ ensure_database() {
   psql "${url%/*}/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$name'" | grep -q 1 || \
     psql "${url%/*}/postgres" -qc "CREATE DATABASE \"$name\""
 }
+
+# write_env_file: the one configuration every Kronos process reads ($KRONOS_HOME/kronos.env,
+# after its own environment): the services ops/up starts, ops/kronos and a kronos
+# binary run by hand all agree on the database, Redis, the object store and the model
+# cache. Written atomically, readable by this user only (it may hold S3 secrets).
+write_env_file() {
+  local file="$KRONOS_HOME/kronos.env"
+  mkdir -p "$KRONOS_HOME"
+  (
+    umask 077
+    {
+      echo "# Written by ops/up on $(date -u +%Y-%m-%dT%H:%M:%SZ); every Kronos process reads it (README: Configuration)."
+      echo "DATABASE_URL=$DATABASE_URL"
+      echo "REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}"
+      echo "KRONOS_API_ADDR=${KRONOS_API_ADDR:-127.0.0.1:8080}"
+      echo "KRONOS_MODEL_CACHE=${KRONOS_MODEL_CACHE:-$KRONOS_HOME/model-cache}"
+      if [ "${KRONOS_STORAGE:-local}" = s3 ]; then
+        echo "KRONOS_STORAGE=s3"
+        echo "KRONOS_S3_BUCKET=$KRONOS_S3_BUCKET"
+        echo "KRONOS_S3_ENDPOINT=${KRONOS_S3_ENDPOINT:-}"
+        echo "KRONOS_S3_REGION=${KRONOS_S3_REGION:-us-east-1}"
+        echo "KRONOS_S3_ACCESS_KEY_ID=${KRONOS_S3_ACCESS_KEY_ID:-}"
+        echo "KRONOS_S3_SECRET_ACCESS_KEY=${KRONOS_S3_SECRET_ACCESS_KEY:-}"
+      else
+        echo "KRONOS_STORAGE=local"
+        echo "KRONOS_STORAGE_PATH=$KRONOS_STORAGE_PATH"
+      fi
+    } >"$file.tmp"
+  )
+  mv "$file.tmp" "$file"
+  log "configuration written to $file"
+}

@@ -106,6 +106,7 @@ impl From<SharedError> for ApiError {
             SharedError::Conflict { field, message } => {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, "conflict", message, Some(&field))
             }
+            SharedError::InUse(message) => Self::conflict("in_use", message),
             SharedError::Pool(m) => {
                 tracing::error!(error = %m, "database pool unavailable");
                 Self::unavailable("database unavailable")

@@ -33,6 +33,34 @@ pub struct AppState {
     pub market: Arc<MarketData>,
     /// Configuration.
     pub config: Arc<Config>,
+    /// Registered models whose weights were seen in the object store.
+    pub weights_present: Arc<KnownWeights>,
+}
+
+/// Ids of registered models whose weights are known to be in the object store (models
+/// are immutable: checked once per process, forgotten when deleted here).
+#[derive(Debug, Default)]
+pub struct KnownWeights(std::sync::Mutex<std::collections::HashSet<i64>>);
+
+impl KnownWeights {
+    /// Whether model `id`'s weights were seen.
+    pub fn contains(&self, id: i64) -> bool {
+        self.0.lock().is_ok_and(|set| set.contains(&id))
+    }
+
+    /// Notes that model `id`'s weights are there.
+    pub fn insert(&self, id: i64) {
+        if let Ok(mut set) = self.0.lock() {
+            set.insert(id);
+        }
+    }
+
+    /// Forgets model `id` (deleted).
+    pub fn forget(&self, id: i64) {
+        if let Ok(mut set) = self.0.lock() {
+            set.remove(&id);
+        }
+    }
 }
 
 impl AppState {
@@ -54,6 +82,7 @@ impl AppState {
             enqueuer,
             market,
             config: Arc::new(config),
+            weights_present: Arc::default(),
         })
     }
 }

@@ -24,6 +24,9 @@ pub enum Error {
         /// What conflicts.
         message: String,
     },
+    /// The record cannot be removed or changed while other records use it (a 409).
+    #[error("{0}")]
+    InUse(String),
     /// PostgreSQL query error.
     #[error("database error: {0}")]
     Database(#[from] diesel::result::Error),

@@ -101,3 +101,18 @@ pub async fn ensure_local_parts(storage: &Storage, prefix: &str, root: &Path, pa
         Err(e) => Err(io(e)),
     }
 }
+
+/// The object-store paths of the model stored under `prefix` (its `parts`) that do not
+/// exist; empty when every file is there.
+pub async fn missing(storage: &Storage, prefix: &str, parts: &[ModelPart]) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for part in parts {
+        for file in ModelFileName::ALL {
+            let key = StorageKey::ModelFile { prefix: prefix.to_owned(), part: *part, file };
+            if !storage.exists(&key).await? {
+                out.push(key.path());
+            }
+        }
+    }
+    Ok(out)
+}

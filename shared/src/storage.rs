@@ -260,6 +260,15 @@ impl Storage {
         }
     }
 
+    /// Whether an object exists under `key`.
+    pub async fn exists(&self, key: &StorageKey) -> Result<bool> {
+        match self.store.head(&Path::from(key.path())).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Deletes the object at a stored path; a missing object is not an error.
     pub async fn delete_path(&self, path: &str) -> Result<()> {
         match self.store.delete(&Path::from(path)).await {

@@ -78,6 +78,8 @@ impl TestEnv {
             refresh: RefreshSchedule { intervals: Vec::new(), settle: Duration::from_secs(30) },
             cron: CronConfig { entries: Vec::new(), catch_up: 24, retention: Duration::from_secs(90 * 86_400) },
             log_json: false,
+            model_cache: scratch.join("model-cache"),
+            env_file: None,
         };
         Self { db, config, scratch }
     }
@@ -102,6 +104,9 @@ impl TestEnv {
             ("KRONOS_SOURCE_RETRIES".into(), c.exchanges.retries.to_string()),
             ("KRONOS_SOURCE_BACKOFF_MS".into(), c.exchanges.backoff.as_millis().to_string()),
             ("RUST_LOG".into(), std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into())),
+            // a developer's ~/.cache/kronos/kronos.env must not leak into tests
+            ("KRONOS_ENV_FILE".into(), "none".into()),
+            ("KRONOS_MODEL_CACHE".into(), c.model_cache.display().to_string()),
         ];
         match &c.storage {
             StorageConfig::Local { root } => {

@@ -77,3 +77,20 @@ impl Drop for Proc {
         let _ = self.child.wait();
     }
 }
+
+/// A process configured by an env file alone (as `ops/up` configures the platform): the
+/// test's own settings (`KRONOS_*`, `DATABASE_URL`, `REDIS_URL`) are removed from its
+/// environment, `KRONOS_ENV_FILE` points at `env_file`, and it runs in `cwd`.
+pub fn command_with_env_file(name: &str, env_file: &std::path::Path, cwd: &std::path::Path, args: &[&str]) -> Command {
+    let path = bin_dir().join(name);
+    assert!(path.exists(), "{} is not built: run cargo build --workspace first", path.display());
+    let mut cmd = Command::new(&path);
+    cmd.args(args).stdin(Stdio::null()).current_dir(cwd);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("KRONOS_") || key == "DATABASE_URL" || key == "REDIS_URL" {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env("KRONOS_ENV_FILE", env_file).env("RUST_LOG", "warn");
+    cmd
+}

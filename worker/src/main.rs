@@ -53,9 +53,10 @@ struct Args {
     /// libtorch intra-op threads (default: libtorch's choice, one per core).
     #[arg(long, env = "KRONOS_TORCH_THREADS")]
     torch_threads: Option<i32>,
-    /// Where registered models' weights are cached on this host.
-    #[arg(long, env = "KRONOS_MODEL_CACHE", default_value = "var/model-cache")]
-    model_cache: std::path::PathBuf,
+    /// Where registered models' weights are cached on this host (default: the
+    /// configuration's `KRONOS_MODEL_CACHE`, `$KRONOS_HOME/model-cache`).
+    #[arg(long)]
+    model_cache: Option<std::path::PathBuf>,
     /// Refresh jobs (exchange data) handled at once by this process; 0 takes none.
     #[arg(long, env = "KRONOS_REFRESH_CONCURRENCY", default_value_t = 2)]
     refresh_concurrency: usize,
@@ -100,7 +101,8 @@ async fn main() -> anyhow::Result<()> {
     let transport =
         QueueTransport::connect(&config.redis_url, &config.queue.prefix).await.context("connecting to Redis")?;
     let storage = Storage::open(&config.storage)?;
-    let models = Arc::new(ModelLibrary::new(pool.clone(), storage.clone(), args.model_cache.clone()));
+    let model_cache = args.model_cache.clone().unwrap_or_else(|| config.model_cache.clone());
+    let models = Arc::new(ModelLibrary::new(pool.clone(), storage.clone(), model_cache));
     let metrics = Metrics::new();
     // refresh jobs read candles only: no ticker cache here
     let market = Arc::new(MarketData::from_config(&config.exchanges, None).context("exchange sources")?);

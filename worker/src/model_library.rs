@@ -54,8 +54,20 @@ impl ModelLibrary {
             let mut conn = self.pool.get().await?;
             models::find(&mut conn, id).await?.ok_or_else(|| Error::NotFound(format!("model {id}")))?
         };
-        let dirs =
-            model_files::ensure_local(&self.storage, &row.storage_prefix, &self.cache_dir.join(id.to_string())).await?;
+        let dirs = model_files::ensure_local(&self.storage, &row.storage_prefix, &self.cache_dir.join(id.to_string()))
+            .await
+            .map_err(|e| match e {
+                // a clear, permanent error: retrying cannot bring the files back
+                Error::NotFound(what) => Error::invalid(
+                    "model",
+                    format!(
+                        "the weights of registered model {} are missing from the object store ({what} in {}); it was probably registered with another storage configuration: delete it and register it again",
+                        row.name,
+                        self.storage.describe()
+                    ),
+                ),
+                other => other,
+            })?;
         let model = Arc::new(LocalModel { id, dirs });
         known.insert(id, Arc::clone(&model));
         Ok(model)

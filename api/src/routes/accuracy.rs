@@ -5,7 +5,7 @@
 use axum::{extract::State, Json};
 use kronos_shared::{
     db::{
-        assets, models,
+        assets,
         prediction_results::{self, AccuracyFilter, GroupBy},
     },
     jobs::payload::BASELINE_MODELS,
@@ -70,7 +70,7 @@ pub async fn accuracy(
         }
     }
     if let Some(model) = params.model.as_deref() {
-        let known = BASELINE_MODELS.contains(&model) || models::name_or_lineage_exists(&mut conn, model).await?;
+        let known = BASELINE_MODELS.contains(&model) || prediction_results::model_known(&mut conn, model).await?;
         if !known {
             return Err(ApiError::not_found(format!(
                 "unknown model {model:?}: no baseline, version or lineage of that name"

@@ -85,3 +85,12 @@ pub async fn append(
     asset_groups::append(&mut conn, &slug, &body.value.symbols).await?;
     group_json(&mut conn, &slug).await
 }
+
+/// `DELETE /v1/asset-groups/{slug}`: removes a group (the assets stay).
+pub async fn delete(State(state): State<AppState>, ApiPath(slug): ApiPath<String>) -> ApiResult<Json<Value>> {
+    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    if !asset_groups::delete(&mut conn, &slug).await? {
+        return Err(ApiError::not_found(format!("unknown asset group {slug:?}")));
+    }
+    Ok(Json(json!({ "deleted": slug })))
+}

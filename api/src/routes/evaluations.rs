@@ -59,7 +59,7 @@ pub async fn create(
     let settings = &mut payload.model;
     settings.model_id = None;
     if !BASELINE_MODELS.contains(&settings.name.as_str()) {
-        let model = crate::routes::models::servable(&mut conn, &settings.name, "model.name").await?;
+        let model = crate::routes::models::servable(&state, &mut conn, &settings.name, "model.name").await?;
         settings.name = model.name;
         settings.model_id = Some(model.id);
     }

@@ -35,7 +35,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::render))
         .route("/v1/models", get(models::list::list))
-        .route("/v1/models/{model}", get(models::show::show))
+        .route("/v1/models/{model}", get(models::show::show).delete(models::delete::delete))
         .route("/v1/models/{model}/promote", post(models::promote::promote))
         .route("/v1/trainings", post(trainings::create))
         .route("/v1/trainings/{id}", get(results::training))
@@ -50,9 +50,12 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/models/{model}/assets", get(model_assets::list).post(model_assets::add))
         .route("/v1/models/{model}/assets/{symbol}", patch(model_assets::update).delete(model_assets::remove))
         .route("/v1/assets", get(assets::list::list).post(assets::catalogue::create))
-        .route("/v1/assets/{symbol}", get(assets::catalogue::show).patch(assets::catalogue::update))
+        .route(
+            "/v1/assets/{symbol}",
+            get(assets::catalogue::show).patch(assets::catalogue::update).delete(assets::catalogue::delete),
+        )
         .route("/v1/asset-groups", get(asset_groups::list))
-        .route("/v1/asset-groups/{slug}", get(asset_groups::show).put(asset_groups::put))
+        .route("/v1/asset-groups/{slug}", get(asset_groups::show).put(asset_groups::put).delete(asset_groups::delete))
         .route("/v1/asset-groups/{slug}/members", post(asset_groups::append))
         .route("/v1/assets/{symbol}/candles", get(assets::candles::candles))
         .route("/v1/assets/{symbol}/indicators", get(assets::indicators::indicators))

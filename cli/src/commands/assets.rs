@@ -44,6 +44,15 @@ pub enum AssetsCommand {
         /// Symbol.
         symbol: String,
     },
+    /// Delete an asset created by mistake (with its group memberships and pool
+    /// entries). Refused while forecasts refer to it (deactivate it instead).
+    Delete {
+        /// Symbol.
+        symbol: String,
+        /// Delete its stored candles (and quarantined rows) too.
+        #[arg(long)]
+        with_candles: bool,
+    },
 }
 
 /// Arguments of `kronos assets add`.
@@ -109,6 +118,11 @@ pub enum GroupsCommand {
         /// Symbols.
         #[arg(required = true)]
         symbols: Vec<String>,
+    },
+    /// Delete a group (its assets stay).
+    Delete {
+        /// Group slug.
+        slug: String,
     },
 }
 
@@ -207,6 +221,16 @@ pub async fn run_assets(config: &Config, command: AssetsCommand) -> anyhow::Resu
         }
         AssetsCommand::Activate { symbol } => set_active(&mut conn, &symbol, true).await?,
         AssetsCommand::Deactivate { symbol } => set_active(&mut conn, &symbol, false).await?,
+        AssetsCommand::Delete { symbol, with_candles } => match assets::delete(&mut conn, &symbol, with_candles).await?
+        {
+            Some(d) => println!(
+                "deleted {} ({} candles, {} quarantined rows)",
+                symbol.to_ascii_uppercase(),
+                d.candles,
+                d.quarantined
+            ),
+            None => bail!("unknown symbol {symbol:?}"),
+        },
     }
     Ok(())
 }
@@ -246,6 +270,12 @@ pub async fn run_groups(config: &Config, command: GroupsCommand) -> anyhow::Resu
         GroupsCommand::Add { slug, symbols } => {
             asset_groups::append(&mut conn, &slug, &symbols).await?;
             println!("group {slug} updated");
+        }
+        GroupsCommand::Delete { slug } => {
+            if !asset_groups::delete(&mut conn, &slug).await? {
+                bail!("unknown asset group {slug:?}");
+            }
+            println!("deleted group {slug}");
         }
     }
     Ok(())

@@ -6,6 +6,7 @@ use clap::Args;
 use kronos_shared::{
     db::{self, assets},
     exchanges::{aggregator::MarketData, SourceAsset},
+    market_data::rfc3339,
     market_data::{
         refresh::{refresh_series, RefreshLimits},
         Interval,
@@ -61,7 +62,7 @@ pub async fn run(config: &Config, args: BackfillArgs) -> anyhow::Result<()> {
             if report.sources.is_empty() { "no source".to_owned() } else { report.sources.join(", ") },
             report.stored,
             report.quarantined,
-            report.last.map_or_else(|| "-".to_owned(), |t| t.to_rfc3339()),
+            report.last.map_or_else(|| "-".to_owned(), rfc3339),
         );
         let q = &report.quality;
         println!(

@@ -5,6 +5,7 @@ use clap::Subcommand;
 use kronos_shared::{
     db::{self, jobs},
     jobs::{JobKind, JobStatus},
+    market_data::rfc3339,
     Config,
 };
 use uuid::Uuid;
@@ -58,7 +59,7 @@ pub async fn run(config: &Config, cmd: JobsCommand) -> anyhow::Result<()> {
                     j.kind,
                     j.status,
                     j.attempts,
-                    j.created_at.to_rfc3339(),
+                    rfc3339(j.created_at),
                     j.error.unwrap_or_default()
                 );
             }

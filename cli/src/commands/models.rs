@@ -1,4 +1,4 @@
-//! `kronos models import|init|list`: the model registry.
+//! `kronos models import|init|list|delete`: the model registry.
 
 use std::path::PathBuf;
 
@@ -7,6 +7,7 @@ use clap::{Args, Subcommand};
 use kronos_models::kronos::{KronosModel, Preset};
 use kronos_shared::{
     db::{self, models},
+    market_data::rfc3339,
     model_files::{self, ModelDirs},
     storage::Storage,
     Config,
@@ -21,6 +22,13 @@ pub enum ModelsCommand {
     Init(InitArgs),
     /// List registered models.
     List,
+    /// Delete a version registered by mistake (its pool and weights go too; forecasts
+    /// made with it keep its name). Refused while versions were trained from it or
+    /// unfinished jobs would run it.
+    Delete {
+        /// Version name, `lineage@N` or a lineage (its production version).
+        name: String,
+    },
 }
 
 /// Arguments of `kronos models import`.
@@ -67,9 +75,21 @@ pub async fn run(config: &Config, command: ModelsCommand) -> anyhow::Result<()> 
                     m.source,
                     m.parameters,
                     m.max_context,
-                    m.created_at.to_rfc3339()
+                    rfc3339(m.created_at)
                 );
             }
+            Ok(())
+        }
+        ModelsCommand::Delete { name } => {
+            let Some(model) = models::resolve(&mut conn, &name).await? else {
+                bail!("no registered model {name:?} (kronos models list)");
+            };
+            let Some(deleted) = models::delete(&mut conn, model.id).await? else {
+                bail!("no registered model {name:?}");
+            };
+            let storage = Storage::open(&config.storage)?;
+            let objects = storage.delete_prefix(&deleted.storage_prefix).await?;
+            println!("deleted model {} (id {}) and its {objects} weight files", deleted.name, deleted.id);
             Ok(())
         }
         ModelsCommand::Import(args) => {

@@ -4,6 +4,7 @@ use anyhow::Context;
 use clap::Args;
 use kronos_shared::{
     db::{self, assets, quality::series_report},
+    market_data::rfc3339,
     market_data::Interval,
     Config,
 };
@@ -38,11 +39,11 @@ pub async fn run(config: &Config, args: QualityArgs) -> anyhow::Result<()> {
     let r = &q.report;
     println!("{} {} ({:?} calendar): {} bars", q.symbol, q.interval, r.calendar, r.candles);
     if let (Some(first), Some(last)) = (r.first, r.last) {
-        println!("  from {} to {}", first.to_rfc3339(), last.to_rfc3339());
+        println!("  from {} to {}", rfc3339(first), rfc3339(last));
     }
     println!("  gaps: {} ({} missing bars)", r.gap_count, r.missing_bars);
     for g in r.gaps.iter().take(10) {
-        println!("    {} missing between {} and {}", g.missing, g.after.to_rfc3339(), g.before.to_rfc3339());
+        println!("    {} missing between {} and {}", g.missing, rfc3339(g.after), rfc3339(g.before));
     }
     println!(
         "  return outliers (|robust z| > {}): {}",
@@ -50,11 +51,11 @@ pub async fn run(config: &Config, args: QualityArgs) -> anyhow::Result<()> {
         r.outlier_count
     );
     for o in r.outliers.iter().take(10) {
-        println!("    {} log return {:+.4} (z {:+.1})", o.ts.to_rfc3339(), o.log_return, o.robust_z);
+        println!("    {} log return {:+.4} (z {:+.1})", rfc3339(o.ts), o.log_return, o.robust_z);
     }
     println!("  stale runs: {}", r.stale_run_count);
     for s in r.stale_runs.iter().take(10) {
-        println!("    {} identical bars from {} to {}", s.bars, s.from.to_rfc3339(), s.to.to_rfc3339());
+        println!("    {} identical bars from {} to {}", s.bars, rfc3339(s.from), rfc3339(s.to));
     }
     println!("  stored rows breaking candle rules: {}", r.invalid_rows);
     println!("  quarantined on the way in: {}", q.quarantined.values().sum::<i64>());

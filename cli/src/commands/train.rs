@@ -159,11 +159,10 @@ pub async fn run(config: &Config, args: TrainArgs) -> anyhow::Result<()> {
     })?;
     let pool = db::pool(&config.database_url, 2)?;
     let storage = Storage::open(&config.storage)?;
-    let cache = std::env::var("KRONOS_MODEL_CACHE").unwrap_or_else(|_| "var/model-cache".into());
     let env = TrainingEnv {
         pool: pool.clone(),
         storage: storage.clone(),
-        models: Arc::new(ModelLibrary::new(pool, storage, cache.into())),
+        models: Arc::new(ModelLibrary::new(pool, storage, config.model_cache.clone())),
         device,
         compute: Compute::Blocking,
     };

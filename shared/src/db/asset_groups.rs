@@ -177,3 +177,9 @@ pub async fn append(conn: &mut AsyncPgConnection, slug: &str, symbols: &[String]
 async fn asset_ids(conn: &mut AsyncPgConnection, symbols: &[String], field: &str) -> Result<Vec<i64>> {
     Ok(super::assets::resolve_symbols(conn, symbols, field).await?.into_iter().map(|(id, _)| id).collect())
 }
+
+/// Deletes group `slug` (its member list goes with it; the assets stay). Returns
+/// whether there was such a group.
+pub async fn delete(conn: &mut AsyncPgConnection, slug: &str) -> Result<bool> {
+    Ok(diesel::delete(asset_groups::table.filter(asset_groups::slug.eq(slug))).execute(conn).await? == 1)
+}

@@ -2,11 +2,14 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 
 use super::schema::{asset_group_members, asset_groups, assets};
-use crate::{catalogue::AssetSpec, error::Result};
+use crate::{
+    catalogue::AssetSpec,
+    error::{Error, Result},
+};
 
 /// A row of `assets`.
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Serialize)]
@@ -179,4 +182,58 @@ pub async fn resolve_symbols(
         return Err(crate::error::Error::invalid(field, format!("unknown symbols: {}", missing.join(", "))));
     }
     Ok(upper.iter().filter_map(|s| found.get(s).copied()).collect())
+}
+
+/// What deleting an asset removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct AssetDeleted {
+    /// Candles deleted with it.
+    pub candles: usize,
+    /// Quarantined rows of its symbol deleted with it.
+    pub quarantined: usize,
+}
+
+/// Deletes an asset created by mistake, with its group memberships and model-pool
+/// entries. An asset with candles is deleted only with `with_candles` (they go too);
+/// one that forecasts or verified results refer to is never deleted (deactivate it:
+/// its history stays readable). `Ok(None)` when there is no such asset.
+pub async fn delete(conn: &mut AsyncPgConnection, symbol: &str, with_candles: bool) -> Result<Option<AssetDeleted>> {
+    use super::schema::{
+        candle_quarantine, candles, evaluation_results, model_asset_pools, prediction_results, predictions,
+    };
+    let symbol = symbol.to_ascii_uppercase();
+    conn.transaction::<_, Error, _>(async |conn| {
+        let id: Option<i64> =
+            assets::table.filter(assets::symbol.eq(&symbol)).select(assets::id).for_update().first(conn).await.optional()?;
+        let Some(id) = id else { return Ok(None) };
+        let forecasts: i64 = predictions::table.filter(predictions::asset_id.eq(id)).count().get_result(conn).await?;
+        let verified: i64 = prediction_results::table
+            .filter(prediction_results::asset_id.eq(id))
+            .count()
+            .get_result::<i64>(conn)
+            .await?
+            + evaluation_results::table.filter(evaluation_results::asset_id.eq(id)).count().get_result::<i64>(conn).await?;
+        if forecasts + verified > 0 {
+            return Err(Error::InUse(format!(
+                "{symbol} has {forecasts} forecasts and {verified} verified results; deactivate it instead (PATCH with {{\"active\": false}}) to keep their history"
+            )));
+        }
+        let stored: i64 = candles::table.filter(candles::asset_id.eq(id)).count().get_result(conn).await?;
+        if stored > 0 && !with_candles {
+            return Err(Error::InUse(format!(
+                "{symbol} has {stored} stored candles; delete them with it (with_candles=true) or deactivate it"
+            )));
+        }
+        let removed = diesel::delete(candles::table.filter(candles::asset_id.eq(id))).execute(conn).await?;
+        let quarantined = if with_candles {
+            diesel::delete(candle_quarantine::table.filter(candle_quarantine::symbol.eq(&symbol))).execute(conn).await?
+        } else {
+            0
+        };
+        diesel::delete(asset_group_members::table.filter(asset_group_members::asset_id.eq(id))).execute(conn).await?;
+        diesel::delete(model_asset_pools::table.filter(model_asset_pools::asset_id.eq(id))).execute(conn).await?;
+        diesel::delete(assets::table.find(id)).execute(conn).await?;
+        Ok(Some(AssetDeleted { candles: removed, quarantined }))
+    })
+    .await
 }

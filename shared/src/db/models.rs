@@ -238,13 +238,6 @@ pub async fn production(conn: &mut AsyncPgConnection, lineage: &str) -> Result<O
         .optional()?)
 }
 
-/// Whether a version or a lineage is called `name`.
-pub async fn name_or_lineage_exists(conn: &mut AsyncPgConnection, name: &str) -> Result<bool> {
-    Ok(diesel::select(diesel::dsl::exists(models::table.filter(models::name.eq(name).or(models::lineage.eq(name)))))
-        .get_result(conn)
-        .await?)
-}
-
 /// Resolves what a user names: `lineage@N` is version N; a lineage name is its
 /// production version; otherwise a version's own name. One query either way.
 pub async fn resolve(conn: &mut AsyncPgConnection, reference: &str) -> Result<Option<RegisteredModel>> {
@@ -361,6 +354,51 @@ pub async fn promote(conn: &mut AsyncPgConnection, id: i64) -> Result<(Registere
             .get_result(conn)
             .await?;
         Ok((promoted, archived))
+    })
+    .await
+}
+
+/// Deletes a version registered by mistake (its pool goes with it; forecasts made with
+/// it keep its name). Refused while versions trained from it exist or unfinished jobs
+/// would run it. The caller deletes its weights from the object store.
+pub async fn delete(conn: &mut AsyncPgConnection, id: i64) -> Result<Option<RegisteredModel>> {
+    conn.transaction::<_, Error, _>(async |conn| {
+        let model: Option<RegisteredModel> =
+            models::table.find(id).select(RegisteredModel::as_select()).for_update().first(conn).await.optional()?;
+        let Some(model) = model else { return Ok(None) };
+        let children: Vec<String> =
+            models::table.filter(models::parent_id.eq(id)).select(models::name).order(models::id).load(conn).await?;
+        if !children.is_empty() {
+            return Err(Error::InUse(format!(
+                "{} is the parent of {}; delete those versions first",
+                model.name,
+                children.join(", ")
+            )));
+        }
+        #[derive(QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        // predictions (kronos.model_id), backtests and evaluations (model.model_id), fine-tunes (from_model)
+        let active: N = diesel::sql_query(
+            "SELECT count(*) AS n FROM jobs WHERE status IN ('queued', 'running', 'retrying')
+               AND ((payload -> 'kronos' ->> 'model_id')::int8 = $1
+                    OR (payload -> 'model' ->> 'model_id')::int8 = $1
+                    OR payload ->> 'from_model' = $2)",
+        )
+        .bind::<diesel::sql_types::BigInt, _>(id)
+        .bind::<diesel::sql_types::Text, _>(&model.name)
+        .get_result(conn)
+        .await?;
+        if active.n > 0 {
+            return Err(Error::InUse(format!(
+                "{} unfinished jobs use {}; cancel them or wait for them to finish",
+                active.n, model.name
+            )));
+        }
+        diesel::delete(models::table.find(id)).execute(conn).await?;
+        Ok(Some(model))
     })
     .await
 }

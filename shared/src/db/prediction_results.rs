@@ -226,3 +226,23 @@ pub async fn accuracy(
         .load(conn)
         .await?)
 }
+
+/// Whether `name` names something accuracy can be asked of: a registered version or
+/// lineage, or a model that verified forecasts were made with (a deleted version's
+/// results stay readable).
+pub async fn model_known(conn: &mut AsyncPgConnection, name: &str) -> Result<bool> {
+    #[derive(QueryableByName)]
+    struct Known {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        known: bool,
+    }
+    let row: Known = diesel::sql_query(
+        "SELECT EXISTS (SELECT 1 FROM models WHERE name = $1 OR lineage = $1)
+             OR EXISTS (SELECT 1 FROM prediction_results WHERE model = $1)
+             OR EXISTS (SELECT 1 FROM evaluation_results WHERE model = $1) AS known",
+    )
+    .bind::<Text, _>(name)
+    .get_result(conn)
+    .await?;
+    Ok(row.known)
+}

@@ -11,7 +11,7 @@ use std::{collections::BTreeMap, io::Read, path::Path};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use polars::prelude::*;
 
-use super::{Candle, Interval};
+use super::{rfc3339, Candle, Interval};
 use crate::{
     catalogue::valid_symbol,
     error::{Error, Result},
@@ -204,7 +204,7 @@ pub fn parse_frame(frame: DataFrame, symbol: Option<&str>, interval: Option<Inte
             match rows.get(k + 1) {
                 Some((later, next)) if next.ts == candle.ts => parsed.rejected.push(RejectedRow {
                     row,
-                    reason: format!("duplicate timestamp {} (row {later} kept)", candle.ts.to_rfc3339()),
+                    reason: format!("duplicate timestamp {} (row {later} kept)", rfc3339(candle.ts)),
                     symbol: Some(series.clone()),
                     ts: Some(candle.ts),
                     raw: raw(row - 1),

@@ -84,7 +84,7 @@ impl Candle {
         }
         let latest = chrono::Utc::now() + chrono::Duration::days(1);
         if self.ts.timestamp() < EARLIEST_BAR_SECS || self.ts > latest {
-            return Some(format!("time {} must be from 1970 and not in the future", self.ts.to_rfc3339()));
+            return Some(format!("time {} must be from 1970 and not in the future", rfc3339(self.ts)));
         }
         None
     }

@@ -11,12 +11,7 @@ use kronos_shared::{
     backtest::{self, engine::EngineConfig, report::read_parquet, strategy::Strategy, Bars, Series},
     market_data::import,
 };
-use kronos_tests::{
-    demo,
-    http::TestApi,
-    process::{run_to_end, Proc},
-    TestEnv,
-};
+use kronos_tests::{demo, http::TestApi, process::Proc, TestEnv};
 use serde_json::{json, Value};
 
 fn worker(env: &TestEnv) -> Proc {

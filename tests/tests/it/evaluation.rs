@@ -70,9 +70,9 @@ async fn evaluations_fill_accuracy_from_the_first_day() {
             "--to",
             "2011-12-31",
             "--steps",
-            "30",
+            "12",
             "--tokenizer-steps",
-            "10",
+            "4",
             "--lookback",
             "64",
             "--horizon",
@@ -80,7 +80,7 @@ async fn evaluations_fill_accuracy_from_the_first_day() {
             "--batch-size",
             "8",
             "--eval-every",
-            "15",
+            "6",
             "--lineage",
             "kronos-goog",
             "--json",
@@ -101,7 +101,7 @@ async fn evaluations_fill_accuracy_from_the_first_day() {
     let kronos = submit(
         &api,
         "/v1/evaluations",
-        &year(json!({"name": "kronos-goog", "context": 64, "horizon": 5, "samples": 2, "seed": 3})),
+        &year(json!({"name": "kronos-goog", "context": 64, "horizon": 5, "samples": 1, "seed": 3})),
     )
     .await;
     for id in [&drift, &kronos] {

@@ -6,6 +6,7 @@ mod backtest;
 mod backtest_jobs;
 mod candles_cli;
 mod catalogue;
+mod config_file;
 mod evaluation;
 mod exchanges;
 mod forecast_jobs;

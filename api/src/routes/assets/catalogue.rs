@@ -1,5 +1,6 @@
 //! Catalogue entries: `GET /v1/assets/{symbol}`, `POST /v1/assets` (create or update
-//! from an asset spec) and `PATCH /v1/assets/{symbol}` (activate or deactivate).
+//! from an asset spec), `PATCH /v1/assets/{symbol}` (activate or deactivate) and
+//! `DELETE /v1/assets/{symbol}[?with_candles=true]` (one created by mistake).
 
 use axum::{extract::State, http::StatusCode, Json};
 use kronos_shared::{catalogue::AssetSpec, db::assets};
@@ -8,8 +9,7 @@ use serde_json::{json, Value};
 
 use crate::{
     error::{ApiError, ApiResult},
-    extract::ApiPath,
-    extract::ValidJson,
+    extract::{ApiPath, ApiQuery, ValidJson},
     state::AppState,
 };
 
@@ -51,4 +51,34 @@ pub async fn update(
         .await?
         .ok_or_else(|| ApiError::not_found(format!("unknown symbol {symbol:?}")))?;
     Ok(Json(json!(asset)))
+}
+
+/// Query of `DELETE /v1/assets/{symbol}`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteParams {
+    /// `true`: its stored candles (and quarantined rows) go too.
+    with_candles: Option<String>,
+}
+
+/// `DELETE /v1/assets/{symbol}`: removes an asset created by mistake (with its group
+/// memberships and pool entries); `409` while it has candles (unless
+/// `with_candles=true`) or while forecasts refer to it (deactivate it instead).
+pub async fn delete(
+    State(state): State<AppState>,
+    ApiPath(symbol): ApiPath<String>,
+    ApiQuery(params): ApiQuery<DeleteParams>,
+) -> ApiResult<Json<Value>> {
+    let with_candles = match params.with_candles.as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return Err(ApiError::invalid("with_candles", "with_candles must be true or false")),
+    };
+    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let deleted = assets::delete(&mut conn, &symbol, with_candles)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("unknown symbol {symbol:?}")))?;
+    Ok(Json(
+        json!({ "deleted": symbol.to_ascii_uppercase(), "candles": deleted.candles, "quarantined": deleted.quarantined }),
+    ))
 }

@@ -52,7 +52,7 @@ pub async fn create(
     if let Some(settings) = payload.model.as_mut() {
         settings.model_id = None;
         if !BASELINE_MODELS.contains(&settings.name.as_str()) {
-            let model = crate::routes::models::servable(&mut conn, &settings.name, "model.name").await?;
+            let model = crate::routes::models::servable(&state, &mut conn, &settings.name, "model.name").await?;
             settings.name = model.name;
             settings.model_id = Some(model.id);
         }

@@ -11,6 +11,7 @@ use axum::{
 use chrono::DateTime;
 use kronos_shared::{
     backtest::report::{read_parquet, PARQUET_CONTENT_TYPE},
+    market_data::rfc3339,
     storage::{BacktestFile, StorageKey},
 };
 use polars::prelude::{AnyValue, DataFrame};
@@ -76,7 +77,7 @@ fn rows(frame: &DataFrame) -> Value {
                     Ok(AnyValue::String(s)) => Value::from(s),
                     Ok(AnyValue::StringOwned(s)) => Value::from(s.as_str()),
                     Ok(AnyValue::Datetime(ms, _, _)) | Ok(AnyValue::DatetimeOwned(ms, _, _)) => {
-                        DateTime::from_timestamp_millis(ms).map_or(Value::Null, |t| Value::from(t.to_rfc3339()))
+                        DateTime::from_timestamp_millis(ms).map_or(Value::Null, |t| Value::from(rfc3339(t)))
                     }
                     _ => Value::Null,
                 };

@@ -2,6 +2,7 @@
 //! archived; `{model}` in paths is a numeric id, `lineage@N`, a lineage (its
 //! production version) or a version's name.
 
+pub mod delete;
 pub mod list;
 pub mod promote;
 pub mod show;
@@ -10,10 +11,15 @@ use diesel_async::AsyncPgConnection;
 use kronos_shared::{
     db::models::{self, RegisteredModel},
     jobs::payload::BASELINE_MODELS,
+    model_files,
+    storage::ModelPart,
 };
 use serde_json::{json, Value};
 
-use crate::error::{ApiError, ApiResult};
+use crate::{
+    error::{ApiError, ApiResult},
+    state::AppState,
+};
 
 /// The model a path names, or 404.
 pub async fn find(conn: &mut AsyncPgConnection, key: &str) -> ApiResult<RegisteredModel> {
@@ -25,9 +31,15 @@ pub async fn find(conn: &mut AsyncPgConnection, key: &str) -> ApiResult<Register
 }
 
 /// The registered Kronos version that serves forecasts under `name` (a lineage means
-/// its production version); a 422 naming `field` for unknown names and regressors,
-/// which are measured in the registry but not served.
-pub async fn servable(conn: &mut AsyncPgConnection, name: &str, field: &str) -> ApiResult<RegisteredModel> {
+/// its production version); a 422 naming `field` for unknown names, regressors (which
+/// are measured in the registry but not served) and models whose weights are missing
+/// from the object store.
+pub async fn servable(
+    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    name: &str,
+    field: &str,
+) -> ApiResult<RegisteredModel> {
     let Some(model) = models::resolve(conn, name).await? else {
         return Err(ApiError::invalid(
             field,
@@ -45,6 +57,22 @@ pub async fn servable(conn: &mut AsyncPgConnection, name: &str, field: &str) -> 
                 model.name, model.family
             ),
         ));
+    }
+    if !state.weights_present.contains(model.id) {
+        let missing = model_files::missing(&state.storage, &model.storage_prefix, &ModelPart::ALL).await?;
+        if let Some(first) = missing.first() {
+            return Err(ApiError::invalid(
+                field,
+                format!(
+                    "{} is registered, but its weights are missing from the object store ({} not found in {}); it was probably registered with another storage configuration: delete it (DELETE /v1/models/{}) and register it again",
+                    model.name,
+                    first,
+                    state.storage.describe(),
+                    model.name
+                ),
+            ));
+        }
+        state.weights_present.insert(model.id);
     }
     Ok(model)
 }

@@ -197,7 +197,7 @@ async fn resolve_model(
         return Ok(None);
     }
     let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
-    let model = crate::routes::models::servable(&mut conn, &req.model, "model").await?;
+    let model = crate::routes::models::servable(state, &mut conn, &req.model, "model").await?;
     let samples = req.samples.unwrap_or(KronosSettings::DEFAULT_SAMPLES as i64);
     let temperature = req.temperature.unwrap_or(KronosSettings::DEFAULT_TEMPERATURE);
     let top_k = req.top_k.unwrap_or(KronosSettings::DEFAULT_TOP_K as i64);

@@ -1,0 +1,31 @@
+//! `DELETE /v1/models/{model}`: removes a version registered by mistake, its pool and
+//! its weights in the object store (forecasts made with it keep its name); `409` while
+//! versions were trained from it or unfinished jobs would run it. Its name is free
+//! again afterwards.
+
+use axum::{extract::State, Json};
+use kronos_shared::db::models;
+use serde_json::{json, Value};
+
+use crate::{error::ApiResult, extract::ApiPath, state::AppState};
+
+/// Handler.
+pub async fn delete(State(state): State<AppState>, ApiPath(key): ApiPath<String>) -> ApiResult<Json<Value>> {
+    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let model = super::find(&mut conn, &key).await?;
+    let deleted = models::delete(&mut conn, model.id).await?;
+    drop(conn);
+    let Some(deleted) = deleted else {
+        return Err(crate::error::ApiError::not_found(format!("no registered model {key:?}")));
+    };
+    state.weights_present.forget(deleted.id);
+    // the row is gone; the weights go next (a failure leaves unreferenced objects, logged)
+    let removed = match state.storage.delete_prefix(&deleted.storage_prefix).await {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::warn!(error = %e, prefix = deleted.storage_prefix, "could not delete a deleted model's weights");
+            0
+        }
+    };
+    Ok(Json(json!({ "deleted": deleted.name, "id": deleted.id, "objects_deleted": removed })))
+}
