@@ -6,6 +6,7 @@ pub mod extract;
 pub mod large_json;
 pub mod responses;
 pub mod routes;
+pub mod server;
 pub mod state;
 pub mod submit;
 pub mod views;

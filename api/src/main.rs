@@ -4,7 +4,11 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use kronos_api::{router, AppState};
+use kronos_api::{
+    router,
+    server::{serve, ServerLimits},
+    AppState,
+};
 use kronos_shared::{
     config::Config,
     jobs::{dispatcher::Dispatcher, reconciler::Reconciler},
@@ -39,8 +43,12 @@ async fn main() -> anyhow::Result<()> {
         background.push(tokio::spawn(reconciler.run(Duration::from_secs(1))));
     }
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
-    info!(%addr, storage = state.storage.describe(), "kronos-api listening");
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    let limits = ServerLimits {
+        header_read_timeout: state.config.api.header_read_timeout,
+        max_connections: state.config.api.max_connections,
+    };
+    info!(%addr, storage = state.storage.describe(), env_file = ?state.config.env_file, "kronos-api listening");
+    serve(listener, router(state), limits, shutdown_signal()).await?;
     for task in background {
         task.abort();
     }

@@ -171,6 +171,12 @@ pub struct ApiConfig {
     pub max_body_bytes: usize,
     /// Run the dispatcher and reconciler inside the API process (`KRONOS_API_DISPATCHER`, default true).
     pub run_dispatcher: bool,
+    /// Longest wait for a request's headers (`KRONOS_API_HEADER_TIMEOUT_SECS`, default 10).
+    pub header_read_timeout: Duration,
+    /// Longest pause while a request body arrives (`KRONOS_API_BODY_TIMEOUT_SECS`, default 30).
+    pub body_read_timeout: Duration,
+    /// Most connections served at once (`KRONOS_API_MAX_CONNECTIONS`, default 1024).
+    pub max_connections: usize,
 }
 
 /// Exchange data sources: where they are, how hard we may call them, in which order
@@ -363,6 +369,9 @@ impl Config {
                 max_inline_candles: parse(env, "KRONOS_MAX_INLINE_CANDLES", 4096)?,
                 max_body_bytes: parse(env, "KRONOS_MAX_BODY_BYTES", 4 * 1024 * 1024)?,
                 run_dispatcher: parse_bool(env, "KRONOS_API_DISPATCHER", true)?,
+                header_read_timeout: Duration::from_secs(parse(env, "KRONOS_API_HEADER_TIMEOUT_SECS", 10)?),
+                body_read_timeout: Duration::from_secs(parse(env, "KRONOS_API_BODY_TIMEOUT_SECS", 30)?),
+                max_connections: parse(env, "KRONOS_API_MAX_CONNECTIONS", 1024)?,
             },
             exchanges: ExchangeConfig::from_env(env)?,
             refresh: RefreshSchedule::from_env(env)?,

@@ -1,6 +1,10 @@
 //! An in-process API server on an ephemeral port, for API tests.
 
-use kronos_api::{router, AppState};
+use kronos_api::{
+    router,
+    server::{serve, ServerLimits},
+    AppState,
+};
 use kronos_shared::jobs::{dispatcher::Dispatcher, reconciler::Reconciler};
 
 use crate::TestEnv;
@@ -23,8 +27,13 @@ impl TestApi {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let app = router(state.clone());
+        let limits = ServerLimits {
+            header_read_timeout: env.config.api.header_read_timeout,
+            max_connections: env.config.api.max_connections,
+        };
+        // the production server loop (timeouts and the connection cap included)
         let mut tasks = vec![tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
+            let _ = serve(listener, app, limits, std::future::pending()).await;
         })];
         if dispatch {
             let q = state.config.queue.clone();

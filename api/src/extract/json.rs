@@ -50,6 +50,8 @@ where
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::too_large("request body too large")
+            } else if is_timeout(&e) {
+                ApiError::from_status(axum::http::StatusCode::REQUEST_TIMEOUT, "the request body stopped arriving")
             } else {
                 ApiError::malformed_json(e.body_text())
             }
@@ -91,4 +93,16 @@ fn classify(error: serde_json::Error, path: String) -> ApiError {
             ApiError::invalid(&field, message)
         }
     }
+}
+
+/// Whether reading the body failed because it stopped arriving (`RequestBodyTimeoutLayer`).
+fn is_timeout(e: &axum::extract::rejection::BytesRejection) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if err.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        source = err.source();
+    }
+    false
 }

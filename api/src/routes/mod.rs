@@ -25,6 +25,8 @@ use axum::{
     Router,
 };
 
+use tower_http::timeout::RequestBodyTimeoutLayer;
+
 use crate::state::AppState;
 
 /// The API router.
@@ -68,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/jobs/{id}/cancel", post(jobs::cancel::cancel))
         .route("/v1/jobs/{id}/result", get(results::any))
         .fallback(|| async { crate::error::ApiError::not_found("no such route") })
+        .layer(RequestBodyTimeoutLayer::new(state.config.api.body_read_timeout))
         .layer(middleware::from_fn(crate::responses::harden))
         .layer(middleware::from_fn_with_state(state.clone(), record_http_metrics))
         .layer(DefaultBodyLimit::max(body_limit))

@@ -19,5 +19,6 @@ mod prediction_flow;
 mod quality;
 mod refresh;
 mod scheduler;
+mod slow_clients;
 mod training;
 mod verification;
