@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     error::{Error, Result},
-    ranges::check_int,
+    ranges::{check_f64, check_int},
 };
 
 /// Longest indicator window a strategy takes (bars).
@@ -133,26 +133,52 @@ mod defaults {
 }
 
 impl Strategy {
-    /// Checks the parameters; the error names the bad one.
-    pub fn validate(&self) -> Result<()> {
+    /// Checks each parameter's own range (windows up to [`MAX_PERIOD`], thresholds
+    /// inside their scale), without the relations between parameters: a sweep refuses a
+    /// grid value out of range, and skips combinations that break a relation.
+    pub fn check_ranges(&self) -> Result<()> {
         match self {
             Self::SmaCross { fast, slow } => {
                 check_int("fast", *fast, 1, MAX_PERIOD)?;
-                check_int("slow", *slow, 2, MAX_PERIOD)?;
+                check_int("slow", *slow, 2, MAX_PERIOD)
+            }
+            Self::RsiThreshold { period, lower, upper } => {
+                check_int("period", *period, 2, MAX_PERIOD)?;
+                check_f64("lower", *lower, 0.0, 100.0)?;
+                check_f64("upper", *upper, 0.0, 100.0)
+            }
+            Self::BollingerReversion { period, k } => {
+                check_int("period", *period, 2, MAX_PERIOD)?;
+                check_f64("k", *k, 0.0, 10.0)
+            }
+            Self::ModelSignal { entry, exit, .. } => {
+                for (field, v) in [("entry", entry), ("exit", exit)] {
+                    if let Some(v) = v {
+                        check_f64(field, *v, -1.0, 10.0)?;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Checks the parameters; the error names the bad one.
+    pub fn validate(&self) -> Result<()> {
+        self.check_ranges()?;
+        match self {
+            Self::SmaCross { fast, slow } => {
                 if fast >= slow {
                     return Err(Error::invalid("fast", format!("fast ({fast}) must be less than slow ({slow})")));
                 }
                 Ok(())
             }
-            Self::RsiThreshold { period, lower, upper } => {
-                check_int("period", *period, 2, MAX_PERIOD)?;
+            Self::RsiThreshold { lower, upper, .. } => {
                 if !(0.0 < *lower && lower < upper && *upper < 100.0) {
                     return Err(Error::invalid("lower", "thresholds need 0 < lower < upper < 100"));
                 }
                 Ok(())
             }
-            Self::BollingerReversion { period, k } => {
-                check_int("period", *period, 2, MAX_PERIOD)?;
+            Self::BollingerReversion { k, .. } => {
                 if !(k.is_finite() && *k > 0.0 && *k <= 10.0) {
                     return Err(Error::invalid("k", "k must be above 0 and at most 10 standard deviations"));
                 }

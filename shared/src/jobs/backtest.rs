@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     backtest::{engine::EngineConfig, strategy::Strategy, sweep::RankBy, walk_forward::WalkForward},
     error::{Error, Result},
-    jobs::payload::validate_sampling,
+    jobs::payload::{validate_sampling, validate_seed},
     market_data::{Calendar, Interval},
     ranges::check_f64,
 };
@@ -195,6 +195,7 @@ impl BacktestPayload {
                 }
                 m.plan().validate().map_err(|e| under("model", e))?;
                 validate_sampling(m.samples, m.temperature, m.top_k, m.top_p).map_err(|e| under("model", e))?;
+                validate_seed("model.seed", m.seed)?;
             }
             (None, false) => {}
         }
@@ -204,6 +205,7 @@ impl BacktestPayload {
                 Ok((vec![self.strategy.clone()], 0))
             }
             Some(sweep) => {
+                self.strategy.check_ranges().map_err(|e| under("strategy", e))?;
                 sweep.rank_by.parse::<RankBy>().map_err(|e| under("sweep", e))?;
                 if !(1..=1000).contains(&sweep.top) {
                     return Err(Error::invalid("sweep.top", "top must be from 1 to 1000"));
@@ -229,6 +231,16 @@ impl BacktestPayload {
             }
             if values.is_empty() {
                 return Err(Error::invalid(format!("sweep.grid.{name}"), "give at least one value"));
+            }
+            // each value must fit its parameter on its own; combinations that break a
+            // relation between parameters (fast ≥ slow) are skipped and counted
+            for (i, value) in values.iter().enumerate() {
+                let mut point = base.clone();
+                point.insert(name.clone(), value.clone());
+                let field = format!("sweep.grid.{name}[{i}]");
+                let strategy: Strategy = serde_json::from_value(serde_json::Value::Object(point))
+                    .map_err(|e| Error::invalid(&field, format!("{value} does not fit {name}: {e}")))?;
+                strategy.check_ranges().map_err(|e| Error::invalid(&field, e.to_string()))?;
             }
             size = size.saturating_mul(values.len());
         }

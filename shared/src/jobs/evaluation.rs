@@ -11,7 +11,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     error::{Error, Result},
-    jobs::{backtest::ModelSettings, payload::validate_sampling},
+    jobs::{
+        backtest::ModelSettings,
+        payload::{validate_sampling, validate_seed},
+    },
     market_data::{Calendar, Interval},
 };
 
@@ -74,7 +77,8 @@ impl EvaluationPayload {
             other => other,
         };
         m.plan().validate().map_err(under)?;
-        validate_sampling(m.samples, m.temperature, m.top_k, m.top_p).map_err(under)
+        validate_sampling(m.samples, m.temperature, m.top_k, m.top_p).map_err(under)?;
+        validate_seed("model.seed", m.seed)
     }
 }
 

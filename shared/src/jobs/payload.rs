@@ -72,6 +72,14 @@ impl KronosSettings {
     pub const MAX_TEMPERATURE: f64 = 100.0;
     /// Highest top-k (beyond the vocabulary it keeps everything, as 0 does).
     pub const MAX_TOP_K: usize = 1_000_000;
+    /// Highest seed: 2^53 − 1, the largest integer every JSON client (JavaScript
+    /// included) reads exactly.
+    pub const MAX_SEED: u64 = (1 << 53) - 1;
+}
+
+/// A seed must be one every JSON client reads exactly (0 to 2^53 − 1).
+pub fn validate_seed(field: &str, seed: u64) -> crate::Result<()> {
+    crate::ranges::check_int(field, seed, 0, KronosSettings::MAX_SEED)
 }
 
 /// The one check of Kronos sampling settings, wherever they arrive (predictions,

@@ -166,6 +166,7 @@ impl TrainingPayload {
                 return Err(Error::invalid(field, format!("{field} must be in (0, 1]")));
             }
         }
+        crate::jobs::payload::validate_seed("seed", self.seed)?;
         if !(self.validation_fraction > 0.0 && self.validation_fraction < 0.9) {
             return Err(Error::invalid("validation_fraction", "validation_fraction must be in (0, 0.9)"));
         }

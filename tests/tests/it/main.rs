@@ -10,6 +10,7 @@ mod config_file;
 mod evaluation;
 mod exchanges;
 mod forecast_jobs;
+mod hostile;
 mod import;
 mod kronos_flow;
 mod lifecycle;

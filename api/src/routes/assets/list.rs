@@ -3,7 +3,10 @@
 use axum::{extract::State, Json};
 use kronos_shared::{
     catalogue::{valid_slug, CLASSES},
-    db::assets::{self, AssetFilter},
+    db::{
+        asset_groups,
+        assets::{self, AssetFilter},
+    },
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -41,8 +44,13 @@ pub async fn list(State(state): State<AppState>, ApiQuery(params): ApiQuery<List
         Some("false") => Some(false),
         Some(_) => return Err(ApiError::invalid("active", "active must be true or false")),
     };
-    let filter = AssetFilter { class: params.class, category: params.category, active, group: params.group };
     let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    if let Some(group) = params.group.as_deref() {
+        if asset_groups::find(&mut conn, group).await?.is_none() {
+            return Err(ApiError::not_found(format!("unknown asset group {group:?}")));
+        }
+    }
+    let filter = AssetFilter { class: params.class, category: params.category, active, group: params.group };
     let all = assets::list_filtered(&mut conn, &filter).await?;
     Ok(Json(json!({ "assets": all })))
 }

@@ -30,6 +30,12 @@ pub async fn list(State(state): State<AppState>, ApiQuery(params): ApiQuery<List
     }
     let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
     let registered = models::list_filtered(&mut conn, params.lineage.as_deref(), params.status.as_deref()).await?;
+    if let Some(lineage) = params.lineage.as_deref() {
+        // a lineage that names nothing is a 404, not an empty list
+        if registered.is_empty() && models::list_filtered(&mut conn, Some(lineage), None).await?.is_empty() {
+            return Err(ApiError::not_found(format!("unknown lineage {lineage:?}")));
+        }
+    }
     let mut out: Vec<Value> = if params.lineage.is_none() && params.status.is_none() {
         BASELINE_MODELS.iter().filter_map(|name| super::baseline_view(name)).collect()
     } else {

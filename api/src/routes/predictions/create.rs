@@ -6,8 +6,8 @@ use kronos_shared::{
     db::{assets, candles, jobs::NewJob},
     jobs::{
         payload::{
-            validate_sampling, KronosSettings, PredictionPayload, SeriesSource, BASELINE_MODELS, DEFAULT_CONTEXT,
-            MAX_CONTEXT, MAX_HORIZON,
+            validate_sampling, validate_seed, KronosSettings, PredictionPayload, SeriesSource, BASELINE_MODELS,
+            DEFAULT_CONTEXT, MAX_CONTEXT, MAX_HORIZON,
         },
         JobKind,
     },
@@ -207,6 +207,8 @@ async fn resolve_model(
     };
     let (samples, top_k) = (as_count("samples", samples)?, as_count("top_k", top_k)?);
     validate_sampling(samples, temperature, top_k, top_p)?;
+    let seed = req.seed.unwrap_or(0);
+    validate_seed("seed", seed)?;
     let max_context = req.max_context.unwrap_or(i64::from(model.max_context));
     if max_context < horizon as i64 || max_context > MAX_CONTEXT as i64 {
         return Err(ApiError::invalid(
@@ -221,7 +223,7 @@ async fn resolve_model(
             temperature,
             top_k,
             top_p,
-            seed: req.seed.unwrap_or(0),
+            seed,
             max_context: max_context as usize,
         },
         model.name,
