@@ -28,7 +28,7 @@ apt_install() {
 }
 
 ensure_system_packages() {
-  apt_install build-essential pkg-config libssl-dev libpq-dev python3-venv unzip curl ca-certificates
+  apt_install build-essential pkg-config libssl-dev libpq-dev python3-venv unzip curl ca-certificates jq
   command -v cargo >/dev/null || { echo "cargo is required (rustup)"; exit 1; }
   command -v cargo-nextest >/dev/null || { log "installing cargo-nextest"; cargo install --locked cargo-nextest; }
 }

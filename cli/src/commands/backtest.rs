@@ -10,12 +10,12 @@ use clap::Args;
 use kronos_shared::{
     backtest::{
         engine::{self, EngineConfig},
-        performance,
+        performance, report,
         strategy::Strategy,
-        Bars,
+        Bars, Series,
     },
     db::{self, assets, candles},
-    market_data::{import, Interval},
+    market_data::{import, rfc3339, Interval},
     Config,
 };
 use serde_json::json;
@@ -78,6 +78,7 @@ pub async fn run(args: BacktestArgs) -> anyhow::Result<()> {
     };
     strategy.validate().map_err(|e| anyhow!("--{}", flag_error(e)))?;
     let interval: Interval = args.interval.parse().map_err(|e| anyhow!("--interval: {e}"))?;
+    let symbol_name = args.symbol.clone().unwrap_or_else(|| "CSV".to_owned()).to_ascii_uppercase();
     let (bars, stocks) = match (&args.csv, &args.symbol) {
         (Some(path), _) => {
             let parsed =
@@ -114,9 +115,21 @@ pub async fn run(args: BacktestArgs) -> anyhow::Result<()> {
     let sim = engine::run(&bars, &signals, &config).map_err(|e| anyhow!("--{}", flag_error(e)))?;
     let m = performance::metrics(&sim, &bars, periods_per_year);
     if args.json {
-        let mut doc = serde_json::to_value(&m)?;
-        doc["bars"] = json!(bars.len());
-        doc["trades"] = serde_json::to_value(&sim.trades)?;
+        // the fields of the API's backtest summary, and its trades table as rows
+        let time = |t: Option<&i64>| t.and_then(|s| chrono::DateTime::from_timestamp(*s, 0)).map(rfc3339);
+        let series = [Series { symbol: symbol_name.clone(), bars: bars.clone(), forecasts: None }];
+        let trades = report::json_rows(&report::trades_frame(&sim, &series)?);
+        let doc = json!({
+            "symbols": [symbol_name],
+            "bars": bars.len(),
+            "first_bar": time(bars.time.first()),
+            "last_bar": time(bars.time.last()),
+            "strategy": strategy.describe(),
+            "engine": config,
+            "periods_per_year": periods_per_year,
+            "metrics": m,
+            "trades": trades,
+        });
         println!("{doc}");
         return Ok(());
     }

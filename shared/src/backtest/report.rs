@@ -119,3 +119,34 @@ pub fn parquet_bytes(frame: &mut DataFrame) -> Result<Vec<u8>> {
 pub fn read_parquet(bytes: Vec<u8>) -> Result<DataFrame> {
     Ok(ParquetReader::new(std::io::Cursor::new(bytes)).finish()?)
 }
+
+/// A frame as an array of row objects (times as RFC 3339): the JSON form of the
+/// tables, shared by the API and `kronos backtest --json`.
+pub fn json_rows(frame: &DataFrame) -> serde_json::Value {
+    let columns = frame.get_columns();
+    let out: Vec<serde_json::Value> = (0..frame.height())
+        .map(|i| {
+            let mut row = serde_json::Map::with_capacity(columns.len());
+            for column in columns {
+                let value = match column.get(i) {
+                    Ok(AnyValue::Float64(v)) => {
+                        serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, serde_json::Value::Number)
+                    }
+                    Ok(AnyValue::UInt64(v)) => serde_json::Value::from(v),
+                    Ok(AnyValue::Int64(v)) => serde_json::Value::from(v),
+                    Ok(AnyValue::String(s)) => serde_json::Value::from(s),
+                    Ok(AnyValue::StringOwned(s)) => serde_json::Value::from(s.as_str()),
+                    Ok(AnyValue::Datetime(ms, _, _)) | Ok(AnyValue::DatetimeOwned(ms, _, _)) => {
+                        chrono::DateTime::from_timestamp_millis(ms).map_or(serde_json::Value::Null, |t| {
+                            serde_json::Value::from(crate::market_data::rfc3339(t))
+                        })
+                    }
+                    _ => serde_json::Value::Null,
+                };
+                row.insert(column.name().to_string(), value);
+            }
+            serde_json::Value::Object(row)
+        })
+        .collect();
+    serde_json::Value::Array(out)
+}

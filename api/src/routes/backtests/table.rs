@@ -8,15 +8,11 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use chrono::DateTime;
 use kronos_shared::{
-    backtest::report::{read_parquet, PARQUET_CONTENT_TYPE},
-    market_data::rfc3339,
+    backtest::report::{json_rows, read_parquet, PARQUET_CONTENT_TYPE},
     storage::{BacktestFile, StorageKey},
 };
-use polars::prelude::{AnyValue, DataFrame};
 use serde::Deserialize;
-use serde_json::{Map, Value};
 
 use crate::{
     error::{ApiError, ApiResult},
@@ -60,31 +56,5 @@ pub async fn table(
         return Ok(([(header::CONTENT_TYPE, PARQUET_CONTENT_TYPE)], bytes).into_response());
     }
     let frame = read_parquet(bytes.to_vec())?;
-    Ok(Json(rows(&frame)).into_response())
-}
-
-/// The frame as an array of row objects.
-fn rows(frame: &DataFrame) -> Value {
-    let columns = frame.get_columns();
-    let out: Vec<Value> = (0..frame.height())
-        .map(|i| {
-            let mut row = Map::with_capacity(columns.len());
-            for column in columns {
-                let value = match column.get(i) {
-                    Ok(AnyValue::Float64(v)) => serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number),
-                    Ok(AnyValue::UInt64(v)) => Value::from(v),
-                    Ok(AnyValue::Int64(v)) => Value::from(v),
-                    Ok(AnyValue::String(s)) => Value::from(s),
-                    Ok(AnyValue::StringOwned(s)) => Value::from(s.as_str()),
-                    Ok(AnyValue::Datetime(ms, _, _)) | Ok(AnyValue::DatetimeOwned(ms, _, _)) => {
-                        DateTime::from_timestamp_millis(ms).map_or(Value::Null, |t| Value::from(rfc3339(t)))
-                    }
-                    _ => Value::Null,
-                };
-                row.insert(column.name().to_string(), value);
-            }
-            Value::Object(row)
-        })
-        .collect();
-    Value::Array(out)
+    Ok(Json(json_rows(&frame)).into_response())
 }
