@@ -46,8 +46,8 @@ async fn json_error_body(response: Response) -> Response {
     let message = if !text.is_empty() {
         text
     } else if status == StatusCode::METHOD_NOT_ALLOWED {
-        let allowed = parts.headers.get(header::ALLOW).and_then(|v| v.to_str().ok()).unwrap_or("");
-        format!("method not allowed here; allowed: {allowed}")
+        // the router adds the Allow header after this layer ran
+        "this method is not allowed on this route; the Allow header lists the ones that are".to_owned()
     } else {
         status.canonical_reason().unwrap_or("error").to_ascii_lowercase()
     };

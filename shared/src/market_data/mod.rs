@@ -13,6 +13,8 @@ pub use calendar::Calendar;
 pub use interval::Interval;
 
 use chrono::{DateTime, Utc};
+
+use crate::ranges::show;
 use serde::{Deserialize, Serialize};
 
 /// One OHLCV(+amount) bar. `amount` is the traded value; 0 where the source has none.
@@ -59,10 +61,10 @@ impl Candle {
                 return Some(format!("{name} is missing or not a number"));
             }
             if value <= 0.0 {
-                return Some(format!("{name} must be positive (got {value})"));
+                return Some(format!("{name} must be positive (got {})", show(value)));
             }
             if !(MIN_PRICE..=MAX_PRICE).contains(&value) {
-                return Some(format!("{name} must be from {MIN_PRICE:e} to {MAX_PRICE:e} (got {value})"));
+                return Some(format!("{name} must be from {MIN_PRICE:e} to {MAX_PRICE:e} (got {})", show(value)));
             }
         }
         if self.high < self.low {
@@ -76,10 +78,10 @@ impl Candle {
         }
         for (name, value) in [("volume", self.volume), ("amount", self.amount)] {
             if !value.is_finite() || value < 0.0 {
-                return Some(format!("{name} must be a non-negative number (got {value})"));
+                return Some(format!("{name} must be a non-negative number (got {})", show(value)));
             }
             if value > MAX_VOLUME {
-                return Some(format!("{name} must be at most {MAX_VOLUME:e} (got {value})"));
+                return Some(format!("{name} must be at most {MAX_VOLUME:e} (got {})", show(value)));
             }
         }
         let latest = chrono::Utc::now() + chrono::Duration::days(1);

@@ -109,10 +109,8 @@ async fn every_documented_example_runs() {
     let mut ran = 0;
     for doc in ["README.md", "docs/API.md", "docs/CLI.md"] {
         for (line, block) in bash_blocks(&root.join(doc)) {
-            let script = format!(
-                "set -euo pipefail\n{CURL}\n{}",
-                block.replace("localhost:8080", &format!("127.0.0.1:{port}"))
-            );
+            let script =
+                format!("set -euo pipefail\n{CURL}\n{}", block.replace("localhost:8080", &format!("127.0.0.1:{port}")));
             let out = tokio::task::spawn_blocking({
                 let (work, cache, file) = (work.clone(), cache.clone(), file.clone());
                 move || {
