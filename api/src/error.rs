@@ -5,7 +5,6 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use kronos_shared::Error as SharedError;
 use serde_json::json;
 
 /// An error answered to a client.
@@ -98,25 +97,51 @@ impl ApiError {
     }
 }
 
-impl From<SharedError> for ApiError {
-    fn from(e: SharedError) -> Self {
+impl From<kronos_types::Error> for ApiError {
+    fn from(e: kronos_types::Error) -> Self {
+        let kronos_types::Error::Invalid { field, message } = e;
+        Self::invalid(&field, message)
+    }
+}
+
+impl From<kronos_db::Error> for ApiError {
+    fn from(e: kronos_db::Error) -> Self {
+        use kronos_db::Error as Db;
         match e {
-            SharedError::NotFound(what) => Self::not_found(format!("{what} not found")),
-            SharedError::Invalid { field, message } => Self::invalid(&field, message),
-            SharedError::Conflict { field, message } => {
+            Db::NotFound(what) => Self::not_found(format!("{what} not found")),
+            Db::Invalid { field, message } => Self::invalid(&field, message),
+            Db::Conflict { field, message } => {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, "conflict", message, Some(&field))
             }
-            SharedError::InUse(message) => Self::conflict("in_use", message),
-            SharedError::Pool(m) => {
+            Db::InUse(message) => Self::conflict("in_use", message),
+            Db::Pool(m) => {
                 tracing::error!(error = %m, "database pool unavailable");
                 Self::unavailable("database unavailable")
             }
-            SharedError::Batch(m) => {
+            Db::Batch(m) => {
                 tracing::error!(error = %m, "batched database write failed");
                 Self::unavailable("database unavailable")
             }
-            SharedError::Database(diesel::result::Error::DatabaseError(kind, info)) => database_error(kind, &*info),
-            SharedError::Redis(err) => {
+            Db::Database(e) => e.into(),
+            other => {
+                tracing::error!(error = %other, "request failed");
+                Self::internal()
+            }
+        }
+    }
+}
+
+impl From<kronos_queue::Error> for ApiError {
+    fn from(e: kronos_queue::Error) -> Self {
+        use kronos_queue::Error as Queue;
+        match e {
+            Queue::Invalid { field, message } => Self::invalid(&field, message),
+            Queue::Db(e) => e.into(),
+            Queue::Batch(m) => {
+                tracing::error!(error = %m, "batched database write failed");
+                Self::unavailable("database unavailable")
+            }
+            Queue::Redis(err) => {
                 tracing::error!(error = %err, "redis unavailable");
                 Self::unavailable("queue unavailable")
             }
@@ -125,6 +150,55 @@ impl From<SharedError> for ApiError {
                 Self::internal()
             }
         }
+    }
+}
+
+impl From<kronos_storage::Error> for ApiError {
+    fn from(e: kronos_storage::Error) -> Self {
+        match e {
+            kronos_storage::Error::NotFound(what) => Self::not_found(format!("{what} not found")),
+            other => {
+                tracing::error!(error = %other, "object store failed");
+                Self::unavailable("object store unavailable")
+            }
+        }
+    }
+}
+
+impl From<kronos_market_data::Error> for ApiError {
+    fn from(e: kronos_market_data::Error) -> Self {
+        match e {
+            kronos_market_data::Error::Invalid { field, message } => Self::invalid(&field, message),
+            other => {
+                tracing::error!(error = %other, "market-data computation failed");
+                Self::internal()
+            }
+        }
+    }
+}
+
+impl From<kronos_backtest::Error> for ApiError {
+    fn from(e: kronos_backtest::Error) -> Self {
+        match e {
+            kronos_backtest::Error::Invalid { field, message } => Self::invalid(&field, message),
+            other => {
+                tracing::error!(error = %other, "backtest table failed");
+                Self::internal()
+            }
+        }
+    }
+}
+
+impl From<diesel_async::pooled_connection::deadpool::PoolError> for ApiError {
+    fn from(e: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
+        kronos_db::Error::from(e).into()
+    }
+}
+
+impl From<serde_json::Error> for ApiError {
+    fn from(e: serde_json::Error) -> Self {
+        tracing::error!(error = %e, "json encoding failed");
+        Self::internal()
     }
 }
 
@@ -158,7 +232,14 @@ fn database_error(
 
 impl From<diesel::result::Error> for ApiError {
     fn from(e: diesel::result::Error) -> Self {
-        SharedError::from(e).into()
+        match e {
+            diesel::result::Error::NotFound => Self::not_found("not found"),
+            diesel::result::Error::DatabaseError(kind, info) => database_error(kind, &*info),
+            other => {
+                tracing::error!(error = %other, "database error");
+                Self::internal()
+            }
+        }
     }
 }
 

@@ -1,4 +1,5 @@
-//! The Kronos HTTP API: thin handlers (one file per action) over `kronos-shared`.
+//! The Kronos HTTP API: thin handlers (one file per action) over the platform crates
+//! under `shared/` (types, db, queue, storage, market data, exchanges, backtest).
 //! No model inference or other slow work runs on the request path.
 
 pub mod error;

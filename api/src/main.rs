@@ -9,10 +9,8 @@ use kronos_api::{
     server::{serve, ServerLimits},
     AppState,
 };
-use kronos_shared::{
-    config::Config,
-    jobs::{dispatcher::Dispatcher, reconciler::Reconciler},
-};
+use kronos_config::Config;
+use kronos_queue::{dispatcher::Dispatcher, reconciler::Reconciler};
 use tokio::signal::unix::{signal, SignalKind};
 use tracing::info;
 
@@ -23,13 +21,13 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::from_env()?;
-    kronos_shared::telemetry::init(config.log_json);
+    kronos_observability::telemetry::init(config.log_json);
     let addr = config.api.addr;
     let state = AppState::connect(config).await.context("connecting to PostgreSQL, Redis and the object store")?;
     let mut background = Vec::new();
     if state.config.api.run_dispatcher {
         let q = state.config.queue.clone();
-        let relaxed = kronos_shared::db::relaxed_pool(&state.config.database_url, 4)?;
+        let relaxed = kronos_db::relaxed_pool(&state.config.database_url, 4)?;
         let dispatcher =
             Dispatcher::new(relaxed, state.transport.clone(), q.clone(), state.signal.clone(), state.metrics.clone());
         let reconciler = Reconciler::new(

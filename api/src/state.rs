@@ -2,17 +2,12 @@
 
 use std::sync::Arc;
 
-use kronos_shared::{
-    config::Config,
-    db::DbPool,
-    exchanges::aggregator::{MarketData, TickerCache},
-    jobs::{
-        enqueue::{DispatchSignal, Enqueuer},
-        queue::QueueTransport,
-    },
-    metrics::Metrics,
-    storage::Storage,
-};
+use kronos_config::Config;
+use kronos_db::DbPool;
+use kronos_exchanges::{aggregator::MarketData, aggregator::TickerCache};
+use kronos_observability::metrics::Metrics;
+use kronos_queue::{enqueue::DispatchSignal, enqueue::Enqueuer, transport::QueueTransport};
+use kronos_storage::Storage;
 
 /// The API's state: cheap to clone.
 #[derive(Clone)]
@@ -66,7 +61,7 @@ impl KnownWeights {
 impl AppState {
     /// Opens every handle the configuration names.
     pub async fn connect(config: Config) -> anyhow::Result<Self> {
-        let pool = kronos_shared::db::pool(&config.database_url, config.db_pool_size)?;
+        let pool = kronos_db::pool(&config.database_url, config.db_pool_size)?;
         let transport = QueueTransport::connect(&config.redis_url, &config.queue.prefix).await?;
         let storage = Storage::open(&config.storage)?;
         let signal = DispatchSignal::new();

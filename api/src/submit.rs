@@ -7,7 +7,7 @@ use axum::{
     http::{HeaderMap, HeaderValue},
     response::Response,
 };
-use kronos_shared::db::jobs::{Inserted, NewJob};
+use kronos_db::{jobs::Inserted, jobs::NewJob};
 
 use crate::{
     error::{ApiError, ApiResult},

@@ -1,10 +1,8 @@
 //! Response bodies.
 
 use chrono::{DateTime, Utc};
-use kronos_shared::{
-    db::{jobs::Job, predictions::Prediction},
-    jobs::payload::{direction_of, ForecastRow},
-};
+use kronos_db::{jobs::Job, predictions::Prediction};
+use kronos_types::{jobs::payload::direction_of, jobs::payload::ForecastRow};
 use serde::Serialize;
 use uuid::Uuid;
 

@@ -53,7 +53,7 @@ enum Command {
 
 /// Commands that need the platform's configuration (database, object store).
 async fn run_with_config(command: Command) -> anyhow::Result<()> {
-    let config = kronos_shared::Config::from_env()?;
+    let config = kronos_config::Config::from_env()?;
     match command {
         Command::Migrate => commands::migrate::run(&config).await,
         Command::Import(args) => commands::import::run(&config, args).await,

@@ -10,15 +10,12 @@
 use std::{str::FromStr, time::Duration};
 
 use chrono::{DateTime, Utc};
-use kronos_shared::{
-    config::CronConfig,
-    db::DbPool,
-    jobs::{
-        cron_tasks::{self, CronTask, SlotOutcome},
-        enqueue::DispatchSignal,
-    },
-    storage::Storage,
-};
+use kronos_config::CronConfig;
+use kronos_db::DbPool;
+use kronos_queue::enqueue::DispatchSignal;
+use kronos_storage::Storage;
+
+use crate::cron_tasks::{self, CronTask, SlotOutcome};
 use tracing::{info, warn};
 
 /// One parsed entry.

@@ -5,34 +5,31 @@
 //! (`KRONOS_CRON`) runs verification, nightly retraining and cleanup, catching up
 //! missed slots from `schedule_runs`.
 
-mod cron_table;
-mod leader;
-mod refresh_cron;
-
 use std::time::Duration;
 
 use anyhow::Context;
-use kronos_shared::{
-    config::Config,
-    jobs::{dispatcher::Dispatcher, enqueue::DispatchSignal, queue::QueueTransport, reconciler::Reconciler},
-    metrics::Metrics,
+use kronos_config::Config;
+use kronos_observability::Metrics;
+use kronos_queue::{
+    dispatcher::Dispatcher, enqueue::DispatchSignal, reconciler::Reconciler, transport::QueueTransport,
 };
+use kronos_scheduler::{cron_table, refresh_cron};
 use tracing::info;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::from_env()?;
-    kronos_shared::telemetry::init(config.log_json);
+    kronos_observability::telemetry::init(config.log_json);
     let table = cron_table::parse(&config.cron)?;
-    let storage = kronos_shared::storage::Storage::open(&config.storage)?;
-    let pool = kronos_shared::db::pool(&config.database_url, 4)?;
+    let storage = kronos_storage::Storage::open(&config.storage)?;
+    let pool = kronos_db::pool(&config.database_url, 4)?;
     let transport =
         QueueTransport::connect(&config.redis_url, &config.queue.prefix).await.context("connecting to Redis")?;
-    let _leadership = leader::acquire(&config.database_url).await?;
+    let _leadership = kronos_db::leader::acquire(&config.database_url).await?;
     info!("kronos-scheduler is the leader");
     let metrics = Metrics::new();
     let signal = DispatchSignal::new();
-    let relaxed = kronos_shared::db::relaxed_pool(&config.database_url, 2)?;
+    let relaxed = kronos_db::relaxed_pool(&config.database_url, 2)?;
     let dispatcher = Dispatcher::new(relaxed, transport.clone(), config.queue.clone(), signal.clone(), metrics.clone());
     let reconciler = Reconciler::new(pool.clone(), transport, config.queue.clone(), signal.clone(), metrics);
     info!(intervals = ?config.refresh.intervals, cron = ?config.cron.entries, "cron");
@@ -47,18 +44,6 @@ async fn main() -> anyhow::Result<()> {
     }
     info!("kronos-scheduler stopped");
     Ok(())
-}
-
-/// A pooled connection for one cron tick; `None` (logged) when the database is away,
-/// and the tick is skipped.
-async fn checkout(pool: &kronos_shared::db::DbPool) -> Option<kronos_shared::db::DbConn> {
-    match pool.get().await {
-        Ok(conn) => Some(conn),
-        Err(e) => {
-            tracing::warn!(error = %e, "cron: no database connection");
-            None
-        }
-    }
 }
 
 async fn terminate() {

@@ -1,13 +1,13 @@
 //! Refresh jobs per configured interval, after each bar closes (see
-//! `kronos_shared::jobs::refresh_schedule`).
+//! [`crate::refresh_schedule`]).
 
 use std::time::Duration;
 
-use kronos_shared::{
-    config::RefreshSchedule,
-    db::DbPool,
-    jobs::{enqueue::DispatchSignal, refresh_schedule},
-};
+use kronos_config::RefreshSchedule;
+use kronos_db::DbPool;
+use kronos_queue::enqueue::DispatchSignal;
+
+use crate::refresh_schedule;
 use tracing::{info, warn};
 
 /// Checks every `every` whether a refresh of `schedule` is due, forever.

@@ -28,7 +28,7 @@ fn template_name() -> String {
         hash.update(f.to_string_lossy().as_bytes());
         hash.update(std::fs::read(&f).expect("read migration"));
     }
-    let embedded = diesel::migration::MigrationSource::<diesel::pg::Pg>::migrations(&kronos_shared::db::MIGRATIONS)
+    let embedded = diesel::migration::MigrationSource::<diesel::pg::Pg>::migrations(&kronos_db::MIGRATIONS)
         .map(|m| m.len())
         .unwrap_or_default();
     hash.update(embedded.to_le_bytes());
@@ -74,7 +74,7 @@ async fn ensure_template() -> String {
                     .await
                     .expect("drop");
                 diesel::sql_query(format!("CREATE DATABASE {building}")).execute(&mut conn).await.expect("create");
-                kronos_shared::db::migrate(&format!("{}/{building}", server_url())).await.expect("migrate template");
+                kronos_db::migrate(&format!("{}/{building}", server_url())).await.expect("migrate template");
                 diesel::sql_query(format!("ALTER DATABASE {building} RENAME TO {name}"))
                     .execute(&mut conn)
                     .await

@@ -19,7 +19,7 @@ use axum::{
     Json, Router,
 };
 use chrono::{DateTime, Utc};
-use kronos_shared::market_data::{Candle, Interval};
+use kronos_types::{Candle, Interval};
 use serde_json::{json, Value};
 
 /// What the server does with the next request to a path.

@@ -5,7 +5,7 @@ use kronos_api::{
     server::{serve, ServerLimits},
     AppState,
 };
-use kronos_shared::jobs::{dispatcher::Dispatcher, reconciler::Reconciler};
+use kronos_queue::{dispatcher::Dispatcher, reconciler::Reconciler};
 
 use crate::TestEnv;
 

@@ -14,7 +14,7 @@ pub mod sample;
 
 use std::path::PathBuf;
 
-use kronos_shared::config::{
+use kronos_config::{
     ApiConfig, Config, CronConfig, ExchangeConfig, QueueConfig, RefreshSchedule, S3Config, StorageConfig,
 };
 use std::time::Duration;

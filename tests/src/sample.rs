@@ -1,7 +1,7 @@
 //! Sample series for tests.
 
 use chrono::{DateTime, Duration, Utc};
-use kronos_shared::market_data::Candle;
+use kronos_types::Candle;
 
 /// `n` daily candles of a deterministic zig-zag walk starting at 2024-01-01.
 pub fn candles(n: usize) -> Vec<Candle> {

@@ -9,7 +9,6 @@ use std::{
 use diesel::{sql_types::BigInt, QueryableByName};
 use diesel_async::RunQueryDsl;
 use futures::{stream, StreamExt};
-use kronos_shared::db;
 use kronos_tests::{process::Proc, redis_server::PrivateRedis, sample, StoreKind, TestEnv};
 
 struct Platform {
@@ -17,7 +16,7 @@ struct Platform {
     redis: PrivateRedis,
     base: String,
     client: reqwest::Client,
-    pool: db::DbPool,
+    pool: kronos_db::DbPool,
     _api: Proc,
     worker: Option<Proc>,
 }
@@ -42,7 +41,7 @@ impl Platform {
             assert!(started.elapsed() < Duration::from_secs(30), "API did not become ready");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let pool = db::pool(&env.config.database_url, 2).unwrap();
+        let pool = kronos_db::pool(&env.config.database_url, 2).unwrap();
         Self { env, redis, base, client, pool, _api: api, worker: Some(worker) }
     }
 

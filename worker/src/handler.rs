@@ -8,10 +8,9 @@
 use std::{sync::Arc, time::Instant};
 
 use apalis::prelude::{BoxDynError, Data};
-use kronos_shared::{
-    db::jobs,
-    jobs::{backoff, JobKind, JobRef},
-};
+use kronos_db::jobs;
+use kronos_queue::backoff;
+use kronos_types::{jobs::JobKind, jobs::JobRef};
 use tracing::{debug, info, warn, Instrument};
 
 use crate::{

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use kronos_shared::db::{jobs, DbPool};
+use kronos_db::{jobs, DbPool};
 use tracing::warn;
 
 /// Every `every`, marks this process's running jobs alive.

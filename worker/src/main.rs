@@ -10,14 +10,13 @@ use apalis::prelude::ParallelizeExt;
 use apalis::prelude::{BackendExt, Monitor, WorkerBuilder, WorkerBuilderExt};
 use apalis_redis::RedisStorage;
 use clap::Parser;
+use kronos_config::Config;
+use kronos_exchanges::aggregator::MarketData;
 use kronos_models::ComputeDevice;
-use kronos_shared::{
-    config::Config,
-    exchanges::aggregator::MarketData,
-    jobs::{queue::QueueTransport, JobKind, JobRef},
-    metrics::Metrics,
-    storage::Storage,
-};
+use kronos_observability::metrics::Metrics;
+use kronos_queue::transport::QueueTransport;
+use kronos_storage::Storage;
+use kronos_types::{jobs::JobKind, jobs::JobRef};
 use kronos_worker::{
     batcher::BatchLimits,
     handler, heartbeat, identity,
@@ -88,7 +87,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let config = Config::from_env()?;
-    kronos_shared::telemetry::init(config.log_json);
+    kronos_observability::telemetry::init(config.log_json);
     let devices = parse_devices(&args.devices)?;
     let default_limits =
         BatchLimits { max_batch: args.max_batch.max(1), max_wait: Duration::from_millis(args.max_wait_ms) };
@@ -96,8 +95,8 @@ async fn main() -> anyhow::Result<()> {
     if let Some(n) = args.torch_threads {
         tch::set_num_threads(n.max(1));
     }
-    let pool = kronos_shared::db::pool(&config.database_url, config.db_pool_size)?;
-    let relaxed = kronos_shared::db::relaxed_pool(&config.database_url, config.db_pool_size / 2 + 1)?;
+    let pool = kronos_db::pool(&config.database_url, config.db_pool_size)?;
+    let relaxed = kronos_db::relaxed_pool(&config.database_url, config.db_pool_size / 2 + 1)?;
     let transport =
         QueueTransport::connect(&config.redis_url, &config.queue.prefix).await.context("connecting to Redis")?;
     let storage = Storage::open(&config.storage)?;

@@ -3,12 +3,10 @@
 
 use std::{collections::HashMap, path::PathBuf, sync::Arc};
 
-use kronos_shared::{
-    db::{models, DbPool},
-    model_files::{self, ModelDirs},
-    storage::Storage,
-    Error, Result,
-};
+use crate::error::Error;
+use crate::error::Result;
+use kronos_db::{models, DbPool};
+use kronos_storage::{model_files, model_files::ModelDirs, Storage};
 use tokio::sync::Mutex;
 
 /// A registered model available on local disk.
@@ -38,7 +36,7 @@ impl ModelLibrary {
     /// part), downloading it when needed.
     pub async fn local_files(&self, row: &models::RegisteredModel) -> Result<PathBuf> {
         let root = self.cache_dir.join(row.id.to_string());
-        let parts = kronos_shared::storage::ModelPart::of_family(&row.family);
+        let parts = kronos_storage::ModelPart::of_family(&row.family);
         model_files::ensure_local_parts(&self.storage, &row.storage_prefix, &root, parts).await?;
         Ok(root)
     }
@@ -58,7 +56,7 @@ impl ModelLibrary {
             .await
             .map_err(|e| match e {
                 // a clear, permanent error: retrying cannot bring the files back
-                Error::NotFound(what) => Error::invalid(
+                kronos_storage::Error::NotFound(what) => Error::invalid(
                     "model",
                     format!(
                         "the weights of registered model {} are missing from the object store ({what} in {}); it was probably registered with another storage configuration: delete it and register it again",
@@ -66,7 +64,7 @@ impl ModelLibrary {
                         self.storage.describe()
                     ),
                 ),
-                other => other,
+                other => other.into(),
             })?;
         let model = Arc::new(LocalModel { id, dirs });
         known.insert(id, Arc::clone(&model));

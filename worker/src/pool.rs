@@ -3,10 +3,12 @@
 
 use std::sync::Arc;
 
+use kronos_config::QueueConfig;
+use kronos_db::DbPool;
+use kronos_exchanges::aggregator::MarketData;
 use kronos_models::ComputeDevice;
-use kronos_shared::{
-    config::QueueConfig, db::DbPool, exchanges::aggregator::MarketData, metrics::Metrics, storage::Storage,
-};
+use kronos_observability::metrics::Metrics;
+use kronos_storage::Storage;
 
 use crate::{
     batcher::{BatchLimits, Batcher},

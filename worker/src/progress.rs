@@ -10,7 +10,7 @@ use std::{
     time::Duration,
 };
 
-use kronos_shared::db::{jobs, DbPool};
+use kronos_db::{jobs, DbPool};
 use serde_json::json;
 use tokio::task::JoinHandle;
 use tracing::warn;

@@ -4,11 +4,11 @@
 
 use std::time::Duration;
 
+use crate::error::Error as SharedError;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use kronos_shared::{
-    batching::Coalescer,
-    db::{artifacts, artifacts::NewArtifact, jobs, jobs::Claimed, predictions, predictions::Prediction, DbPool},
-    Error as SharedError,
+use kronos_db::{
+    artifacts, artifacts::NewArtifact, batching::Coalescer, jobs, jobs::Claimed, predictions, predictions::Prediction,
+    DbPool,
 };
 use tracing::warn;
 use uuid::Uuid;

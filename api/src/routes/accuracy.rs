@@ -3,13 +3,8 @@
 //! beside the naive baseline's accuracy on the same predictions.
 
 use axum::{extract::State, Json};
-use kronos_shared::{
-    db::{
-        assets,
-        prediction_results::{self, AccuracyFilter, GroupBy},
-    },
-    jobs::payload::BASELINE_MODELS,
-};
+use kronos_db::{assets, prediction_results, prediction_results::AccuracyFilter, prediction_results::GroupBy};
+use kronos_types::jobs::payload::BASELINE_MODELS;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -57,7 +52,7 @@ pub async fn accuracy(
         .as_deref()
         .map(|raw| raw.parse::<i64>().map_err(|_| ApiError::invalid("user", "user must be a numeric user id")))
         .transpose()?;
-    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     if let Some(source) = params.source.as_deref() {
         if !["live", "evaluation"].contains(&source) {
             return Err(ApiError::invalid("source", "source must be live or evaluation"));

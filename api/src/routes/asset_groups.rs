@@ -1,7 +1,8 @@
 //! `/v1/asset-groups`: named, ordered sets of assets (Top10, DeFi, Layer1, …).
 
 use axum::{extract::State, Json};
-use kronos_shared::{catalogue::GroupSpec, db::asset_groups};
+use kronos_db::asset_groups;
+use kronos_types::catalogue::GroupSpec;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -14,13 +15,13 @@ use crate::{
 
 /// `GET /v1/asset-groups`: every group with its member count.
 pub async fn list(State(state): State<AppState>) -> ApiResult<Json<Value>> {
-    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     Ok(Json(json!({ "groups": asset_groups::list(&mut conn).await? })))
 }
 
 /// `GET /v1/asset-groups/{slug}`: the group and its members in order.
 pub async fn show(State(state): State<AppState>, ApiPath(slug): ApiPath<String>) -> ApiResult<Json<Value>> {
-    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     group_json(&mut conn, &slug).await
 }
 
@@ -50,7 +51,7 @@ pub async fn put(
     let GroupBody { name, description, members } = body.value;
     let mut spec = GroupSpec { slug, name, description, members };
     spec.validate()?;
-    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     asset_groups::upsert(&mut conn, &spec).await?;
     group_json(&mut conn, &spec.slug).await
 }
@@ -81,14 +82,14 @@ pub async fn append(
             return Err(ApiError::invalid(&format!("symbols[{i}]"), format!("{symbol:?} is listed twice")));
         }
     }
-    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     asset_groups::append(&mut conn, &slug, &body.value.symbols).await?;
     group_json(&mut conn, &slug).await
 }
 
 /// `DELETE /v1/asset-groups/{slug}`: removes a group (the assets stay).
 pub async fn delete(State(state): State<AppState>, ApiPath(slug): ApiPath<String>) -> ApiResult<Json<Value>> {
-    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     if !asset_groups::delete(&mut conn, &slug).await? {
         return Err(ApiError::not_found(format!("unknown asset group {slug:?}")));
     }

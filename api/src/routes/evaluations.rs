@@ -1,15 +1,13 @@
 //! `POST /v1/evaluations`: run a model walk-forward over stored candles and verify
-//! every forecast (the payload of `kronos_shared::jobs::evaluation`); `202` with the
+//! every forecast (the payload of `kronos_types::jobs::evaluation`); `202` with the
 //! job. The result (accuracy beside naive per asset and overall) is at
 //! `GET /v1/evaluations/{id}`, and the scored forecasts count in `GET /v1/accuracy`
 //! (`source=evaluation`).
 
 use axum::{extract::State, http::HeaderMap, response::Response};
 use chrono::{DateTime, Duration, Utc};
-use kronos_shared::{
-    db::{assets, candles, jobs::NewJob},
-    jobs::{evaluation::EvaluationPayload, payload::BASELINE_MODELS, JobKind},
-};
+use kronos_db::{assets, candles, jobs::NewJob};
+use kronos_types::{jobs::evaluation::EvaluationPayload, jobs::payload::BASELINE_MODELS, jobs::JobKind};
 
 use crate::{
     error::{ApiError, ApiResult},
@@ -27,7 +25,7 @@ pub async fn create(
     ValidJson { value: mut payload, bytes }: ValidJson<EvaluationPayload>,
 ) -> ApiResult<Response> {
     payload.validate()?;
-    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     payload.asset_ids.clear();
     payload.calendars.clear();
     // each asset needs a forecast bar in the range with `horizon` bars after it
@@ -64,6 +62,6 @@ pub async fn create(
         settings.model_id = Some(model.id);
     }
     drop(conn);
-    let payload = serde_json::to_value(&payload).map_err(kronos_shared::Error::from)?;
+    let payload = serde_json::to_value(&payload).map_err(kronos_db::Error::from)?;
     crate::submit::submit(&state, &headers, &bytes, NewJob::new(JobKind::Evaluation, payload, MAX_ATTEMPTS)).await
 }

@@ -1,7 +1,8 @@
 //! `GET /metrics`: Prometheus text format.
 
 use axum::{extract::State, http::header, response::IntoResponse};
-use kronos_shared::{db::jobs, jobs::JobKind};
+use kronos_db::jobs;
+use kronos_types::jobs::JobKind;
 
 use crate::state::AppState;
 

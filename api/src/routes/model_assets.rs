@@ -3,7 +3,7 @@
 
 use axum::{extract::State, http::StatusCode, Json};
 use diesel_async::AsyncPgConnection;
-use kronos_shared::db::{model_pools, models, models::RegisteredModel};
+use kronos_db::{model_pools, models, models::RegisteredModel};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -29,7 +29,7 @@ async fn pool_json(conn: &mut AsyncPgConnection, model: &RegisteredModel) -> Api
 
 /// `GET /v1/models/{model}/assets`.
 pub async fn list(State(state): State<AppState>, ApiPath(key): ApiPath<String>) -> ApiResult<Json<Value>> {
-    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     let model = model(&mut conn, &key).await?;
     pool_json(&mut conn, &model).await
 }
@@ -58,7 +58,7 @@ pub async fn add(
     body: ValidJson<AddBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let AddBody { symbols, group, weight } = body.value;
-    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     let model = model(&mut conn, &key).await?;
     let added = match (symbols, group) {
         (Some(symbols), None) if !symbols.is_empty() => {
@@ -90,7 +90,7 @@ pub async fn update(
     body: ValidJson<UpdateBody>,
 ) -> ApiResult<Json<Value>> {
     let UpdateBody { enabled, weight } = body.value;
-    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     let model = model(&mut conn, &key).await?;
     if !model_pools::update(&mut conn, model.id, &symbol, enabled, weight).await? {
         return Err(ApiError::not_found(format!("{symbol:?} is not in {}'s pool", model.name)));
@@ -103,7 +103,7 @@ pub async fn remove(
     State(state): State<AppState>,
     ApiPath((key, symbol)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<Value>> {
-    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     let model = model(&mut conn, &key).await?;
     if !model_pools::remove(&mut conn, model.id, &symbol).await? {
         return Err(ApiError::not_found(format!("{symbol:?} is not in {}'s pool", model.name)));

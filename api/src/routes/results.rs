@@ -6,7 +6,7 @@
 //! another kind.
 
 use axum::{extract::State, Json};
-use kronos_shared::db::jobs;
+use kronos_db::jobs;
 use serde_json::Value;
 
 use crate::{
@@ -19,7 +19,7 @@ use crate::{
 /// The result of succeeded job `raw` of `kind` (any kind when `None`).
 async fn result_of(state: &AppState, raw: &str, kind: Option<&str>) -> ApiResult<Json<Value>> {
     let id = parse_id(raw)?;
-    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     let job = jobs::find(&mut conn, id).await?;
     let kind = kind.map(str::to_owned).or_else(|| job.as_ref().map(|j| j.kind.clone())).unwrap_or_default();
     match job {

@@ -1,12 +1,10 @@
 //! `POST /v1/trainings`: validate a training request (the payload of
-//! `kronos_shared::jobs::training`), record the job and enqueue it; `202` with the job.
+//! `kronos_types::jobs::training`), record the job and enqueue it; `202` with the job.
 //! Progress (step, loss, validation loss, ETA) shows in `GET /v1/jobs/{id}`.
 
 use axum::{extract::State, http::HeaderMap, response::Response};
-use kronos_shared::{
-    db::{assets, candles, jobs::NewJob, models},
-    jobs::{training::TrainingPayload, JobKind},
-};
+use kronos_db::{assets, candles, jobs::NewJob, models};
+use kronos_types::{jobs::training::TrainingPayload, jobs::JobKind};
 
 use crate::{
     error::{ApiError, ApiResult},
@@ -25,7 +23,7 @@ pub async fn create(
     ValidJson { value: payload, bytes }: ValidJson<TrainingPayload>,
 ) -> ApiResult<Response> {
     payload.validate()?;
-    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     // one training window needs lookback + horizon + 1 bars; refuse what cannot train
     let needed = (payload.lookback + payload.horizon + 1) as i64;
     for (i, symbol) in payload.symbols.iter().enumerate() {
@@ -55,6 +53,6 @@ pub async fn create(
         }
     }
     drop(conn);
-    let payload = serde_json::to_value(&payload).map_err(kronos_shared::Error::from)?;
+    let payload = serde_json::to_value(&payload).map_err(kronos_db::Error::from)?;
     crate::submit::submit(&state, &headers, &bytes, NewJob::new(JobKind::Training, payload, MAX_ATTEMPTS)).await
 }

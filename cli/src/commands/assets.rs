@@ -5,11 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
-use kronos_shared::{
-    catalogue::{AssetSpec, Catalogue, GroupSpec},
-    db::{self, asset_groups, assets, assets::AssetFilter, catalogue, model_pools, models},
-    Config,
-};
+use kronos_config::Config;
+use kronos_db::{asset_groups, assets, assets::AssetFilter, catalogue, model_pools, models};
+use kronos_types::{catalogue::AssetSpec, catalogue::Catalogue, catalogue::GroupSpec};
 
 /// `kronos assets …`.
 #[derive(Debug, Subcommand)]
@@ -170,8 +168,8 @@ pub enum PoolsCommand {
     },
 }
 
-async fn connect(config: &Config) -> anyhow::Result<db::DbConn> {
-    let pool = db::pool(&config.database_url, 1)?;
+async fn connect(config: &Config) -> anyhow::Result<kronos_db::DbConn> {
+    let pool = kronos_db::pool(&config.database_url, 1)?;
     pool.get().await.context("connecting to PostgreSQL")
 }
 
@@ -235,7 +233,7 @@ pub async fn run_assets(config: &Config, command: AssetsCommand) -> anyhow::Resu
     Ok(())
 }
 
-async fn set_active(conn: &mut db::DbConn, symbol: &str, active: bool) -> anyhow::Result<()> {
+async fn set_active(conn: &mut kronos_db::DbConn, symbol: &str, active: bool) -> anyhow::Result<()> {
     match assets::set_active(conn, symbol, active).await? {
         Some(a) => println!("{} is now {}", a.symbol, if a.active { "active" } else { "inactive" }),
         None => bail!("unknown symbol {symbol:?}"),

@@ -3,16 +3,10 @@
 
 use anyhow::{bail, Context};
 use clap::Args;
-use kronos_shared::{
-    db::{self, assets},
-    exchanges::{aggregator::MarketData, SourceAsset},
-    market_data::rfc3339,
-    market_data::{
-        refresh::{refresh_series, RefreshLimits},
-        Interval,
-    },
-    Config,
-};
+use kronos_config::Config;
+use kronos_db::assets;
+use kronos_exchanges::{aggregator::MarketData, refresh::refresh_series, refresh::RefreshLimits, SourceAsset};
+use kronos_types::{rfc3339, Interval};
 
 /// Arguments of `kronos backfill`.
 #[derive(Debug, Args)]
@@ -34,12 +28,12 @@ pub struct BackfillArgs {
 /// Runs a backfill.
 pub async fn run(config: &Config, args: BackfillArgs) -> anyhow::Result<()> {
     let interval: Interval = args.interval.parse().map_err(|e| anyhow::anyhow!("--interval: {e}"))?;
-    let from = kronos_shared::market_data::import::parse_time(&args.from)
+    let from = kronos_market_data::import::parse_time(&args.from)
         .map_err(|e| anyhow::anyhow!("--from {:?}: {e}", args.from))?;
     if from > chrono::Utc::now() {
         bail!("--from {} is in the future", args.from);
     }
-    let pool = db::pool(&config.database_url, 2)?;
+    let pool = kronos_db::pool(&config.database_url, 2)?;
     let mut conn = pool.get().await.context("connecting to PostgreSQL")?;
     let Some(asset) = assets::find_by_symbol(&mut conn, &args.symbol).await? else {
         bail!("unknown symbol {:?} (see kronos assets list)", args.symbol);

@@ -7,17 +7,11 @@ use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Context};
 use clap::Args;
-use kronos_shared::{
-    backtest::{
-        engine::{self, EngineConfig},
-        performance, report,
-        strategy::Strategy,
-        Bars, Series,
-    },
-    db::{self, assets, candles},
-    market_data::{import, rfc3339, Interval},
-    Config,
-};
+use kronos_backtest::{engine, engine::EngineConfig, performance, report, strategy::Strategy, Bars, Series};
+use kronos_config::Config;
+use kronos_db::{assets, candles};
+use kronos_market_data::import;
+use kronos_types::{rfc3339, Interval};
 use serde_json::json;
 
 /// Arguments of `kronos backtest`.
@@ -92,7 +86,7 @@ pub async fn run(args: BacktestArgs) -> anyhow::Result<()> {
         }
         (None, Some(symbol)) => {
             let config = Config::from_env()?;
-            let pool = db::pool(&config.database_url, 1)?;
+            let pool = kronos_db::pool(&config.database_url, 1)?;
             let mut conn = pool.get().await?;
             let asset = assets::find_by_symbol(&mut conn, symbol)
                 .await?
@@ -153,9 +147,9 @@ pub async fn run(args: BacktestArgs) -> anyhow::Result<()> {
 }
 
 /// A validation error as `flag: message` (`fee` → `fee: …`).
-fn flag_error(e: kronos_shared::Error) -> String {
+fn flag_error(e: kronos_backtest::Error) -> String {
     match e {
-        kronos_shared::Error::Invalid { field, message } => format!("{}: {message}", field.replace('_', "-")),
+        kronos_backtest::Error::Invalid { field, message } => format!("{}: {message}", field.replace('_', "-")),
         other => other.to_string(),
     }
 }

@@ -5,11 +5,10 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
-use kronos_shared::{
-    db::{self, assets, candles},
-    market_data::{frame::candles_frame, resample::resample, Candle, Interval},
-    Config,
-};
+use kronos_config::Config;
+use kronos_db::{assets, candles};
+use kronos_market_data::{frame::candles_frame, resample::resample};
+use kronos_types::{Candle, Interval};
 use polars::prelude::*;
 
 /// `kronos candles …`.
@@ -57,7 +56,7 @@ const MAX_ROWS: i64 = 10_000_000;
 
 /// Runs a candles command.
 pub async fn run(config: &Config, command: CandlesCommand) -> anyhow::Result<()> {
-    let pool = db::pool(&config.database_url, 2)?;
+    let pool = kronos_db::pool(&config.database_url, 2)?;
     let mut conn = pool.get().await?;
     match command {
         CandlesCommand::Export(args) => {

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use chrono::NaiveDateTime;
 use clap::Args;
+use kronos_market_data::import::parse_file;
 use kronos_models::{
     kronos::{
         continue_times, fill_missing_amount, time_features, typical_step, GenerateOptions, KronosModel, SamplingParams,
@@ -12,10 +13,7 @@ use kronos_models::{
     },
     Bar, ComputeDevice,
 };
-use kronos_shared::{
-    jobs::payload::{direction_of, ForecastRow, RawBar},
-    market_data::{import::parse_file, rfc3339},
-};
+use kronos_types::{jobs::payload::direction_of, jobs::payload::ForecastRow, jobs::payload::RawBar, rfc3339};
 use serde_json::json;
 
 /// Arguments of `kronos forecast`.

@@ -4,11 +4,10 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use kronos_shared::{
-    db::{self, assets, candles_bulk, quarantine},
-    market_data::{import::parse_file, quality::analyse, rfc3339, Interval},
-    Config,
-};
+use kronos_config::Config;
+use kronos_db::{assets, candles_bulk, quarantine};
+use kronos_market_data::{import::parse_file, quality::analyse};
+use kronos_types::{rfc3339, Interval};
 
 /// Arguments of `kronos import`.
 #[derive(Debug, Args)]
@@ -47,7 +46,7 @@ pub async fn run(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let mut parsed = parse_file(&args.file, default_symbol.as_deref(), Some(interval))
         .with_context(|| format!("reading {}", args.file.display()))?;
-    let pool = db::pool(&config.database_url, 2)?;
+    let pool = kronos_db::pool(&config.database_url, 2)?;
     let mut conn = pool.get().await?;
     let mut stored = 0;
     let parse_secs = started.elapsed().as_secs_f64();

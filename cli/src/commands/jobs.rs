@@ -2,12 +2,9 @@
 
 use anyhow::{anyhow, bail};
 use clap::Subcommand;
-use kronos_shared::{
-    db::{self, jobs},
-    jobs::{JobKind, JobStatus},
-    market_data::rfc3339,
-    Config,
-};
+use kronos_config::Config;
+use kronos_db::jobs;
+use kronos_types::{jobs::JobKind, jobs::JobStatus, rfc3339};
 use uuid::Uuid;
 
 /// Job subcommands.
@@ -39,7 +36,7 @@ pub enum JobsCommand {
 
 /// Runs a jobs subcommand.
 pub async fn run(config: &Config, cmd: JobsCommand) -> anyhow::Result<()> {
-    let pool = db::pool(&config.database_url, 1)?;
+    let pool = kronos_db::pool(&config.database_url, 1)?;
     let mut conn = pool.get().await?;
     match cmd {
         JobsCommand::List { kind, status, limit } => {

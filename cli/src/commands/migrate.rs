@@ -1,10 +1,10 @@
 //! `kronos migrate`.
 
-use kronos_shared::{db, Config};
+use kronos_config::Config;
 
 /// Applies pending migrations and says which.
 pub async fn run(config: &Config) -> anyhow::Result<()> {
-    let applied = db::migrate(&config.database_url).await?;
+    let applied = kronos_db::migrate(&config.database_url).await?;
     if applied.is_empty() {
         println!("database is up to date");
     } else {

@@ -4,14 +4,11 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
+use kronos_config::Config;
+use kronos_db::models;
 use kronos_models::kronos::{KronosModel, Preset};
-use kronos_shared::{
-    db::{self, models},
-    market_data::rfc3339,
-    model_files::{self, ModelDirs},
-    storage::Storage,
-    Config,
-};
+use kronos_storage::{model_files, model_files::ModelDirs, Storage, StoragePrefix};
+use kronos_types::rfc3339;
 
 /// `kronos models …`.
 #[derive(Debug, Subcommand)]
@@ -64,7 +61,7 @@ pub struct InitArgs {
 
 /// Runs a registry command.
 pub async fn run(config: &Config, command: ModelsCommand) -> anyhow::Result<()> {
-    let pool = db::pool(&config.database_url, 2)?;
+    let pool = kronos_db::pool(&config.database_url, 2)?;
     let mut conn = pool.get().await?;
     match command {
         ModelsCommand::List => {
@@ -88,7 +85,8 @@ pub async fn run(config: &Config, command: ModelsCommand) -> anyhow::Result<()> 
                 bail!("no registered model {name:?}");
             };
             let storage = Storage::open(&config.storage)?;
-            let objects = storage.delete_prefix(&deleted.storage_prefix).await?;
+            let objects =
+                storage.delete_prefix(&StoragePrefix::Model { prefix: deleted.storage_prefix.clone() }).await?;
             println!("deleted model {} (id {}) and its {objects} weight files", deleted.name, deleted.id);
             Ok(())
         }
@@ -138,7 +136,7 @@ async fn register(
         eprintln!("warning: ignored unexpected weight {key}");
     }
     let storage = Storage::open(&config.storage)?;
-    let prefix = format!("models/{name}-{}", uuid::Uuid::now_v7().simple());
+    let prefix = StoragePrefix::new_model(name).path();
     let sha = model_files::upload(&storage, &prefix, dirs).await?;
     let row = models::insert(
         conn,

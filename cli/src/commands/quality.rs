@@ -2,12 +2,10 @@
 
 use anyhow::Context;
 use clap::Args;
-use kronos_shared::{
-    db::{self, assets, quality::series_report},
-    market_data::rfc3339,
-    market_data::Interval,
-    Config,
-};
+use kronos_config::Config;
+use kronos_db::{assets, candles, quarantine};
+use kronos_market_data::quality::{SeriesQuality, MAX_BARS};
+use kronos_types::{rfc3339, Interval};
 
 /// Arguments of `kronos quality`.
 #[derive(Debug, Args)]
@@ -26,12 +24,14 @@ pub struct QualityArgs {
 /// Prints the report.
 pub async fn run(config: &Config, args: QualityArgs) -> anyhow::Result<()> {
     let interval: Interval = args.interval.parse()?;
-    let pool = db::pool(&config.database_url, 2)?;
+    let pool = kronos_db::pool(&config.database_url, 2)?;
     let mut conn = pool.get().await?;
     let asset = assets::find_by_symbol(&mut conn, &args.symbol)
         .await?
         .with_context(|| format!("--symbol: unknown symbol {:?}", args.symbol))?;
-    let q = series_report(&mut conn, &asset, interval).await?;
+    let bars = candles::latest(&mut conn, asset.id, interval, MAX_BARS).await?;
+    let quarantined = quarantine::counts_by_reason(&mut conn, &asset.symbol, interval).await?;
+    let q = SeriesQuality::build(&asset.symbol, interval, asset.calendar(), &bars, quarantined);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&q)?);
         return Ok(());
@@ -45,11 +45,7 @@ pub async fn run(config: &Config, args: QualityArgs) -> anyhow::Result<()> {
     for g in r.gaps.iter().take(10) {
         println!("    {} missing between {} and {}", g.missing, rfc3339(g.after), rfc3339(g.before));
     }
-    println!(
-        "  return outliers (|robust z| > {}): {}",
-        kronos_shared::market_data::quality::OUTLIER_Z,
-        r.outlier_count
-    );
+    println!("  return outliers (|robust z| > {}): {}", kronos_market_data::quality::OUTLIER_Z, r.outlier_count);
     for o in r.outliers.iter().take(10) {
         println!("    {} log return {:+.4} (z {:+.1})", rfc3339(o.ts), o.log_return, o.robust_z);
     }

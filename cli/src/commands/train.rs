@@ -11,8 +11,11 @@ use std::{
 
 use anyhow::{anyhow, Context};
 use clap::Args;
+use kronos_config::Config;
+use kronos_market_data::import::parse_time;
 use kronos_models::{training::Progress, ComputeDevice};
-use kronos_shared::{db, jobs::training::TrainingPayload, market_data::import::parse_time, storage::Storage, Config};
+use kronos_storage::Storage;
+use kronos_types::jobs::training::TrainingPayload;
 use kronos_worker::{
     model_library::ModelLibrary,
     training::{self, Compute, RunError, RunObserver, TrainingEnv},
@@ -149,15 +152,14 @@ pub async fn run(config: &Config, args: TrainArgs) -> anyhow::Result<()> {
         validation_fraction: 0.2,
         eval_every: args.eval_every,
         // nothing persists checkpoints in the CLI: only the end of each stage writes one
-        checkpoint_every: kronos_shared::jobs::training::MAX_STEPS,
+        checkpoint_every: kronos_types::jobs::training::MAX_STEPS,
         seed: args.seed,
         auto_promote: !args.no_promote,
     };
-    payload.validate().map_err(|e| match e {
-        kronos_shared::Error::Invalid { field, message } => anyhow!("--{}: {message}", field.replace('_', "-")),
-        other => anyhow!(other),
+    payload.validate().map_err(|kronos_types::Error::Invalid { field, message }| {
+        anyhow!("--{}: {message}", field.replace('_', "-"))
     })?;
-    let pool = db::pool(&config.database_url, 2)?;
+    let pool = kronos_db::pool(&config.database_url, 2)?;
     let storage = Storage::open(&config.storage)?;
     let env = TrainingEnv {
         pool: pool.clone(),

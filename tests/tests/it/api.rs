@@ -1,8 +1,6 @@
-use kronos_shared::{
-    db::{assets, candles},
-    market_data::Interval,
-};
+use kronos_db::{assets, candles};
 use kronos_tests::{http::TestApi, sample, TestEnv};
+use kronos_types::Interval;
 use serde_json::json;
 
 async fn api() -> (TestEnv, TestApi) {
@@ -171,7 +169,7 @@ async fn idempotency_key_replays_same_body_and_rejects_a_different_one() {
     assert_eq!(s4, 202);
     assert_ne!(b4["job"]["id"], b1["job"]["id"]);
     let mut conn = api.state.pool.get().await.unwrap();
-    let all = kronos_shared::db::jobs::list(&mut conn, &Default::default(), 100).await.unwrap();
+    let all = kronos_db::jobs::list(&mut conn, &Default::default(), 100).await.unwrap();
     assert_eq!(all.len(), 2, "the rejected reuse stored nothing");
 }
 

@@ -5,12 +5,7 @@
 
 use std::{path::Path, process::Command};
 
-use kronos_shared::backtest::{
-    engine::{self, EngineConfig},
-    performance,
-    strategy::Strategy,
-    Bars,
-};
+use kronos_backtest::{engine, engine::EngineConfig, performance, strategy::Strategy, Bars};
 use kronos_tests::demo;
 use serde_json::Value;
 

@@ -7,10 +7,8 @@
 
 use std::time::{Duration, Instant};
 
-use kronos_shared::{
-    backtest::{self, engine::EngineConfig, report::read_parquet, strategy::Strategy, Bars, Series},
-    market_data::import,
-};
+use kronos_backtest::{engine::EngineConfig, report::read_parquet, strategy::Strategy, Bars, Series};
+use kronos_market_data::import;
 use kronos_tests::{demo, http::TestApi, process::Proc, TestEnv};
 use serde_json::{json, Value};
 
@@ -80,7 +78,7 @@ async fn backtest_jobs_equal_the_library_and_store_parquet_tables() {
     let goog = [Series { symbol: "GOOG".into(), bars: demo_bars("GOOG"), forecasts: None }];
     let config = EngineConfig { fee: 0.001, ..EngineConfig::default() };
     let strategy = Strategy::SmaCross { fast: 10, slow: 50 };
-    let (sim, m) = backtest::evaluate(&goog, &strategy, &config, 252.0).unwrap();
+    let (sim, m) = kronos_backtest::evaluate(&goog, &strategy, &config, 252.0).unwrap();
     let metrics = &summary["metrics"];
     for (key, ours) in [
         ("final_equity", m.final_equity),
@@ -131,13 +129,15 @@ async fn backtest_jobs_equal_the_library_and_store_parquet_tables() {
                       "engine": {"fee": 0.0005, "sizing": {"fraction": 0.5}}});
     let (id, summary) = backtest(&api, &body).await;
     let ibm = demo_bars("IBM");
-    let series =
-        backtest::align::align(vec![goog[0].clone(), Series { symbol: "IBM".into(), bars: ibm, forecasts: None }])
-            .unwrap();
+    let series = kronos_backtest::align::align(vec![
+        goog[0].clone(),
+        Series { symbol: "IBM".into(), bars: ibm, forecasts: None },
+    ])
+    .unwrap();
     let config =
-        EngineConfig { fee: 0.0005, sizing: backtest::engine::Sizing::Fraction(0.5), ..EngineConfig::default() };
+        EngineConfig { fee: 0.0005, sizing: kronos_backtest::engine::Sizing::Fraction(0.5), ..EngineConfig::default() };
     let strategy = Strategy::RsiThreshold { period: 14, lower: 35.0, upper: 65.0 };
-    let (sim, m) = backtest::evaluate(&series, &strategy, &config, 252.0).unwrap();
+    let (sim, m) = kronos_backtest::evaluate(&series, &strategy, &config, 252.0).unwrap();
     close("portfolio equity", summary["metrics"]["final_equity"].as_f64().unwrap(), m.final_equity);
     assert_eq!(summary["bars"], json!(series[0].bars.len()));
     let traded: std::collections::BTreeSet<usize> = sim.trades.iter().map(|t| t.asset).collect();

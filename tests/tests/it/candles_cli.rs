@@ -1,16 +1,15 @@
 //! `kronos candles export|resample` against a real database.
 
-use kronos_shared::{
-    db::{assets, candles},
-    market_data::{import::parse_file, Interval},
-};
+use kronos_db::{assets, candles};
+use kronos_market_data::import::parse_file;
 use kronos_tests::{process::run_to_end, sample, TestEnv};
+use kronos_types::Interval;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn export_round_trips_and_resample_stores_weeks() {
     let env = TestEnv::new().await;
     let series = sample::candles(60);
-    let pool = kronos_shared::db::pool(&env.config.database_url, 2).unwrap();
+    let pool = kronos_db::pool(&env.config.database_url, 2).unwrap();
     let mut conn = pool.get().await.unwrap();
     let id = assets::ensure(&mut conn, "DEMO", "stock").await.unwrap();
     candles::upsert(&mut conn, id, Interval::D1, &series, "test").await.unwrap();

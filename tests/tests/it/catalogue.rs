@@ -1,11 +1,9 @@
 //! The asset catalogue: the seed, filters, groups, per-model pools, deactivation —
 //! through the CLI and the API, with 4xx answers naming the field for bad input.
 
-use kronos_shared::{
-    db::{assets, candles, models, models::NewModel},
-    market_data::Interval,
-};
+use kronos_db::{assets, candles, models, models::NewModel};
 use kronos_tests::{http::TestApi, process::run_to_end, sample, TestEnv};
+use kronos_types::Interval;
 use serde_json::{json, Value};
 
 fn symbols(body: &Value) -> Vec<String> {

@@ -6,20 +6,17 @@
 
 use std::time::{Duration, Instant};
 
-use kronos_shared::{
-    config::StorageConfig,
-    db::{jobs, jobs::NewJob, models},
-    jobs::{
-        payload::{KronosSettings, PredictionPayload, SeriesSource},
-        JobKind,
-    },
-    market_data::Calendar,
-    storage::Storage,
-};
+use kronos_config::StorageConfig;
+use kronos_db::{jobs, jobs::NewJob, models};
+use kronos_storage::Storage;
 use kronos_tests::{
     http::TestApi,
     process::{command_with_env_file, Proc},
     sample, TestEnv,
+};
+use kronos_types::{
+    jobs::payload::KronosSettings, jobs::payload::PredictionPayload, jobs::payload::SeriesSource, jobs::JobKind,
+    Calendar,
 };
 use serde_json::{json, Value};
 
@@ -109,7 +106,7 @@ async fn the_cli_and_the_services_share_one_configuration() {
     };
     let payload = PredictionPayload {
         model: "m2".into(),
-        interval: kronos_shared::market_data::Interval::D1,
+        interval: kronos_types::Interval::D1,
         horizon: 3,
         series: SeriesSource::Inline { candles: sample::candles(80) },
         kronos: Some(KronosSettings {
@@ -149,7 +146,10 @@ async fn the_cli_and_the_services_share_one_configuration() {
     };
     let out = cli(&file, &elsewhere, &["models", "delete", "m1"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(storage.list_prefix(&prefix).await.unwrap().is_empty(), "the weights are deleted");
+    assert!(
+        storage.list_prefix(&kronos_storage::StoragePrefix::Model { prefix: prefix.clone() }).await.unwrap().is_empty(),
+        "the weights are deleted"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -160,16 +160,10 @@ async fn assets_and_groups_created_by_mistake_can_be_deleted() {
     assert_eq!(status, 201);
     {
         let mut conn = api.state.pool.get().await.unwrap();
-        let asset = kronos_shared::db::assets::find_by_symbol(&mut conn, "OOPS").await.unwrap().unwrap();
-        kronos_shared::db::candles::upsert(
-            &mut conn,
-            asset.id,
-            kronos_shared::market_data::Interval::D1,
-            &sample::candles(10),
-            "test",
-        )
-        .await
-        .unwrap();
+        let asset = kronos_db::assets::find_by_symbol(&mut conn, "OOPS").await.unwrap().unwrap();
+        kronos_db::candles::upsert(&mut conn, asset.id, kronos_types::Interval::D1, &sample::candles(10), "test")
+            .await
+            .unwrap();
     }
     let (status, put) =
         api.send("PUT", "/v1/asset-groups/mistakes", Some(&json!({"name": "Mistakes", "members": ["OOPS"]}))).await;
@@ -195,7 +189,7 @@ async fn assets_and_groups_created_by_mistake_can_be_deleted() {
     assert_eq!(status, 201);
     {
         let mut conn = api.state.pool.get().await.unwrap();
-        let asset = kronos_shared::db::assets::find_by_symbol(&mut conn, "KEPT").await.unwrap().unwrap();
+        let asset = kronos_db::assets::find_by_symbol(&mut conn, "KEPT").await.unwrap().unwrap();
         diesel_async::RunQueryDsl::execute(
             diesel::sql_query(
                 "INSERT INTO jobs (id, kind, status, payload) VALUES (gen_random_uuid(), 'prediction', 'succeeded', '{}');

@@ -9,7 +9,7 @@ use std::{
     process::Command,
 };
 
-use kronos_shared::config::StorageConfig;
+use kronos_config::StorageConfig;
 use kronos_tests::{
     demo,
     http::TestApi,

@@ -11,8 +11,8 @@ use diesel::{
     QueryableByName,
 };
 use diesel_async::RunQueryDsl;
+use kronos_market_data::import;
 use kronos_models::baselines::Baseline;
-use kronos_shared::market_data::import;
 use kronos_tests::{
     demo,
     http::TestApi,

@@ -5,15 +5,13 @@
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use kronos_shared::{
-    config::ExchangeConfig,
-    exchanges::{aggregator::MarketData, aggregator::TickerCache, SourceAsset, SourceError},
-    market_data::Interval,
-};
+use kronos_config::ExchangeConfig;
+use kronos_exchanges::{aggregator::MarketData, aggregator::TickerCache, SourceAsset, SourceError};
 use kronos_tests::{
     fake_exchange::{bar_at, bar_start, coingecko_price_at, ticker_prices, Behaviour, FakeExchange},
     offline_exchanges, redis_url,
 };
+use kronos_types::Interval;
 
 struct Exchanges {
     binance: FakeExchange,

@@ -5,15 +5,12 @@
 use std::time::{Duration, Instant};
 
 use chrono::{Duration as Step, TimeZone, Utc};
-use kronos_shared::{
-    db::{jobs, jobs::NewJob, models},
-    jobs::{
-        payload::{KronosSettings, PredictionPayload, SeriesSource},
-        JobKind,
-    },
-    market_data::{Calendar, Candle, Interval},
-};
+use kronos_db::{jobs, jobs::NewJob, models};
 use kronos_tests::{fixtures::import_kronos_tiny, http::TestApi, process::Proc, TestEnv};
+use kronos_types::{
+    jobs::payload::KronosSettings, jobs::payload::PredictionPayload, jobs::payload::SeriesSource, jobs::JobKind,
+    Calendar, Candle, Interval,
+};
 use serde_json::{json, Value};
 
 /// `n` hourly candles around `level`.

@@ -3,11 +3,9 @@
 //! query parameters and JSON bodies (every string and number, however deeply nested).
 //! Each answer must be a 4xx with the JSON error body — never a 5xx, never plain text.
 
-use kronos_shared::{
-    db::{assets, candles},
-    market_data::{Candle, Interval},
-};
+use kronos_db::{assets, candles};
 use kronos_tests::{fixtures::import_kronos_tiny, http::TestApi, TestEnv};
+use kronos_types::{Candle, Interval};
 use serde_json::{json, Value};
 
 /// What a query parameter holds, which decides the mutations it gets.

@@ -2,11 +2,10 @@
 
 use std::io::Write;
 
-use kronos_shared::{
-    db::{self, assets, candles},
-    market_data::{import::parse_file, Interval},
-};
+use kronos_db::{assets, candles};
+use kronos_market_data::import::parse_file;
 use kronos_tests::TestEnv;
+use kronos_types::Interval;
 
 fn write(env: &TestEnv, name: &str, bytes: &[u8]) -> std::path::PathBuf {
     let path = env.scratch.join(name);
@@ -17,7 +16,7 @@ fn write(env: &TestEnv, name: &str, bytes: &[u8]) -> std::path::PathBuf {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reimport_upserts_and_bad_rows_are_not_stored() {
     let env = TestEnv::new().await;
-    let pool = db::pool(&env.config.database_url, 2).unwrap();
+    let pool = kronos_db::pool(&env.config.database_url, 2).unwrap();
     let mut conn = pool.get().await.unwrap();
     let text = "Date,Open,High,Low,Close,Volume\n1/4/1999,10,12,9,11,100\n1/5/1999,11,13,10,12,100\n1/6/1999,11,,10,12,100\n1/7/1999,11,9,10,12,100\n";
     let parsed = parse_file(&write(&env, "spx.csv", text.as_bytes()), Some("SPX"), None).unwrap();
@@ -82,17 +81,17 @@ impl GzWriter {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bulk_copy_inserts_then_updates() {
     let env = TestEnv::new().await;
-    let pool = db::pool(&env.config.database_url, 2).unwrap();
+    let pool = kronos_db::pool(&env.config.database_url, 2).unwrap();
     let mut conn = pool.get().await.unwrap();
     let id = assets::ensure(&mut conn, "BULK", "crypto").await.unwrap();
     let mut series = kronos_tests::sample::candles(1000);
     let url = &env.config.database_url;
-    let n = db::candles_bulk::upsert(url, id, Interval::H1, &series, "import").await.unwrap();
+    let n = kronos_db::candles_bulk::upsert(url, id, Interval::H1, &series, "import").await.unwrap();
     assert_eq!(n, 1000);
     series[10].close *= 1.01;
     series[10].high = series[10].high.max(series[10].close);
     series.extend(kronos_tests::sample::candles(1001).into_iter().skip(1000));
-    let n = db::candles_bulk::upsert(url, id, Interval::H1, &series, "import").await.unwrap();
+    let n = kronos_db::candles_bulk::upsert(url, id, Interval::H1, &series, "import").await.unwrap();
     assert_eq!(n, 1001, "1000 updates and 1 insert");
     let stored = candles::latest(&mut conn, id, Interval::H1, 5000).await.unwrap();
     assert_eq!(stored, series, "stored rows equal the last load, bit for bit");

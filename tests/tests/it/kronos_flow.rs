@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDateTime;
-use kronos_shared::db::models;
+use kronos_db::models;
 use kronos_tests::{
     http::TestApi,
     process::{run_to_end, Proc},

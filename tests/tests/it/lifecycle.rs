@@ -3,25 +3,26 @@
 use std::time::Duration;
 
 use diesel_async::RunQueryDsl;
-use kronos_shared::{
-    db::{self, jobs, jobs::NewJob},
-    jobs::{dispatcher::Dispatcher, enqueue::DispatchSignal, queue::QueueTransport, reconciler::Reconciler, JobKind},
-    metrics::Metrics,
+use kronos_db::{jobs, jobs::NewJob};
+use kronos_observability::metrics::Metrics;
+use kronos_queue::{
+    dispatcher::Dispatcher, enqueue::DispatchSignal, reconciler::Reconciler, transport::QueueTransport,
 };
 use kronos_tests::TestEnv;
+use kronos_types::jobs::JobKind;
 use uuid::Uuid;
 
 fn new_job(max_attempts: i32) -> NewJob {
-    NewJob::new(kronos_shared::jobs::JobKind::Prediction, serde_json::json!({"test": true}), max_attempts)
+    NewJob::new(kronos_types::jobs::JobKind::Prediction, serde_json::json!({"test": true}), max_attempts)
 }
 
-async fn setup() -> (TestEnv, db::DbPool) {
+async fn setup() -> (TestEnv, kronos_db::DbPool) {
     let env = TestEnv::new().await;
-    let pool = db::pool(&env.config.database_url, 4).unwrap();
+    let pool = kronos_db::pool(&env.config.database_url, 4).unwrap();
     (env, pool)
 }
 
-async fn status(pool: &db::DbPool, id: Uuid) -> jobs::Job {
+async fn status(pool: &kronos_db::DbPool, id: Uuid) -> jobs::Job {
     let mut conn = pool.get().await.unwrap();
     jobs::find(&mut conn, id).await.unwrap().unwrap()
 }

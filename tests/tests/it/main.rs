@@ -7,6 +7,7 @@ mod backtest_jobs;
 mod candles_cli;
 mod catalogue;
 mod config_file;
+mod dependency_rules;
 mod doc_examples;
 mod evaluation;
 mod exchanges;

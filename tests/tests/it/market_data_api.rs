@@ -1,13 +1,11 @@
 //! The market-data endpoints: catalogue, chart candles, indicators — and their 4xx
 //! answers to bad input.
 
-use kronos_shared::{
-    db::{assets, candles},
-    market_data::Interval,
-};
+use kronos_db::{assets, candles};
 use kronos_tests::{http::TestApi, sample, TestEnv};
+use kronos_types::Interval;
 
-async fn seeded() -> (TestEnv, TestApi, Vec<kronos_shared::market_data::Candle>) {
+async fn seeded() -> (TestEnv, TestApi, Vec<kronos_types::Candle>) {
     let env = TestEnv::new().await;
     let api = TestApi::start(&env, false).await;
     let series = sample::candles(300);

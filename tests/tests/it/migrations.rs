@@ -3,7 +3,7 @@
 use diesel::{sql_types::BigInt, QueryableByName};
 use diesel_async::{AsyncConnection, AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::MigrationHarness;
-use kronos_shared::db::MIGRATIONS;
+use kronos_db::MIGRATIONS;
 use kronos_tests::TestEnv;
 
 #[derive(QueryableByName)]
@@ -34,7 +34,7 @@ async fn migrations_revert_and_reapply() {
     assert!(reverted > 0);
     drop(harness);
     assert_eq!(tables(&url).await, 0);
-    let applied = kronos_shared::db::migrate(&url).await.unwrap();
+    let applied = kronos_db::migrate(&url).await.unwrap();
     assert_eq!(applied.len(), reverted);
     assert_eq!(tables(&url).await, 15);
 }

@@ -3,14 +3,11 @@
 
 use std::time::{Duration, Instant};
 
+use kronos_db::{assets, candles};
 use kronos_models::baselines::Baseline;
-use kronos_shared::{
-    db::{assets, candles},
-    jobs::payload::ForecastDocument,
-    market_data::Interval,
-    storage::StorageKey,
-};
+use kronos_storage::StorageKey;
 use kronos_tests::{http::TestApi, process::Proc, sample, StoreKind, TestEnv};
+use kronos_types::{jobs::payload::ForecastDocument, Interval};
 use serde_json::json;
 
 async fn wait_terminal(api: &TestApi, ids: &[String], limit: Duration) -> Vec<serde_json::Value> {

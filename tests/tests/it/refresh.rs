@@ -4,22 +4,16 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use kronos_shared::{
-    catalogue::AssetSpec,
-    db::{assets, candles},
-    exchanges::aggregator::MarketData,
-    jobs::refresh_schedule,
-    market_data::{
-        refresh::{refresh_series, RefreshLimits},
-        Interval,
-    },
-};
+use kronos_db::{assets, candles};
+use kronos_exchanges::{aggregator::MarketData, refresh::refresh_series, refresh::RefreshLimits};
+use kronos_scheduler::refresh_schedule;
 use kronos_tests::{
     fake_exchange::{bar_at, okx_eth_listing, ticker_prices, Behaviour, FakeExchange},
     http::TestApi,
     process::{run_to_end, Proc},
     TestEnv,
 };
+use kronos_types::{catalogue::AssetSpec, Interval};
 
 struct Setup {
     env: TestEnv,
@@ -49,7 +43,7 @@ async fn setup() -> Setup {
     env.config.exchanges.binance_url = binance.url.clone();
     env.config.exchanges.okx_url = okx.url.clone();
     env.config.exchanges.coingecko_url = coingecko.url.clone();
-    let pool = kronos_shared::db::pool(&env.config.database_url, 1).unwrap();
+    let pool = kronos_db::pool(&env.config.database_url, 1).unwrap();
     let mut conn = pool.get().await.unwrap();
     for s in [
         spec("BTCUSDT", "crypto", Some("BTCUSDT"), Some("BTC-USDT"), Some("bitcoin")),
@@ -143,7 +137,7 @@ async fn backfill_fills_history_and_refuses_bad_input() {
     );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["stored"], 40);
-    let pool = kronos_shared::db::pool(&s.env.config.database_url, 1).unwrap();
+    let pool = kronos_db::pool(&s.env.config.database_url, 1).unwrap();
     let mut conn = pool.get().await.unwrap();
     let btc = assets::find_by_symbol(&mut conn, "BTCUSDT").await.unwrap().unwrap();
     assert_eq!(candles::count(&mut conn, btc.id, Interval::D1).await.unwrap(), 40);

@@ -28,7 +28,7 @@ struct Count {
 }
 
 async fn runs(env: &TestEnv) -> (Vec<Run>, i64) {
-    let pool = kronos_shared::db::pool(&env.config.database_url, 1).unwrap();
+    let pool = kronos_db::pool(&env.config.database_url, 1).unwrap();
     let mut conn = pool.get().await.unwrap();
     let runs: Vec<Run> = diesel::sql_query(
         "SELECT r.slot, r.job_id, j.idempotency_key AS key FROM schedule_runs r LEFT JOIN jobs j ON j.id = r.job_id
@@ -89,15 +89,13 @@ async fn two_schedulers_enqueue_each_slot_once_and_a_restart_catches_up() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retraining_slots_fine_tune_production_versions_once_and_cleanup_deletes_old_documents() {
-    use kronos_shared::{
-        db::models::{self, NewVersion},
-        jobs::cron_tasks::{self, CronTask, SlotOutcome},
-        storage::{Storage, StorageKey},
-    };
+    use kronos_db::{models, models::NewVersion};
+    use kronos_scheduler::{cron_tasks, cron_tasks::CronTask, cron_tasks::SlotOutcome};
+    use kronos_storage::{Storage, StorageKey};
     use serde_json::json;
 
     let env = TestEnv::new().await;
-    let pool = kronos_shared::db::pool(&env.config.database_url, 2).unwrap();
+    let pool = kronos_db::pool(&env.config.database_url, 2).unwrap();
     let mut conn = pool.get().await.unwrap();
     let config = json!({"preset": "mini", "symbols": ["GOOGL"], "interval": "1d", "steps": 300, "lineage": "nightly"});
     let version = NewVersion {
@@ -129,9 +127,9 @@ async fn retraining_slots_fine_tune_production_versions_once_and_cleanup_deletes
         panic!("the slot was not run")
     };
     assert_eq!(ids.len(), 1);
-    let job = kronos_shared::db::jobs::find(&mut conn, ids[0]).await.unwrap().unwrap();
+    let job = kronos_db::jobs::find(&mut conn, ids[0]).await.unwrap().unwrap();
     assert_eq!(job.kind, "training");
-    let payload = kronos_shared::db::jobs::payload(&mut conn, ids[0]).await.unwrap().unwrap();
+    let payload = kronos_db::jobs::payload(&mut conn, ids[0]).await.unwrap().unwrap();
     assert_eq!(payload["from_model"], "nightly@1", "fine-tunes the production version: {payload}");
     assert_eq!(payload["preset"], serde_json::Value::Null);
     assert_eq!(payload["auto_promote"], true);

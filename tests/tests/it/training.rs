@@ -117,8 +117,9 @@ async fn training_through_the_api_lowers_validation_loss_and_registers_versions(
     assert_eq!(model["trained_on"]["symbols"], json!(["GOOGL"]));
     assert_eq!(model["family"], "kronos");
     // the finished job's checkpoints are deleted
-    let storage = kronos_shared::storage::Storage::open(&env.config.storage).unwrap();
-    let left = storage.list_prefix(&format!("checkpoints/{}", id.replace('-', ""))).await.unwrap();
+    let storage = kronos_storage::Storage::open(&env.config.storage).unwrap();
+    let left =
+        storage.list_prefix(&kronos_storage::StoragePrefix::Checkpoints { job_id: id.parse().unwrap() }).await.unwrap();
     assert!(left.is_empty(), "checkpoints left behind: {left:?}");
 
     // a fine-tuned second version is compared with production on the same windows

@@ -6,19 +6,13 @@ use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
 use diesel_async::RunQueryDsl;
-use kronos_shared::{
-    db::{
-        assets, jobs,
-        jobs::NewJob,
-        predictions::{self, Prediction},
-    },
-    jobs::payload::ForecastRow,
-};
+use kronos_db::{assets, jobs, jobs::NewJob, predictions, predictions::Prediction};
 use kronos_tests::{
     http::TestApi,
     process::{run_to_end, Proc},
     TestEnv,
 };
+use kronos_types::jobs::payload::ForecastRow;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -38,10 +32,10 @@ fn import_series(env: &TestEnv) {
 
 /// A finished prediction job forecasting `closes` (with p10/p90) after day `last_day`.
 async fn predict(env: &TestEnv, model: &str, last_day: u32, closes: &[(f64, f64, f64)]) -> Uuid {
-    let pool = kronos_shared::db::pool(&env.config.database_url, 1).unwrap();
+    let pool = kronos_db::pool(&env.config.database_url, 1).unwrap();
     let mut conn = pool.get().await.unwrap();
     let asset = assets::find_by_symbol(&mut conn, "VER").await.unwrap().unwrap();
-    let job = NewJob { owner_id: Some(7), ..NewJob::new(kronos_shared::jobs::JobKind::Prediction, json!({}), 1) };
+    let job = NewJob { owner_id: Some(7), ..NewJob::new(kronos_types::jobs::JobKind::Prediction, json!({}), 1) };
     let id = job.id;
     jobs::insert_batch(&mut conn, &[job]).await.unwrap();
     diesel::sql_query("UPDATE jobs SET status = 'succeeded', dispatched_at = now() WHERE id = $1")

@@ -11,12 +11,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use futures::{stream::FuturesUnordered, StreamExt};
+use kronos_backtest::{walk_forward::ModelForecasts, walk_forward::Point, walk_forward::Window};
 use kronos_models::{Bar, Forecast, ForecastError};
-use kronos_shared::{
-    backtest::walk_forward::{ModelForecasts, Point, Window},
-    jobs::{backtest::ModelSettings, payload::KronosSettings},
-    market_data::{Calendar, Candle, Interval},
-};
+use kronos_types::{jobs::payload::KronosSettings, walk_forward::ModelSettings, Calendar, Candle, Interval};
 
 use crate::{
     batcher::{BatchError, ForecastRequest, RequestModel},

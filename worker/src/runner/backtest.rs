@@ -6,18 +6,16 @@
 
 use std::sync::Arc;
 
+use crate::error::Error as SharedError;
 use bytes::Bytes;
 use chrono::Duration;
-use kronos_shared::{
-    backtest::{
-        self, align::align, engine::Simulation, performance::Metrics, report, sweep, sweep::SweepPoint, Bars, Series,
-    },
-    db::{artifacts, candles, jobs, jobs::Claimed},
-    jobs::backtest::BacktestPayload,
-    market_data::Candle,
-    storage::{BacktestFile, StorageKey},
-    Error as SharedError,
+use kronos_backtest::{
+    align::align, engine::Simulation, payload::BacktestPayload, performance::Metrics, report, sweep, sweep::SweepPoint,
+    Bars, Series,
 };
+use kronos_db::{artifacts, candles, jobs, jobs::Claimed};
+use kronos_storage::{BacktestFile, StorageKey};
+use kronos_types::Candle;
 use serde_json::{json, Value};
 
 use super::{JobFailure, Outcome};
@@ -122,7 +120,7 @@ async fn load(ctx: &PoolContext, payload: &BacktestPayload, i: usize) -> Result<
 fn simulate(
     payload: BacktestPayload,
     series: Vec<Series>,
-    strategies: Vec<backtest::strategy::Strategy>,
+    strategies: Vec<kronos_backtest::strategy::Strategy>,
     skipped: usize,
     progress: &Progress,
 ) -> Result<Outputs, JobFailure> {
@@ -141,7 +139,7 @@ fn simulate(
             (best, Some((ranked, skipped)))
         }
     };
-    let (sim, metrics) = backtest::evaluate(&series, &best, &payload.engine, periods)?;
+    let (sim, metrics) = kronos_backtest::evaluate(&series, &best, &payload.engine, periods)?;
     Ok(Outputs { series, sim, metrics, strategy: best.describe(), sweep })
 }
 

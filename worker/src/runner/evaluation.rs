@@ -7,23 +7,18 @@
 
 use std::sync::Arc;
 
+use crate::error::Error as SharedError;
 use chrono::Duration;
+use kronos_backtest::walk_forward::Window;
+use kronos_db::{
+    candles, evaluation_results, evaluation_results::NewEvaluationResult, jobs, jobs::Claimed,
+    prediction_results::NewResult,
+};
 use kronos_models::{
     metrics::{Comparison, ForecastOutcome},
     Forecast,
 };
-use kronos_shared::{
-    backtest::walk_forward::Window,
-    db::{
-        candles,
-        evaluation_results::{self, NewEvaluationResult},
-        jobs::{self, Claimed},
-        prediction_results::NewResult,
-    },
-    jobs::{evaluation::EvaluationPayload, payload::ForecastRow},
-    market_data::{rfc3339, Candle},
-    Error as SharedError,
-};
+use kronos_types::{jobs::evaluation::EvaluationPayload, jobs::payload::ForecastRow, rfc3339, Candle};
 use serde_json::{json, Value};
 
 use super::{

@@ -9,7 +9,8 @@ pub mod scoring;
 pub mod training;
 pub mod verification;
 
-use kronos_shared::{db::jobs, Error as SharedError};
+use crate::error::Error as SharedError;
+use kronos_db::jobs;
 
 /// How an attempt ended, when it did not fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,3 +67,22 @@ impl From<SharedError> for JobFailure {
         }
     }
 }
+
+macro_rules! failure_from {
+    ($($error:ty),*) => {$(
+        impl From<$error> for JobFailure {
+            fn from(e: $error) -> Self {
+                SharedError::from(e).into()
+            }
+        }
+    )*};
+}
+
+failure_from!(
+    kronos_types::Error,
+    kronos_db::Error,
+    kronos_storage::Error,
+    kronos_queue::Error,
+    kronos_market_data::Error,
+    kronos_backtest::Error
+);

@@ -5,21 +5,19 @@
 
 use std::{sync::Arc, time::Duration};
 
+use crate::error::Error as SharedError;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use kronos_db::{artifacts, candles, jobs::Claimed, predictions};
 use kronos_models::{
     kronos::{fill_missing_amount, time_features, RequestWatch, SamplingParams, SeriesRequest},
     Bar, Forecast, ForecastError,
 };
-use kronos_shared::{
-    db::{artifacts, candles, jobs::Claimed, predictions},
-    jobs::payload::{
-        direction_of, ForecastDocument, ForecastRow, ForecastSummary, KronosSettings, PredictionPayload, RawBar,
-        SeriesSource,
-    },
-    market_data::Candle,
-    storage::StorageKey,
-    Error as SharedError,
+use kronos_storage::StorageKey;
+use kronos_types::{
+    jobs::payload::direction_of, jobs::payload::ForecastDocument, jobs::payload::ForecastRow,
+    jobs::payload::ForecastSummary, jobs::payload::KronosSettings, jobs::payload::PredictionPayload,
+    jobs::payload::RawBar, jobs::payload::SeriesSource, Candle,
 };
 
 use super::{JobFailure, Outcome};

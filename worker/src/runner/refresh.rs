@@ -1,13 +1,10 @@
 //! Refresh jobs: bring stored series up to date from the exchanges, one asset at a
 //! time, recording per-series counts and quality in the job's result.
 
-use kronos_shared::{
-    db::{assets, assets::AssetFilter, jobs, jobs::Claimed},
-    exchanges::SourceAsset,
-    jobs::payload::RefreshPayload,
-    market_data::refresh::{refresh_series, RefreshLimits},
-    Error as SharedError,
-};
+use crate::error::Error as SharedError;
+use kronos_db::{assets, assets::AssetFilter, jobs, jobs::Claimed};
+use kronos_exchanges::{refresh::refresh_series, refresh::RefreshLimits, SourceAsset};
+use kronos_types::jobs::payload::RefreshPayload;
 use serde_json::json;
 use tracing::info;
 

@@ -5,8 +5,9 @@
 //! alike.
 
 use chrono::{DateTime, Utc};
+use kronos_db::prediction_results::NewResult;
 use kronos_models::metrics::{covered_steps, ErrorSums, ForecastOutcome};
-use kronos_shared::{db::prediction_results::NewResult, jobs::payload::ForecastRow};
+use kronos_types::jobs::payload::ForecastRow;
 use uuid::Uuid;
 
 /// Who made a forecast, of what, and when.

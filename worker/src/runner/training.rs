@@ -10,12 +10,10 @@ use std::{
     time::Duration,
 };
 
+use crate::error::Error as SharedError;
+use kronos_db::{jobs, jobs::Claimed, DbPool};
 use kronos_models::training::Progress;
-use kronos_shared::{
-    db::{jobs, jobs::Claimed, DbPool},
-    jobs::training::TrainingPayload,
-    Error as SharedError,
-};
+use kronos_types::jobs::training::TrainingPayload;
 use serde_json::json;
 use tracing::{info, warn};
 use uuid::Uuid;

@@ -6,19 +6,13 @@
 //! The actual bars are the first `horizon` stored bars after the forecast's last bar
 //! (a stock's forecast steps are trading days, whatever the calendar says).
 
+use crate::error::Error as SharedError;
 use chrono::{Duration, Utc};
 use diesel_async::AsyncPgConnection;
-use kronos_shared::{
-    db::{
-        candles, jobs,
-        jobs::Claimed,
-        prediction_results::{self, NewResult},
-        predictions::Prediction,
-    },
-    jobs::payload::{ForecastRow, VerificationPayload},
-    market_data::Interval,
-    Error as SharedError,
+use kronos_db::{
+    candles, jobs, jobs::Claimed, prediction_results, prediction_results::NewResult, predictions::Prediction,
 };
+use kronos_types::{jobs::payload::ForecastRow, jobs::payload::VerificationPayload, Interval};
 use serde_json::json;
 
 use super::{

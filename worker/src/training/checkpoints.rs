@@ -7,11 +7,10 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::error::Error;
+use crate::error::Result;
 use bytes::Bytes;
-use kronos_shared::{
-    storage::{Storage, StorageKey},
-    Error, Result,
-};
+use kronos_storage::{Storage, StorageKey, StoragePrefix};
 use uuid::Uuid;
 
 /// The checkpoints of one job.
@@ -34,8 +33,8 @@ impl CheckpointStore {
                 let text = String::from_utf8_lossy(&bytes);
                 text.trim().parse().map(Some).map_err(|_| Error::Data(format!("bad checkpoint pointer {text:?}")))
             }
-            Err(Error::NotFound(_)) => Ok(None),
-            Err(e) => Err(e),
+            Err(kronos_storage::Error::NotFound(_)) => Ok(None),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -52,7 +51,9 @@ impl CheckpointStore {
             .put(&StorageKey::CheckpointLatest { job_id: self.job_id }, Bytes::from(generation.to_string()))
             .await?;
         if let Some(old) = previous {
-            self.storage.delete_prefix(&format!("checkpoints/{}/{old}", self.job_id.simple())).await?;
+            self.storage
+                .delete_prefix(&StoragePrefix::CheckpointGeneration { job_id: self.job_id, generation: old })
+                .await?;
         }
         Ok(generation)
     }
@@ -60,8 +61,9 @@ impl CheckpointStore {
     /// Downloads the latest generation into `dir`; `None` when there is none.
     pub async fn restore(&self, dir: &Path) -> Result<Option<u64>> {
         let Some(generation) = self.latest().await? else { return Ok(None) };
-        let prefix = format!("checkpoints/{}/{generation}/", self.job_id.simple());
-        let paths = self.storage.list_prefix(prefix.trim_end_matches('/')).await?;
+        let folder = StoragePrefix::CheckpointGeneration { job_id: self.job_id, generation };
+        let prefix = format!("{}/", folder.path());
+        let paths = self.storage.list_prefix(&folder).await?;
         if paths.is_empty() {
             return Err(Error::Data(format!("checkpoint generation {generation} of job {} is empty", self.job_id)));
         }
@@ -84,7 +86,7 @@ impl CheckpointStore {
 
     /// Deletes every checkpoint of the job (after it succeeded).
     pub async fn delete_all(&self) -> Result<usize> {
-        self.storage.delete_prefix(&format!("checkpoints/{}", self.job_id.simple())).await
+        Ok(self.storage.delete_prefix(&StoragePrefix::Checkpoints { job_id: self.job_id }).await?)
     }
 }
 

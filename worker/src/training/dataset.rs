@@ -1,13 +1,12 @@
 //! Training data from stored candles: one series per asset, oldest first.
 
+use crate::error::Error;
+use crate::error::Result;
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
+use kronos_db::{assets, candles};
 use kronos_models::training::Series;
-use kronos_shared::{
-    db::{assets, candles},
-    market_data::Interval,
-    Error, Result,
-};
+use kronos_types::Interval;
 
 /// Most bars read per asset (the latest ones in the range).
 pub const MAX_BARS_PER_ASSET: i64 = 500_000;

@@ -8,6 +8,8 @@
 
 use std::{path::PathBuf, sync::Arc};
 
+use crate::error::Error;
+use kronos_db::{models, models::NewVersion, models::RegisteredModel, DbPool};
 use kronos_models::{
     kronos::{KronosModel, Preset},
     metrics::Comparison,
@@ -17,16 +19,8 @@ use kronos_models::{
     },
     ComputeDevice,
 };
-use kronos_shared::{
-    db::{
-        models::{self, NewVersion, RegisteredModel},
-        DbPool,
-    },
-    jobs::training::TrainingPayload,
-    model_files,
-    storage::{ModelPart, Storage},
-    Error,
-};
+use kronos_storage::{model_files, ModelPart, Storage, StoragePrefix};
+use kronos_types::jobs::training::TrainingPayload;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -98,6 +92,24 @@ impl From<Error> for RunError {
             }
             other => Self::Transient(other.to_string()),
         }
+    }
+}
+
+impl From<kronos_types::Error> for RunError {
+    fn from(e: kronos_types::Error) -> Self {
+        Error::from(e).into()
+    }
+}
+
+impl From<kronos_db::Error> for RunError {
+    fn from(e: kronos_db::Error) -> Self {
+        Error::from(e).into()
+    }
+}
+
+impl From<kronos_storage::Error> for RunError {
+    fn from(e: kronos_storage::Error) -> Self {
+        Error::from(e).into()
     }
 }
 
@@ -228,7 +240,7 @@ pub async fn run(
     let trained = env.compute.run(move || job.execute(hooks)).await??;
 
     // a job's retry overwrites the same objects
-    let prefix = format!("models/{lineage}-{}", job_id.unwrap_or_else(Uuid::now_v7).simple());
+    let prefix = StoragePrefix::trained_model(&lineage, job_id.unwrap_or_else(Uuid::now_v7)).path();
     let parts = ModelPart::of_family(&payload.family);
     let sha = model_files::upload_parts(&env.storage, &prefix, &final_dir, parts).await?;
     let candidate = trained.report.metrics;

@@ -5,7 +5,8 @@
 //! from that buffer: no re-ordering, no intermediate copy of 5,000 bars.
 
 use axum::extract::State;
-use kronos_shared::{db::candles, market_data::Candle};
+use kronos_db::candles;
+use kronos_types::Candle;
 use serde::{ser::SerializeSeq, Serialize, Serializer};
 
 use super::{resolve, SeriesParams};
@@ -85,7 +86,7 @@ pub async fn candles(
     ApiPath(symbol): ApiPath<String>,
     ApiQuery(params): ApiQuery<SeriesParams>,
 ) -> ApiResult<LargeJson<CandlesView>> {
-    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     let q = resolve(&mut conn, &symbol, &params).await?;
     let mut rows = candles::newest_first(&mut conn, q.asset.id, q.interval, q.from, q.to, q.limit + 1).await?;
     drop(conn);

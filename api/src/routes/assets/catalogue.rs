@@ -3,7 +3,8 @@
 //! `DELETE /v1/assets/{symbol}[?with_candles=true]` (one created by mistake).
 
 use axum::{extract::State, http::StatusCode, Json};
-use kronos_shared::{catalogue::AssetSpec, db::assets};
+use kronos_db::assets;
+use kronos_types::catalogue::AssetSpec;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -15,7 +16,7 @@ use crate::{
 
 /// `GET /v1/assets/{symbol}`.
 pub async fn show(State(state): State<AppState>, ApiPath(symbol): ApiPath<String>) -> ApiResult<Json<Value>> {
-    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     let asset = assets::find_by_symbol(&mut conn, &symbol)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("unknown symbol {symbol:?}")))?;
@@ -27,7 +28,7 @@ pub async fn show(State(state): State<AppState>, ApiPath(symbol): ApiPath<String
 pub async fn create(State(state): State<AppState>, body: ValidJson<AssetSpec>) -> ApiResult<(StatusCode, Json<Value>)> {
     let mut spec = body.value;
     spec.validate()?;
-    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     let asset = assets::upsert(&mut conn, &spec).await?;
     Ok((StatusCode::CREATED, Json(json!(asset))))
 }
@@ -46,7 +47,7 @@ pub async fn update(
     ApiPath(symbol): ApiPath<String>,
     body: ValidJson<AssetPatch>,
 ) -> ApiResult<Json<Value>> {
-    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     let asset = assets::set_active(&mut conn, &symbol, body.value.active)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("unknown symbol {symbol:?}")))?;
@@ -74,7 +75,7 @@ pub async fn delete(
         Some("true") => true,
         Some(_) => return Err(ApiError::invalid("with_candles", "with_candles must be true or false")),
     };
-    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     let deleted = assets::delete(&mut conn, &symbol, with_candles)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("unknown symbol {symbol:?}")))?;

@@ -4,10 +4,8 @@
 use std::collections::BTreeMap;
 
 use axum::{extract::State, Json};
-use kronos_shared::{
-    db::candles,
-    market_data::indicators::{compute, Indicator},
-};
+use kronos_db::candles;
+use kronos_market_data::{indicators::compute, indicators::Indicator};
 use serde::Serialize;
 
 use super::{resolve, SeriesParams};
@@ -49,12 +47,12 @@ pub async fn indicators(
         ApiError::invalid("names", "names is required, e.g. names=sma_20,rsi_14,macd,bbands_20,atr_14")
     })?;
     let wanted = parse_names(names)?;
-    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     let q = resolve(&mut conn, &symbol, &params).await?;
     let lookback = wanted.iter().map(Indicator::lookback).max().unwrap_or(0);
     let factor = if wanted.iter().any(Indicator::is_recursive) { RECURSIVE_WARMUP } else { 1 };
     let warmup = (lookback * factor).min(MAX_WARMUP) as i64;
-    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     // the window's bars plus warm-up bars before it (the lower bound applies to the output only)
     let bars = candles::range(&mut conn, q.asset.id, q.interval, None, q.to, q.limit + warmup).await?;
     let computed = compute(&bars, &wanted)?;

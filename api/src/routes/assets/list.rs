@@ -1,13 +1,8 @@
 //! `GET /v1/assets?class=&category=&group=&active=`: the catalogue.
 
 use axum::{extract::State, Json};
-use kronos_shared::{
-    catalogue::{valid_slug, CLASSES},
-    db::{
-        asset_groups,
-        assets::{self, AssetFilter},
-    },
-};
+use kronos_db::{asset_groups, assets, assets::AssetFilter};
+use kronos_types::{catalogue::valid_slug, catalogue::CLASSES};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -44,7 +39,7 @@ pub async fn list(State(state): State<AppState>, ApiQuery(params): ApiQuery<List
         Some("false") => Some(false),
         Some(_) => return Err(ApiError::invalid("active", "active must be true or false")),
     };
-    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     if let Some(group) = params.group.as_deref() {
         if asset_groups::find(&mut conn, group).await?.is_none() {
             return Err(ApiError::not_found(format!("unknown asset group {group:?}")));

@@ -9,10 +9,8 @@ pub mod ticker;
 
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
-use kronos_shared::{
-    db::assets::{self, Asset},
-    market_data::Interval,
-};
+use kronos_db::{assets, assets::Asset};
+use kronos_types::Interval;
 use serde::Deserialize;
 
 use crate::error::{ApiError, ApiResult};
@@ -57,7 +55,7 @@ pub async fn resolve(conn: &mut AsyncPgConnection, symbol: &str, params: &Series
     let raw_interval =
         params.interval.as_deref().ok_or_else(|| ApiError::invalid("interval", "interval is required"))?;
     let interval: Interval =
-        raw_interval.parse().map_err(|e: kronos_shared::Error| ApiError::invalid("interval", e.to_string()))?;
+        raw_interval.parse().map_err(|e: kronos_types::Error| ApiError::invalid("interval", e.to_string()))?;
     let from = params.from.as_deref().map(|raw| parse_time("from", raw)).transpose()?;
     let to = params.to.as_deref().map(|raw| parse_time("to", raw)).transpose()?;
     if let (Some(from), Some(to)) = (from, to) {
@@ -79,7 +77,7 @@ pub async fn resolve(conn: &mut AsyncPgConnection, symbol: &str, params: &Series
 }
 
 /// A time parameter: RFC 3339, a date (midnight UTC) or Unix seconds (see
-/// `kronos_shared::time`).
+/// `kronos_types::time`).
 pub fn parse_time(field: &str, raw: &str) -> ApiResult<DateTime<Utc>> {
-    Ok(kronos_shared::time::parse(field, raw)?)
+    Ok(kronos_types::time::parse(field, raw)?)
 }

@@ -1,7 +1,8 @@
 //! `GET /v1/assets/{symbol}/quality?interval=`: the data-quality report of a series.
 
 use axum::{extract::State, Json};
-use kronos_shared::db::quality::{series_report, SeriesQuality};
+use kronos_db::{candles, quarantine};
+use kronos_market_data::quality::{SeriesQuality, MAX_BARS};
 
 use super::{resolve, SeriesParams};
 use crate::{
@@ -16,7 +17,11 @@ pub async fn quality(
     ApiPath(symbol): ApiPath<String>,
     ApiQuery(params): ApiQuery<SeriesParams>,
 ) -> ApiResult<Json<SeriesQuality>> {
-    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     let q = resolve(&mut conn, &symbol, &params).await?;
-    Ok(Json(series_report(&mut conn, &q.asset, q.interval).await?))
+    let bars = candles::latest(&mut conn, q.asset.id, q.interval, MAX_BARS).await?;
+    let quarantined = quarantine::counts_by_reason(&mut conn, &q.asset.symbol, q.interval).await?;
+    drop(conn);
+    let calendar = q.asset.calendar();
+    Ok(Json(SeriesQuality::build(&q.asset.symbol, q.interval, calendar, &bars, quarantined)))
 }

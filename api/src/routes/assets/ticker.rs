@@ -2,7 +2,8 @@
 //! first exchange that answers (cached in Redis for a few seconds).
 
 use axum::{extract::State, Json};
-use kronos_shared::{db::assets, exchanges::SourceAsset};
+use kronos_db::assets;
+use kronos_exchanges::SourceAsset;
 use serde_json::{json, Value};
 
 use crate::{
@@ -13,7 +14,7 @@ use crate::{
 
 /// Handler: 404 for an unknown symbol or one no exchange lists, 503 when every source failed.
 pub async fn ticker(State(state): State<AppState>, ApiPath(symbol): ApiPath<String>) -> ApiResult<Json<Value>> {
-    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     let asset = assets::find_by_symbol(&mut conn, &symbol)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("unknown symbol {symbol:?}")))?;

@@ -1,14 +1,12 @@
 //! `POST /v1/backtests`: validate a backtest request (the payload of
-//! `kronos_shared::jobs::backtest`), resolve its assets, model and annualisation,
+//! `kronos_backtest::payload`), resolve its assets, model and annualisation,
 //! record the job and enqueue it; `202` with the job. Progress (stage, done, total)
 //! shows in `GET /v1/jobs/{id}`; the summary in `GET /v1/backtests/{id}`.
 
 use axum::{extract::State, http::HeaderMap, response::Response};
-use kronos_shared::{
-    backtest::performance::default_periods_per_year,
-    db::{assets, candles, jobs::NewJob},
-    jobs::{backtest::BacktestPayload, payload::BASELINE_MODELS, JobKind},
-};
+use kronos_backtest::{payload::BacktestPayload, performance::default_periods_per_year};
+use kronos_db::{assets, candles, jobs::NewJob};
+use kronos_types::{jobs::payload::BASELINE_MODELS, jobs::JobKind};
 
 use crate::{
     error::{ApiError, ApiResult},
@@ -29,7 +27,7 @@ pub async fn create(
     ValidJson { value: mut payload, bytes }: ValidJson<BacktestPayload>,
 ) -> ApiResult<Response> {
     payload.validate()?;
-    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     payload.asset_ids.clear();
     payload.calendars.clear();
     let mut trading_days = false;
@@ -60,6 +58,6 @@ pub async fn create(
     drop(conn);
     payload.periods_per_year =
         Some(payload.periods_per_year.unwrap_or_else(|| default_periods_per_year(payload.interval, trading_days)));
-    let payload = serde_json::to_value(&payload).map_err(kronos_shared::Error::from)?;
+    let payload = serde_json::to_value(&payload).map_err(kronos_db::Error::from)?;
     crate::submit::submit(&state, &headers, &bytes, NewJob::new(JobKind::Backtest, payload, MAX_ATTEMPTS)).await
 }

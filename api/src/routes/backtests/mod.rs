@@ -5,7 +5,7 @@ pub mod create;
 pub mod show;
 pub mod table;
 
-use kronos_shared::db::jobs;
+use kronos_db::jobs;
 use uuid::Uuid;
 
 use crate::{error::ApiResult, state::AppState};
@@ -13,7 +13,7 @@ use crate::{error::ApiResult, state::AppState};
 /// The summary of succeeded backtest job `id` (its result); 404 for other jobs, 409
 /// while it has not succeeded.
 pub(crate) async fn summary_of(state: &AppState, id: Uuid) -> ApiResult<serde_json::Value> {
-    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     let job = jobs::find(&mut conn, id).await?.filter(|j| j.kind == "backtest");
     match job {
         Some(job) if job.status == "succeeded" && job.result.is_some() => Ok(job.result.unwrap_or_default()),

@@ -8,10 +8,8 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use kronos_shared::{
-    backtest::report::{json_rows, read_parquet, PARQUET_CONTENT_TYPE},
-    storage::{BacktestFile, StorageKey},
-};
+use kronos_backtest::{report::json_rows, report::read_parquet, report::PARQUET_CONTENT_TYPE};
+use kronos_storage::{BacktestFile, StorageKey};
 use serde::Deserialize;
 
 use crate::{

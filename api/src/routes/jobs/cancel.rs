@@ -2,7 +2,7 @@
 //! their worker's next step.
 
 use axum::{extract::State, Json};
-use kronos_shared::db::jobs;
+use kronos_db::jobs;
 
 use super::parse_id;
 use crate::{
@@ -15,7 +15,7 @@ use crate::{
 /// Handler.
 pub async fn cancel(State(state): State<AppState>, ApiPath(raw): ApiPath<String>) -> ApiResult<Json<JobView>> {
     let id = parse_id(&raw)?;
-    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     if let Some(job) = jobs::request_cancel(&mut conn, id).await? {
         return Ok(Json(job.into()));
     }

@@ -1,10 +1,8 @@
 //! `GET /v1/jobs?kind=&status=&limit=&cursor=`: newest first, keyset-paginated.
 
 use axum::{extract::State, Json};
-use kronos_shared::{
-    db::jobs::{self, ListFilter},
-    jobs::{JobKind, JobStatus},
-};
+use kronos_db::{jobs, jobs::ListFilter};
+use kronos_types::{jobs::JobKind, jobs::JobStatus};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -59,7 +57,7 @@ pub async fn list(State(state): State<AppState>, ApiQuery(params): ApiQuery<List
             Uuid::parse_str(&cursor).map_err(|_| ApiError::invalid("cursor", "not a cursor from a previous page"))?,
         );
     }
-    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     let rows = jobs::list(&mut conn, &filter, limit).await?;
     let next_cursor = (rows.len() as i64 == limit).then(|| rows.last().map(|j| j.id.simple().to_string())).flatten();
     Ok(Json(JobPage { jobs: rows.into_iter().map(JobView::from).collect(), next_cursor }))

@@ -17,7 +17,7 @@ pub(crate) fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
 /// that kind; `409` with code `failed` or `cancelled` (and the job's error) when it
 /// ended without one; `409 not_ready` while it is queued or running.
 pub(crate) async fn not_ready(conn: &mut diesel_async::AsyncPgConnection, id: Uuid, kind: &str) -> ApiError {
-    let job = match kronos_shared::db::jobs::find(conn, id).await {
+    let job = match kronos_db::jobs::find(conn, id).await {
         Ok(job) => job,
         Err(e) => return e.into(),
     };

@@ -4,14 +4,15 @@
 //! again afterwards.
 
 use axum::{extract::State, Json};
-use kronos_shared::db::models;
+use kronos_db::models;
+use kronos_storage::StoragePrefix;
 use serde_json::{json, Value};
 
 use crate::{error::ApiResult, extract::ApiPath, state::AppState};
 
 /// Handler.
 pub async fn delete(State(state): State<AppState>, ApiPath(key): ApiPath<String>) -> ApiResult<Json<Value>> {
-    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     let model = super::find(&mut conn, &key).await?;
     let deleted = models::delete(&mut conn, model.id).await?;
     drop(conn);
@@ -20,7 +21,11 @@ pub async fn delete(State(state): State<AppState>, ApiPath(key): ApiPath<String>
     };
     state.weights_present.forget(deleted.id);
     // the row is gone; the weights go next (a failure leaves unreferenced objects, logged)
-    let removed = match state.storage.delete_prefix(&deleted.storage_prefix).await {
+    let removed = match state
+        .storage
+        .delete_prefix(&StoragePrefix::Model { prefix: deleted.storage_prefix.clone() })
+        .await
+    {
         Ok(n) => n,
         Err(e) => {
             tracing::warn!(error = %e, prefix = deleted.storage_prefix, "could not delete a deleted model's weights");

@@ -2,7 +2,8 @@
 //! newest first.
 
 use axum::{extract::State, Json};
-use kronos_shared::{db::models, jobs::payload::BASELINE_MODELS};
+use kronos_db::models;
+use kronos_types::jobs::payload::BASELINE_MODELS;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -28,7 +29,7 @@ pub async fn list(State(state): State<AppState>, ApiQuery(params): ApiQuery<List
             return Err(ApiError::invalid("status", "status must be candidate, production or archived"));
         }
     }
-    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     let registered = models::list_filtered(&mut conn, params.lineage.as_deref(), params.status.as_deref()).await?;
     if let Some(lineage) = params.lineage.as_deref() {
         // a lineage that names nothing is a 404, not an empty list

@@ -8,12 +8,9 @@ pub mod promote;
 pub mod show;
 
 use diesel_async::AsyncPgConnection;
-use kronos_shared::{
-    db::models::{self, RegisteredModel},
-    jobs::payload::BASELINE_MODELS,
-    model_files,
-    storage::ModelPart,
-};
+use kronos_db::{models, models::RegisteredModel};
+use kronos_storage::{model_files, ModelPart};
+use kronos_types::jobs::payload::BASELINE_MODELS;
 use serde_json::{json, Value};
 
 use crate::{

@@ -2,14 +2,14 @@
 //! (the previous one is archived). Promoting an archived version rolls back.
 
 use axum::{extract::State, Json};
-use kronos_shared::db::models;
+use kronos_db::models;
 use serde_json::{json, Value};
 
 use crate::{error::ApiResult, extract::ApiPath, state::AppState};
 
 /// Handler.
 pub async fn promote(State(state): State<AppState>, ApiPath(key): ApiPath<String>) -> ApiResult<Json<Value>> {
-    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     let model = super::find(&mut conn, &key).await?;
     let (promoted, archived) = models::promote(&mut conn, model.id).await?;
     // a person may promote any version; say so plainly when it does not beat naive

@@ -2,7 +2,7 @@
 //! its lineage.
 
 use axum::{extract::State, Json};
-use kronos_shared::db::models;
+use kronos_db::models;
 use serde_json::{json, Value};
 
 use crate::{error::ApiResult, extract::ApiPath, state::AppState};
@@ -12,7 +12,7 @@ pub async fn show(State(state): State<AppState>, ApiPath(key): ApiPath<String>) 
     if let Some(baseline) = super::baseline_view(&key) {
         return Ok(Json(baseline));
     }
-    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     let model = super::find(&mut conn, &key).await?;
     let versions = models::list_filtered(&mut conn, Some(&model.lineage), None).await?;
     let mut body = super::view(&model);

@@ -2,16 +2,12 @@
 
 use axum::{extract::State, http::HeaderMap, response::Response};
 use chrono::{DateTime, Utc};
-use kronos_shared::{
-    db::{assets, candles, jobs::NewJob},
-    jobs::{
-        payload::{
-            validate_sampling, validate_seed, KronosSettings, PredictionPayload, SeriesSource, BASELINE_MODELS,
-            DEFAULT_CONTEXT, MAX_CONTEXT, MAX_HORIZON,
-        },
-        JobKind,
-    },
-    market_data::{rfc3339, Calendar, Candle, Interval},
+use kronos_db::{assets, candles, jobs::NewJob};
+use kronos_types::{
+    jobs::payload::validate_sampling, jobs::payload::validate_seed, jobs::payload::KronosSettings,
+    jobs::payload::PredictionPayload, jobs::payload::SeriesSource, jobs::payload::BASELINE_MODELS,
+    jobs::payload::DEFAULT_CONTEXT, jobs::payload::MAX_CONTEXT, jobs::payload::MAX_HORIZON, jobs::JobKind, rfc3339,
+    Calendar, Candle, Interval,
 };
 use serde::Deserialize;
 
@@ -56,7 +52,7 @@ pub struct CreatePrediction {
     pub max_context: Option<i64>,
     /// Stored candles only: forecast as of this time, from the bars that had closed by
     /// then (RFC 3339, YYYY-MM-DD or Unix seconds).
-    #[serde(default, deserialize_with = "kronos_shared::time::optional")]
+    #[serde(default, deserialize_with = "kronos_types::time::optional")]
     pub as_of: Option<DateTime<Utc>>,
     /// Inline candles only: the trading calendar of the future bars (`always_open`,
     /// `weekdays`, `us_equity`, `fx`; default: always open when a bar falls on a
@@ -89,7 +85,7 @@ pub async fn create(
 ) -> ApiResult<Response> {
     let ValidJson { value: req, bytes } = body;
     let interval: Interval =
-        req.interval.parse().map_err(|e: kronos_shared::Error| ApiError::invalid("interval", e.to_string()))?;
+        req.interval.parse().map_err(|e: kronos_types::Error| ApiError::invalid("interval", e.to_string()))?;
     if req.horizon < 1 || req.horizon > MAX_HORIZON as i64 {
         return Err(ApiError::invalid("horizon", format!("horizon must be between 1 and {MAX_HORIZON}")));
     }
@@ -127,7 +123,7 @@ pub async fn create(
             if req.as_of.is_some_and(|t| t > Utc::now()) {
                 return Err(ApiError::invalid("as_of", "as_of must not be in the future"));
             }
-            let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+            let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
             let asset = assets::find_by_symbol(&mut conn, &symbol)
                 .await?
                 .ok_or_else(|| ApiError::invalid("symbol", format!("unknown symbol {symbol:?}")))?;
@@ -170,11 +166,8 @@ pub async fn create(
         }
     };
     let payload = PredictionPayload { model: model_name, interval, horizon, series, kronos, calendar };
-    let mut new = NewJob::new(
-        JobKind::Prediction,
-        serde_json::to_value(&payload).map_err(kronos_shared::Error::from)?,
-        MAX_ATTEMPTS,
-    );
+    let mut new =
+        NewJob::new(JobKind::Prediction, serde_json::to_value(&payload).map_err(kronos_db::Error::from)?, MAX_ATTEMPTS);
     new.priority = priority;
     crate::submit::submit(&state, &headers, &bytes, new).await
 }
@@ -196,7 +189,7 @@ async fn resolve_model(
         }
         return Ok(None);
     }
-    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     let model = crate::routes::models::servable(state, &mut conn, &req.model, "model").await?;
     let samples = req.samples.unwrap_or(KronosSettings::DEFAULT_SAMPLES as i64);
     let temperature = req.temperature.unwrap_or(KronosSettings::DEFAULT_TEMPERATURE);

@@ -1,7 +1,7 @@
 //! `GET /v1/predictions/{id}[?include=raw]`: the forecast of a succeeded prediction job.
 
 use axum::{extract::State, Json};
-use kronos_shared::db::{assets, predictions};
+use kronos_db::{assets, predictions};
 use serde::Deserialize;
 
 use crate::{
@@ -32,7 +32,7 @@ pub async fn show(
         Some("raw") => true,
         Some(other) => return Err(ApiError::invalid("include", format!("unknown include {other:?}; expected raw"))),
     };
-    let mut conn = state.pool.get().await.map_err(kronos_shared::Error::from)?;
+    let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     let Some(prediction) = predictions::find(&mut conn, id).await? else {
         return Err(not_ready(&mut conn, id, "prediction").await);
     };
@@ -40,6 +40,6 @@ pub async fn show(
         Some(asset_id) => assets::find(&mut conn, asset_id).await?.map(|a| a.symbol),
         None => None,
     };
-    let view = PredictionView::new(prediction, symbol, include_raw).map_err(kronos_shared::Error::from)?;
+    let view = PredictionView::new(prediction, symbol, include_raw).map_err(kronos_db::Error::from)?;
     Ok(Json(view))
 }

@@ -1,0 +1,191 @@
+//! What the scheduler's cron table does at each slot, and its memory in
+//! `schedule_runs`: one row per (task, slot), written in the same transaction as the
+//! slot's jobs, so a slot enqueues once however many schedulers run, and a restarted
+//! leader knows where to catch up from.
+
+use chrono::{DateTime, Duration, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use kronos_db::{
+    artifacts,
+    jobs::{self, Inserted, NewJob},
+    models, schedule_runs,
+};
+use kronos_storage::{Storage, StoragePrefix};
+use kronos_types::jobs::{payload::VerificationPayload, training::TrainingPayload, JobKind};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+
+/// A cron table task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CronTask {
+    /// Verify expired forecasts (one verification job).
+    Verify,
+    /// Retrain every production model that was trained here, on fresh data, with
+    /// automatic promotion (one training job per lineage).
+    Retrain,
+    /// Delete old forecast documents and stale training checkpoints.
+    Cleanup,
+}
+
+impl std::str::FromStr for CronTask {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "verify" => Ok(Self::Verify),
+            "retrain" => Ok(Self::Retrain),
+            "cleanup" => Ok(Self::Cleanup),
+            other => Err(Error::Config(format!("unknown cron task {other:?}; expected verify, retrain or cleanup"))),
+        }
+    }
+}
+
+impl CronTask {
+    /// Name in `schedule_runs` and idempotency keys.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Verify => "verify",
+            Self::Retrain => "retrain",
+            Self::Cleanup => "cleanup",
+        }
+    }
+
+    /// Whether missed slots collapse into the latest one (running a nightly retraining
+    /// three times in a row after an outage would train the same data three times).
+    /// Verification catches up slot by slot.
+    pub fn coalesces(self) -> bool {
+        !matches!(self, Self::Verify)
+    }
+}
+
+/// The latest slot recorded for a task.
+pub async fn last_slot(conn: &mut AsyncPgConnection, task: CronTask) -> Result<Option<DateTime<Utc>>> {
+    Ok(schedule_runs::last_slot(conn, task.as_str()).await?)
+}
+
+/// What a slot did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SlotOutcome {
+    /// Another scheduler recorded the slot first; nothing was done.
+    Taken,
+    /// The slot's jobs were enqueued (possibly none).
+    Enqueued(Vec<Uuid>),
+    /// Recorded without jobs (a note says why).
+    Skipped(String),
+}
+
+/// Records `slot` of `task` and enqueues its jobs in one transaction; `superseded`
+/// records a missed slot that a later one replaces.
+pub async fn run_slot(
+    conn: &mut AsyncPgConnection,
+    task: CronTask,
+    slot: DateTime<Utc>,
+    superseded: bool,
+) -> Result<SlotOutcome> {
+    conn.transaction::<_, Error, _>(async |conn| {
+        if !schedule_runs::claim(conn, task.as_str(), slot).await? {
+            return Ok(SlotOutcome::Taken);
+        }
+        let outcome = if superseded {
+            SlotOutcome::Skipped("missed while no scheduler ran; a later slot replaces it".into())
+        } else {
+            match task {
+                CronTask::Verify => {
+                    SlotOutcome::Enqueued(enqueue_verification(conn, slot).await?.into_iter().collect())
+                }
+                CronTask::Retrain => SlotOutcome::Enqueued(enqueue_retraining(conn, slot).await?),
+                // cleanup is done by the scheduler itself after recording the slot
+                CronTask::Cleanup => SlotOutcome::Enqueued(Vec::new()),
+            }
+        };
+        let (job, note) = match &outcome {
+            SlotOutcome::Enqueued(ids) if ids.len() == 1 => (Some(ids[0]), None),
+            SlotOutcome::Enqueued(ids) if ids.is_empty() => (None, None),
+            SlotOutcome::Enqueued(ids) => (Some(ids[0]), Some(format!("{} jobs", ids.len()))),
+            SlotOutcome::Skipped(note) => (None, Some(note.clone())),
+            SlotOutcome::Taken => (None, None),
+        };
+        schedule_runs::record(conn, task.as_str(), slot, job, note).await?;
+        Ok(outcome)
+    })
+    .await
+}
+
+fn cron_job(kind: JobKind, payload: serde_json::Value, key: String, priority: i16, max_attempts: i32) -> NewJob {
+    NewJob::new(kind, payload, max_attempts).with_key(key).with_priority(priority)
+}
+
+/// One verification job for the slot.
+async fn enqueue_verification(conn: &mut AsyncPgConnection, slot: DateTime<Utc>) -> Result<Option<Uuid>> {
+    let payload = serde_json::to_value(VerificationPayload { limit: 10_000 })?;
+    let job = cron_job(JobKind::Verification, payload, format!("cron:verify:{}", slot.timestamp()), 1, 3);
+    Ok(match jobs::insert_batch(conn, &[job]).await?.pop() {
+        Some(Inserted::Created(job)) => Some(job.id),
+        _ => None,
+    })
+}
+
+/// One training job per production version that was trained here: the same settings,
+/// fine-tuning from that version on every candle up to now, promoted when it wins.
+async fn enqueue_retraining(conn: &mut AsyncPgConnection, slot: DateTime<Utc>) -> Result<Vec<Uuid>> {
+    let production = models::list_filtered(conn, None, Some("production")).await?;
+    let mut new = Vec::new();
+    for model in production.iter().filter(|m| m.source == "training") {
+        let Some(config) = &model.training_config else { continue };
+        let Ok(mut payload) = serde_json::from_value::<TrainingPayload>(config.clone()) else { continue };
+        payload.from_model = Some(format!("{}@{}", model.lineage, model.version));
+        payload.preset = None;
+        payload.lineage = Some(model.lineage.clone());
+        payload.to = None;
+        payload.auto_promote = true;
+        if payload.family != "kronos" {
+            // regressors train from fresh weights on the fresh data
+            payload.from_model = None;
+        }
+        if payload.validate().is_err() {
+            continue;
+        }
+        let key = format!("cron:retrain:{}:{}", model.lineage, slot.timestamp());
+        new.push(cron_job(JobKind::Training, serde_json::to_value(&payload)?, key, -1, 5));
+    }
+    Ok(jobs::insert_batch(conn, &new)
+        .await?
+        .into_iter()
+        .filter_map(|i| match i {
+            Inserted::Created(job) => Some(job.id),
+            Inserted::Existing(_) => None,
+        })
+        .collect())
+}
+
+/// What a cleanup removed.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CleanupReport {
+    /// Forecast documents deleted (the forecast stays in `predictions`).
+    pub forecast_documents: usize,
+    /// Checkpoint objects of failed or cancelled training jobs deleted.
+    pub checkpoint_objects: usize,
+}
+
+/// Deletes forecast documents older than `retention` (their `predictions` rows keep
+/// the forecast) and the checkpoints of training jobs that failed or were cancelled
+/// more than `retention` ago. Succeeded training jobs delete their own checkpoints.
+pub async fn cleanup(
+    conn: &mut AsyncPgConnection,
+    storage: &Storage,
+    now: DateTime<Utc>,
+    retention: Duration,
+) -> Result<CleanupReport> {
+    let cutoff = now - retention;
+    let mut report = CleanupReport::default();
+    for key in artifacts::forecast_keys_before(conn, cutoff, 10_000).await? {
+        storage.delete_path(&key).await?;
+        artifacts::delete(conn, &key).await?;
+        report.forecast_documents += 1;
+    }
+    for id in jobs::ended_trainings_before(conn, cutoff).await? {
+        report.checkpoint_objects += storage.delete_prefix(&StoragePrefix::Checkpoints { job_id: id }).await?;
+    }
+    Ok(report)
+}

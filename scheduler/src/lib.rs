@@ -1,0 +1,23 @@
+//! The scheduler's work, as a library so the tests drive it: the cron table and its
+//! tasks (verification, retraining, cleanup), and the refresh schedule. The binary
+//! (`main.rs`) adds leader election, the dispatcher and the reconciler.
+
+pub mod cron_table;
+pub mod cron_tasks;
+pub mod error;
+pub mod refresh_cron;
+pub mod refresh_schedule;
+
+pub use error::{Error, Result};
+
+/// A pooled connection for one cron tick; `None` (logged) when the database is away,
+/// and the tick is skipped.
+pub(crate) async fn checkout(pool: &kronos_db::DbPool) -> Option<kronos_db::DbConn> {
+    match pool.get().await {
+        Ok(conn) => Some(conn),
+        Err(e) => {
+            tracing::warn!(error = %e, "cron: no database connection");
+            None
+        }
+    }
+}
