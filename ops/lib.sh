@@ -31,6 +31,9 @@ ensure_system_packages() {
   apt_install build-essential pkg-config libssl-dev libpq-dev python3-venv unzip curl ca-certificates jq
   command -v cargo >/dev/null || { echo "cargo is required (rustup)"; exit 1; }
   command -v cargo-nextest >/dev/null || { log "installing cargo-nextest"; cargo install --locked cargo-nextest; }
+  for tool in clippy rustfmt; do
+    cargo "${tool/rustfmt/fmt}" --version >/dev/null 2>&1 || { log "installing $tool"; rustup component add "$tool"; }
+  done
 }
 
 ensure_postgres() {

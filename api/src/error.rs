@@ -110,9 +110,7 @@ impl From<kronos_db::Error> for ApiError {
         match e {
             Db::NotFound(what) => Self::not_found(format!("{what} not found")),
             Db::Invalid { field, message } => Self::invalid(&field, message),
-            Db::Conflict { field, message } => {
-                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "conflict", message, Some(&field))
-            }
+            Db::Conflict { field, message } => Self::new(StatusCode::CONFLICT, "conflict", message, Some(&field)),
             Db::InUse(message) => Self::conflict("in_use", message),
             Db::Pool(m) => {
                 tracing::error!(error = %m, "database pool unavailable");

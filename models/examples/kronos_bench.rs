@@ -77,6 +77,7 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
+#[expect(clippy::expect_used, reason = "a constant time")]
 fn series(len: usize, horizon: usize, seed: u64) -> SeriesRequest {
     let start = NaiveDateTime::parse_from_str("2025-01-06 09:30:00", "%Y-%m-%d %H:%M:%S").expect("valid time");
     let times = continue_times(start, Duration::minutes(5), len + horizon);

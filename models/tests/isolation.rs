@@ -2,6 +2,8 @@
 //! request cancelled while it runs, fails alone, and every other request of the batch
 //! gets exactly the forecast it gets alone.
 
+#![expect(clippy::unwrap_used, reason = "tests fail loudly on a broken fixture")]
+
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use chrono::{Duration as Step, NaiveDate};

@@ -2,6 +2,8 @@
 //! the official Python code, eval mode, PyTorch 2.13): tokens identical; logits and
 //! forecasts within a relative 1e-4.
 
+#![expect(clippy::unwrap_used, reason = "tests fail loudly on a broken fixture")]
+
 use std::path::PathBuf;
 
 use chrono::NaiveDateTime;

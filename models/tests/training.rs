@@ -2,6 +2,8 @@
 //! ends with exactly the weights of the uninterrupted run, cancellation stops it, and
 //! metrics are measured beside the naive baseline.
 
+#![expect(clippy::unwrap_used, reason = "tests fail loudly on a broken fixture")]
+
 use std::path::Path;
 
 use chrono::{Duration, NaiveDate};

@@ -2,6 +2,8 @@
 //! identically; missing or mis-shaped keys are named in the error; the presets have
 //! the published parameter counts.
 
+#![expect(clippy::unwrap_used, reason = "tests fail loudly on a broken fixture")]
+
 use std::path::Path;
 
 use kronos_models::kronos::weights::load_into;

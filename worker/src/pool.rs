@@ -57,7 +57,7 @@ pub struct PoolSettings {
 impl PoolContext {
     /// Starts the device's compute threads and batcher. `relaxed` (see
     /// `db::relaxed_pool`) carries the claims.
-    #[allow(clippy::too_many_arguments)]
+    #[expect(clippy::too_many_arguments, reason = "each is a distinct part of the pool")]
     pub fn start(
         settings: PoolSettings,
         worker_name: String,

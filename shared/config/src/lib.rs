@@ -338,7 +338,7 @@ impl Config {
         let home = home();
         let storage = match env.var("KRONOS_STORAGE").as_deref().unwrap_or("local") {
             "local" => StorageConfig::Local {
-                root: PathBuf::from(env.var("KRONOS_STORAGE_PATH").map_or_else(|| home.join("objects"), PathBuf::from)),
+                root: env.var("KRONOS_STORAGE_PATH").map_or_else(|| home.join("objects"), PathBuf::from),
             },
             "s3" => StorageConfig::S3(S3Config {
                 bucket: env

@@ -31,6 +31,10 @@ pub struct Metrics {
 
 impl Metrics {
     /// Creates and registers every metric.
+    #[expect(
+        clippy::expect_used,
+        reason = "the definitions are constants: a bad one is a bug the tests catch at start-up"
+    )]
     pub fn new() -> Self {
         let registry = Registry::new_custom(Some("kronos".into()), None).unwrap_or_default();
         let counter_vec = |name: &str, help: &str, labels: &[&str]| {
