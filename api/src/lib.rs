@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod extract;
+pub mod heavy;
 pub mod large_json;
 pub mod responses;
 pub mod routes;

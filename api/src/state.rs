@@ -1,5 +1,6 @@
 //! Shared handles every handler gets.
 
+use crate::heavy::HeavyWork;
 use std::sync::Arc;
 
 use kronos_config::Config;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Registered models whose weights were seen in the object store.
     pub weights_present: Arc<KnownWeights>,
+    /// The bounded runner of CPU-heavy request work.
+    pub heavy: HeavyWork,
 }
 
 /// Ids of registered models whose weights are known to be in the object store (models
@@ -76,6 +79,7 @@ impl AppState {
             signal,
             enqueuer,
             market,
+            heavy: HeavyWork::new(config.api.heavy_limit, config.api.heavy_wait),
             config: Arc::new(config),
             weights_present: Arc::default(),
         })

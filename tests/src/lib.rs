@@ -76,6 +76,8 @@ impl TestEnv {
                 header_read_timeout: Duration::from_secs(10),
                 body_read_timeout: Duration::from_secs(30),
                 max_connections: 1024,
+                heavy_limit: 2,
+                heavy_wait: Duration::from_secs(10),
             },
             exchanges: offline_exchanges(),
             refresh: RefreshSchedule { intervals: Vec::new(), settle: Duration::from_secs(30) },

@@ -179,6 +179,11 @@ pub struct ApiConfig {
     pub body_read_timeout: Duration,
     /// Most connections served at once (`KRONOS_API_MAX_CONNECTIONS`, default 1024).
     pub max_connections: usize,
+    /// Most CPU-heavy request computations at once (`KRONOS_API_HEAVY_LIMIT`, default 2).
+    pub heavy_limit: usize,
+    /// How long a request waits for a heavy-work slot before a 503
+    /// (`KRONOS_API_HEAVY_WAIT_SECS`, default 10).
+    pub heavy_wait: Duration,
 }
 
 /// Exchange data sources: where they are, how hard we may call them, in which order
@@ -374,6 +379,8 @@ impl Config {
                 header_read_timeout: Duration::from_secs(parse(env, "KRONOS_API_HEADER_TIMEOUT_SECS", 10)?),
                 body_read_timeout: Duration::from_secs(parse(env, "KRONOS_API_BODY_TIMEOUT_SECS", 30)?),
                 max_connections: parse(env, "KRONOS_API_MAX_CONNECTIONS", 1024)?,
+                heavy_limit: parse(env, "KRONOS_API_HEAVY_LIMIT", 2)?,
+                heavy_wait: Duration::from_secs(parse(env, "KRONOS_API_HEAVY_WAIT_SECS", 10)?),
             },
             exchanges: ExchangeConfig::from_env(env)?,
             refresh: RefreshSchedule::from_env(env)?,

@@ -52,10 +52,17 @@ pub async fn indicators(
     let lookback = wanted.iter().map(Indicator::lookback).max().unwrap_or(0);
     let factor = if wanted.iter().any(Indicator::is_recursive) { RECURSIVE_WARMUP } else { 1 };
     let warmup = (lookback * factor).min(MAX_WARMUP) as i64;
-    let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     // the window's bars plus warm-up bars before it (the lower bound applies to the output only)
     let bars = candles::range(&mut conn, q.asset.id, q.interval, None, q.to, q.limit + warmup).await?;
-    let computed = compute(&bars, &wanted)?;
+    drop(conn);
+    let (bars, computed) = state
+        .heavy
+        .run(move || {
+            let computed = compute(&bars, &wanted);
+            (bars, computed)
+        })
+        .await?;
+    let computed = computed?;
     let first = bars
         .iter()
         .position(|c| q.from.is_none_or(|from| c.ts >= from))

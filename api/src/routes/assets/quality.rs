@@ -23,5 +23,7 @@ pub async fn quality(
     let quarantined = quarantine::counts_by_reason(&mut conn, &q.asset.symbol, q.interval).await?;
     drop(conn);
     let calendar = q.asset.calendar();
-    Ok(Json(SeriesQuality::build(&q.asset.symbol, q.interval, calendar, &bars, quarantined)))
+    let (symbol, interval) = (q.asset.symbol, q.interval);
+    let report = state.heavy.run(move || SeriesQuality::build(&symbol, interval, calendar, &bars, quarantined)).await?;
+    Ok(Json(report))
 }

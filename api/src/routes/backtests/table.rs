@@ -53,6 +53,6 @@ pub async fn table(
     if !json {
         return Ok(([(header::CONTENT_TYPE, PARQUET_CONTENT_TYPE)], bytes).into_response());
     }
-    let frame = read_parquet(bytes.to_vec())?;
-    Ok(Json(json_rows(&frame)).into_response())
+    let rows = state.heavy.run(move || read_parquet(bytes.to_vec()).map(|frame| json_rows(&frame))).await??;
+    Ok(Json(rows).into_response())
 }
