@@ -3,8 +3,8 @@
 use anyhow::Context;
 use clap::Args;
 use kronos_config::Config;
-use kronos_db::{assets, candles, quarantine};
-use kronos_market_data::quality::{SeriesQuality, MAX_BARS};
+use kronos_db::{assets, quality};
+use kronos_market_data::quality::SeriesQuality;
 use kronos_types::{rfc3339, Interval};
 
 /// Arguments of `kronos quality`.
@@ -29,9 +29,8 @@ pub async fn run(config: &Config, args: QualityArgs) -> anyhow::Result<()> {
     let asset = assets::find_by_symbol(&mut conn, &args.symbol)
         .await?
         .with_context(|| format!("--symbol: unknown symbol {:?}", args.symbol))?;
-    let bars = candles::latest(&mut conn, asset.id, interval, MAX_BARS).await?;
-    let quarantined = quarantine::counts_by_reason(&mut conn, &asset.symbol, interval).await?;
-    let q = SeriesQuality::build(&asset.symbol, interval, asset.calendar(), &bars, quarantined);
+    let stored = quality::inputs(&mut conn, &asset, interval).await?;
+    let q = SeriesQuality::build(&asset.symbol, interval, asset.calendar(), &stored.bars, stored.quarantined);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&q)?);
         return Ok(());

@@ -16,6 +16,7 @@ pub mod model_pools;
 pub mod models;
 pub mod prediction_results;
 pub mod predictions;
+pub mod quality;
 pub mod quarantine;
 pub mod schedule_runs;
 pub mod schema;

@@ -174,9 +174,6 @@ fn find_stale_runs(candles: &[Candle]) -> Vec<StaleRun> {
     runs
 }
 
-/// Most stored bars a series report analyses (the latest ones).
-pub const MAX_BARS: i64 = 2_000_000;
-
 /// The data-quality report of a stored series: the analysis of its candles plus what
 /// was quarantined on the way in.
 #[derive(Debug, Clone, Serialize)]

@@ -1,8 +1,8 @@
 //! `GET /v1/assets/{symbol}/quality?interval=`: the data-quality report of a series.
 
 use axum::{extract::State, Json};
-use kronos_db::{candles, quarantine};
-use kronos_market_data::quality::{SeriesQuality, MAX_BARS};
+use kronos_db::quality;
+use kronos_market_data::quality::SeriesQuality;
 
 use super::{resolve, SeriesParams};
 use crate::{
@@ -19,11 +19,13 @@ pub async fn quality(
 ) -> ApiResult<Json<SeriesQuality>> {
     let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     let q = resolve(&mut conn, &symbol, &params).await?;
-    let bars = candles::latest(&mut conn, q.asset.id, q.interval, MAX_BARS).await?;
-    let quarantined = quarantine::counts_by_reason(&mut conn, &q.asset.symbol, q.interval).await?;
+    let stored = quality::inputs(&mut conn, &q.asset, q.interval).await?;
     drop(conn);
     let calendar = q.asset.calendar();
     let (symbol, interval) = (q.asset.symbol, q.interval);
-    let report = state.heavy.run(move || SeriesQuality::build(&symbol, interval, calendar, &bars, quarantined)).await?;
+    let report = state
+        .heavy
+        .run(move || SeriesQuality::build(&symbol, interval, calendar, &stored.bars, stored.quarantined))
+        .await?;
     Ok(Json(report))
 }
