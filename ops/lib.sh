@@ -94,6 +94,19 @@ ensure_vectorbt() {
   venv_install "$VECTORBT_VENV" "vectorbt==$VECTORBT_VERSION"
 }
 
+SCHEMATHESIS_VERSION=4.32.5
+SCHEMATHESIS_VENV="$KRONOS_CACHE/schemathesis-venv"
+# ensure_schemathesis: the OpenAPI fuzzer (PyPI) the test suite runs against the API's
+# /openapi.json (no 5xx, no answer outside its schema), in its own virtualenv.
+ensure_schemathesis() {
+  if [ -x "$SCHEMATHESIS_VENV/bin/schemathesis" ] && \
+     "$SCHEMATHESIS_VENV/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
+    return 0
+  fi
+  log "installing schemathesis==$SCHEMATHESIS_VERSION into $SCHEMATHESIS_VENV"
+  venv_install "$SCHEMATHESIS_VENV" "schemathesis==$SCHEMATHESIS_VERSION"
+}
+
 S3S_BIN="$KRONOS_CACHE/s3s/bin/s3s-fs"
 ensure_s3_server() {
   if [ -x "$S3S_BIN" ] && "$S3S_BIN" --version 2>/dev/null | grep -q "$S3S_VERSION"; then return 0; fi
@@ -163,6 +176,22 @@ ensure_database() {
     psql "${url%/*}/postgres" -qc "CREATE DATABASE \"$name\""
 }
 
+# ensure_api_docs: Swagger UI's files for kronos-api's /docs, from the npm registry at
+# the versions of api/docs-ui/package-lock.json (install scripts off: swagger-ui-dist
+# pulls in a telemetry postinstall); skipped when they are installed and the lock file
+# has not changed since. Sets KRONOS_API_DOCS_ASSETS.
+ensure_api_docs() {
+  local dir="$ROOT/api/docs-ui"
+  local stamp="$dir/node_modules/.installed-lock"
+  if ! cmp -s "$dir/package-lock.json" "$stamp" 2>/dev/null; then
+    command -v npm >/dev/null || apt_install nodejs npm
+    log "installing Swagger UI for /docs (npm ci)"
+    (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+    cp "$dir/package-lock.json" "$stamp"
+  fi
+  export KRONOS_API_DOCS_ASSETS="$dir/node_modules/swagger-ui-dist"
+}
+
 # write_env_file: the one configuration every Kronos process reads ($KRONOS_HOME/kronos.env,
 # after its own environment): the services ops/up starts, ops/kronos and a kronos
 # binary run by hand all agree on the database, Redis, the object store and the model
@@ -178,6 +207,7 @@ write_env_file() {
       echo "REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}"
       echo "KRONOS_API_ADDR=${KRONOS_API_ADDR:-127.0.0.1:8080}"
       echo "KRONOS_MODEL_CACHE=${KRONOS_MODEL_CACHE:-$KRONOS_HOME/model-cache}"
+      if [ -n "${KRONOS_API_DOCS_ASSETS:-}" ]; then echo "KRONOS_API_DOCS_ASSETS=$KRONOS_API_DOCS_ASSETS"; fi
       if [ "${KRONOS_STORAGE:-local}" = s3 ]; then
         echo "KRONOS_STORAGE=s3"
         echo "KRONOS_S3_BUCKET=$KRONOS_S3_BUCKET"

@@ -5,7 +5,8 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use serde_json::json;
+
+use crate::dto::error::{ErrorBody, ErrorDetail};
 
 /// An error answered to a client.
 #[derive(Debug)]
@@ -243,7 +244,8 @@ impl From<diesel::result::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({"error": {"code": self.code, "message": self.message, "field": self.field}});
+        let body =
+            ErrorBody { error: ErrorDetail { code: self.code.to_owned(), message: self.message, field: self.field } };
         (self.status, Json(body)).into_response()
     }
 }

@@ -2,16 +2,17 @@
 //! under `shared/` (types, db, queue, storage, market data, exchanges, backtest).
 //! No model inference or other slow work runs on the request path.
 
+pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod heavy;
 pub mod large_json;
+pub mod openapi;
 pub mod responses;
 pub mod routes;
 pub mod server;
 pub mod state;
 pub mod submit;
-pub mod views;
 
-pub use routes::router;
+pub use routes::{api_document, router};
 pub use state::AppState;

@@ -1,5 +1,7 @@
-//! `kronos-api`: the HTTP API process. Also runs the dispatcher and reconciler
-//! unless `KRONOS_API_DISPATCHER=false`.
+//! `kronos-api`: the HTTP API process. The deployment's dispatcher and reconciler run
+//! in `kronos-scheduler` (woken across processes by PostgreSQL notifications); with
+//! `KRONOS_API_DISPATCHER=true` this process runs its own as well. `kronos-api openapi` prints the OpenAPI
+//! document (what `/openapi.json` serves) and exits.
 
 use std::time::Duration;
 
@@ -20,6 +22,16 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    match std::env::args().nth(1).as_deref() {
+        None => {}
+        Some("openapi") => {
+            println!("{}", kronos_api::api_document().to_pretty_json()?);
+            return Ok(());
+        }
+        Some(other) => anyhow::bail!(
+            "unknown argument {other:?}; kronos-api takes none, or `openapi` to print its OpenAPI document"
+        ),
+    }
     let config = Config::from_env()?;
     kronos_observability::telemetry::init(config.log_json);
     let addr = config.api.addr;
@@ -38,6 +50,11 @@ async fn main() -> anyhow::Result<()> {
             state.metrics.clone(),
         );
         background.push(tokio::spawn(dispatcher.run()));
+        let wake = state.signal.clone();
+        background.push(tokio::spawn(kronos_db::notifications::listen_for_jobs(
+            state.config.database_url.clone(),
+            move || wake.wake(),
+        )));
         background.push(tokio::spawn(reconciler.run(Duration::from_secs(1))));
     }
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;

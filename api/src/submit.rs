@@ -40,10 +40,10 @@ pub async fn submit(state: &AppState, headers: &HeaderMap, body: &[u8], mut new:
         new.idempotency_key = Some(key);
         new.request_hash = Some(canonical_hash(body));
     }
-    let (kind, hash) = (new.kind.clone(), new.request_hash.clone());
+    let (kind, hash) = (new.kind, new.request_hash.clone());
     let (job, replayed) = match state.enqueuer.enqueue(new).await? {
         Inserted::Created(job) => (job, false),
-        Inserted::Existing(job) if job.request_hash == hash && job.kind == kind => (job, true),
+        Inserted::Existing(job) if job.request_hash == hash && job.kind.as_str() == kind => (job, true),
         Inserted::Existing(_) => {
             return Err(ApiError::invalid(
                 "Idempotency-Key",
@@ -51,7 +51,7 @@ pub async fn submit(state: &AppState, headers: &HeaderMap, body: &[u8], mut new:
             ));
         }
     };
-    let mut response = crate::views::accepted(job);
+    let mut response = crate::dto::jobs::accepted(job);
     if replayed {
         response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
     }

@@ -13,7 +13,6 @@ use chrono::{DateTime, Utc};
 use kronos_config::CronConfig;
 use kronos_db::DbPool;
 use kronos_queue::enqueue::DispatchSignal;
-use kronos_storage::Storage;
 
 use crate::cron_tasks::{self, CronTask, SlotOutcome};
 use tracing::{info, warn};
@@ -57,14 +56,7 @@ pub fn due_slots(
 }
 
 /// Runs the table every `every`, forever.
-pub async fn run(
-    entries: Vec<Entry>,
-    config: CronConfig,
-    pool: DbPool,
-    storage: Storage,
-    signal: DispatchSignal,
-    every: Duration,
-) {
+pub async fn run(entries: Vec<Entry>, config: CronConfig, pool: DbPool, signal: DispatchSignal, every: Duration) {
     if entries.is_empty() {
         return std::future::pending().await;
     }
@@ -87,17 +79,11 @@ pub async fn run(
             let latest = slots.last().copied();
             for slot in slots {
                 let superseded = task.coalesces() && Some(slot) != latest;
-                match cron_tasks::run_slot(&mut conn, task, slot, superseded).await {
+                match cron_tasks::run_slot(&mut conn, task, slot, superseded, retention).await {
                     Ok(SlotOutcome::Enqueued(ids)) => {
                         info!(task = task.as_str(), %slot, jobs = ids.len(), "cron slot ran");
                         if !ids.is_empty() {
                             signal.wake();
-                        }
-                        if task == CronTask::Cleanup {
-                            match cron_tasks::cleanup(&mut conn, &storage, Utc::now(), retention).await {
-                                Ok(report) => info!(?report, "cleanup done"),
-                                Err(e) => warn!(error = %e, "cleanup failed"),
-                            }
                         }
                     }
                     Ok(SlotOutcome::Skipped(note)) => info!(task = task.as_str(), %slot, note, "cron slot skipped"),

@@ -6,13 +6,17 @@
 use chrono::{DateTime, Duration, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use kronos_db::{
-    artifacts,
     jobs::{self, Inserted, NewJob},
     models, schedule_runs,
 };
-use kronos_storage::{Storage, StoragePrefix};
-use kronos_types::jobs::{payload::VerificationPayload, training::TrainingPayload, JobKind};
-use serde::Serialize;
+use kronos_types::{
+    jobs::{
+        payload::{CleanupPayload, VerificationPayload},
+        training::TrainingPayload,
+        JobKind,
+    },
+    registry::{ModelFamily, ModelSource, ModelStatus},
+};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
@@ -76,12 +80,14 @@ pub enum SlotOutcome {
 }
 
 /// Records `slot` of `task` and enqueues its jobs in one transaction; `superseded`
-/// records a missed slot that a later one replaces.
+/// records a missed slot that a later one replaces. A cleanup slot's job deletes what
+/// is older than `retention` at the slot.
 pub async fn run_slot(
     conn: &mut AsyncPgConnection,
     task: CronTask,
     slot: DateTime<Utc>,
     superseded: bool,
+    retention: Duration,
 ) -> Result<SlotOutcome> {
     conn.transaction::<_, Error, _>(async |conn| {
         if !schedule_runs::claim(conn, task.as_str(), slot).await? {
@@ -95,8 +101,9 @@ pub async fn run_slot(
                     SlotOutcome::Enqueued(enqueue_verification(conn, slot).await?.into_iter().collect())
                 }
                 CronTask::Retrain => SlotOutcome::Enqueued(enqueue_retraining(conn, slot).await?),
-                // cleanup is done by the scheduler itself after recording the slot
-                CronTask::Cleanup => SlotOutcome::Enqueued(Vec::new()),
+                CronTask::Cleanup => {
+                    SlotOutcome::Enqueued(enqueue_cleanup(conn, slot, retention).await?.into_iter().collect())
+                }
             }
         };
         let (job, note) = match &outcome {
@@ -110,6 +117,20 @@ pub async fn run_slot(
         Ok(outcome)
     })
     .await
+}
+
+/// One cleanup job for the slot (workers do the object-store work).
+async fn enqueue_cleanup(
+    conn: &mut AsyncPgConnection,
+    slot: DateTime<Utc>,
+    retention: Duration,
+) -> Result<Option<Uuid>> {
+    let payload = serde_json::to_value(CleanupPayload { before: slot - retention })?;
+    let job = cron_job(JobKind::Cleanup, payload, format!("cron:cleanup:{}", slot.timestamp()), -1, 3);
+    Ok(match jobs::insert_batch(conn, &[job]).await?.into_iter().next() {
+        Some(Inserted::Created(row)) => Some(row.id),
+        _ => None,
+    })
 }
 
 fn cron_job(kind: JobKind, payload: serde_json::Value, key: String, priority: i16, max_attempts: i32) -> NewJob {
@@ -129,9 +150,9 @@ async fn enqueue_verification(conn: &mut AsyncPgConnection, slot: DateTime<Utc>)
 /// One training job per production version that was trained here: the same settings,
 /// fine-tuning from that version on every candle up to now, promoted when it wins.
 async fn enqueue_retraining(conn: &mut AsyncPgConnection, slot: DateTime<Utc>) -> Result<Vec<Uuid>> {
-    let production = models::list_filtered(conn, None, Some("production")).await?;
+    let production = models::list_filtered(conn, None, Some(ModelStatus::Production)).await?;
     let mut new = Vec::new();
-    for model in production.iter().filter(|m| m.source == "training") {
+    for model in production.iter().filter(|m| m.source == ModelSource::Training) {
         let Some(config) = &model.training_config else { continue };
         let Ok(mut payload) = serde_json::from_value::<TrainingPayload>(config.clone()) else { continue };
         payload.from_model = Some(format!("{}@{}", model.lineage, model.version));
@@ -139,7 +160,7 @@ async fn enqueue_retraining(conn: &mut AsyncPgConnection, slot: DateTime<Utc>) -
         payload.lineage = Some(model.lineage.clone());
         payload.to = None;
         payload.auto_promote = true;
-        if payload.family != "kronos" {
+        if payload.family != ModelFamily::Kronos {
             // regressors train from fresh weights on the fresh data
             payload.from_model = None;
         }
@@ -157,35 +178,4 @@ async fn enqueue_retraining(conn: &mut AsyncPgConnection, slot: DateTime<Utc>) -
             Inserted::Existing(_) => None,
         })
         .collect())
-}
-
-/// What a cleanup removed.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct CleanupReport {
-    /// Forecast documents deleted (the forecast stays in `predictions`).
-    pub forecast_documents: usize,
-    /// Checkpoint objects of failed or cancelled training jobs deleted.
-    pub checkpoint_objects: usize,
-}
-
-/// Deletes forecast documents older than `retention` (their `predictions` rows keep
-/// the forecast) and the checkpoints of training jobs that failed or were cancelled
-/// more than `retention` ago. Succeeded training jobs delete their own checkpoints.
-pub async fn cleanup(
-    conn: &mut AsyncPgConnection,
-    storage: &Storage,
-    now: DateTime<Utc>,
-    retention: Duration,
-) -> Result<CleanupReport> {
-    let cutoff = now - retention;
-    let mut report = CleanupReport::default();
-    for key in artifacts::forecast_keys_before(conn, cutoff, 10_000).await? {
-        storage.delete_path(&key).await?;
-        artifacts::delete(conn, &key).await?;
-        report.forecast_documents += 1;
-    }
-    for id in jobs::ended_trainings_before(conn, cutoff).await? {
-        report.checkpoint_objects += storage.delete_prefix(&StoragePrefix::Checkpoints { job_id: id }).await?;
-    }
-    Ok(report)
 }

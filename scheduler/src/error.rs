@@ -8,9 +8,6 @@ pub enum Error {
     /// PostgreSQL refused.
     #[error(transparent)]
     Db(#[from] kronos_db::Error),
-    /// The object store refused (cleanup).
-    #[error(transparent)]
-    Storage(#[from] kronos_storage::Error),
     /// A payload could not be encoded.
     #[error("json error: {0}")]
     Json(#[from] serde_json::Error),

@@ -21,7 +21,6 @@ async fn main() -> anyhow::Result<()> {
     let config = Config::from_env()?;
     kronos_observability::telemetry::init(config.log_json);
     let table = cron_table::parse(&config.cron)?;
-    let storage = kronos_storage::Storage::open(&config.storage)?;
     let pool = kronos_db::pool(&config.database_url, 4)?;
     let transport =
         QueueTransport::connect(&config.redis_url, &config.queue.prefix).await.context("connecting to Redis")?;
@@ -34,9 +33,11 @@ async fn main() -> anyhow::Result<()> {
     let reconciler = Reconciler::new(pool.clone(), transport, config.queue.clone(), signal.clone(), metrics);
     info!(intervals = ?config.refresh.intervals, cron = ?config.cron.entries, "cron");
     let tick = Duration::from_secs(1);
+    let wake = signal.clone();
     tokio::select! {
+        _ = kronos_db::notifications::listen_for_jobs(config.database_url.clone(), move || wake.wake()) => {}
         _ = refresh_cron::run(config.refresh.clone(), pool.clone(), signal.clone(), Duration::from_secs(10)) => {}
-        _ = cron_table::run(table, config.cron.clone(), pool, storage, signal, tick) => {}
+        _ = cron_table::run(table, config.cron.clone(), pool, signal, tick) => {}
         _ = dispatcher.run() => {}
         _ = reconciler.run(Duration::from_secs(1)) => {}
         _ = tokio::signal::ctrl_c() => {}

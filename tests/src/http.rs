@@ -66,30 +66,30 @@ impl TestApi {
         format!("{}{path}", self.base)
     }
 
-    /// POSTs JSON, returns (status, body).
+    /// POSTs JSON, returns (status, body) after checking them against the OpenAPI
+    /// document.
     pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
-        let r = self.client.post(self.url(path)).json(body).send().await.expect("request");
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(serde_json::Value::Null))
+        self.send("POST", path, Some(body)).await
     }
 
-    /// Sends `method` with an optional JSON body, returns (status, body).
+    /// Sends `method` with an optional JSON body, returns (status, body) after checking
+    /// them against the OpenAPI document.
     pub async fn send(&self, method: &str, path: &str, body: Option<&serde_json::Value>) -> (u16, serde_json::Value) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut request = self.client.request(method, self.url(path));
+        let mut request = self.client.request(method.clone(), self.url(path));
         if let Some(body) = body {
             request = request.json(body);
         }
         let r = request.send().await.expect("request");
         let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(serde_json::Value::Null))
+        let body = r.json().await.unwrap_or(serde_json::Value::Null);
+        crate::openapi::check(method.as_str(), path, status, &body);
+        (status, body)
     }
 
-    /// GETs, returns (status, body).
+    /// GETs, returns (status, body) after checking them against the OpenAPI document.
     pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
-        let r = self.client.get(self.url(path)).send().await.expect("request");
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(serde_json::Value::Null))
+        self.send("GET", path, None).await
     }
 }
 

@@ -8,6 +8,7 @@ pub mod demo;
 pub mod fake_exchange;
 pub mod fixtures;
 pub mod http;
+pub mod openapi;
 pub mod process;
 pub mod redis_server;
 pub mod sample;
@@ -78,6 +79,7 @@ impl TestEnv {
                 max_connections: 1024,
                 heavy_limit: 2,
                 heavy_wait: Duration::from_secs(10),
+                docs_assets: None,
             },
             exchanges: offline_exchanges(),
             refresh: RefreshSchedule { intervals: Vec::new(), settle: Duration::from_secs(30) },
@@ -102,6 +104,7 @@ impl TestEnv {
             ("KRONOS_RETRY_BASE_MS".into(), c.queue.retry_base.as_millis().to_string()),
             ("KRONOS_QUEUE_BACKLOG_MAX".into(), c.queue.backlog_max.to_string()),
             ("KRONOS_MAX_INLINE_CANDLES".into(), c.api.max_inline_candles.to_string()),
+            ("KRONOS_API_DISPATCHER".into(), c.api.run_dispatcher.to_string()),
             ("KRONOS_BINANCE_URL".into(), c.exchanges.binance_url.clone()),
             ("KRONOS_OKX_URL".into(), c.exchanges.okx_url.clone()),
             ("KRONOS_COINGECKO_URL".into(), c.exchanges.coingecko_url.clone()),

@@ -15,7 +15,7 @@ use tracing::{debug, info, warn, Instrument};
 
 use crate::{
     pool::PoolContext,
-    runner::{self, JobFailure, Outcome},
+    runner::{self, Outcome},
 };
 
 /// Handles one delivery of a job.
@@ -31,14 +31,14 @@ pub async fn handle(job: JobRef, ctx: Data<Arc<PoolContext>>) -> Result<(), BoxD
         };
         tracing::Span::current().record("job.kind", claimed.kind.as_str());
         let started = Instant::now();
-        let result = match claimed.kind.parse::<JobKind>() {
-            Ok(JobKind::Prediction) => runner::prediction::run(&ctx, &claimed).await,
-            Ok(JobKind::Refresh) => runner::refresh::run(&ctx, &claimed).await,
-            Ok(JobKind::Training) => runner::training::run(&ctx, &claimed).await,
-            Ok(JobKind::Verification) => runner::verification::run(&ctx, &claimed).await,
-            Ok(JobKind::Backtest) => runner::backtest::run(&ctx, &claimed).await,
-            Ok(JobKind::Evaluation) => runner::evaluation::run(&ctx, &claimed).await,
-            Err(e) => Err(JobFailure::permanent(e.to_string())),
+        let result = match claimed.kind {
+            JobKind::Prediction => runner::prediction::run(&ctx, &claimed).await,
+            JobKind::Refresh => runner::refresh::run(&ctx, &claimed).await,
+            JobKind::Training => runner::training::run(&ctx, &claimed).await,
+            JobKind::Verification => runner::verification::run(&ctx, &claimed).await,
+            JobKind::Backtest => runner::backtest::run(&ctx, &claimed).await,
+            JobKind::Evaluation => runner::evaluation::run(&ctx, &claimed).await,
+            JobKind::Cleanup => runner::cleanup::run(&ctx, &claimed).await,
         };
         let outcome = match &result {
             Ok(Outcome::Succeeded) => "succeeded",
@@ -48,8 +48,8 @@ pub async fn handle(job: JobRef, ctx: Data<Arc<PoolContext>>) -> Result<(), BoxD
             Err(_) => "error_permanent",
         };
         let elapsed = started.elapsed();
-        ctx.metrics.job_outcomes.with_label_values(&[&claimed.kind, &device, outcome]).inc();
-        ctx.metrics.job_duration.with_label_values(&[&claimed.kind, outcome]).observe(elapsed.as_secs_f64());
+        ctx.metrics.job_outcomes.with_label_values(&[claimed.kind.as_str(), &device, outcome]).inc();
+        ctx.metrics.job_duration.with_label_values(&[claimed.kind.as_str(), outcome]).observe(elapsed.as_secs_f64());
         match result {
             Ok(Outcome::Succeeded) => debug!(duration_ms = elapsed.as_millis() as u64, "job succeeded"),
             Ok(other) => info!(outcome = ?other, "job ended without results"),

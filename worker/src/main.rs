@@ -168,9 +168,12 @@ async fn main() -> anyhow::Result<()> {
             let ctx = Arc::clone(&ctx);
             monitor = register(monitor, &transport, JobKind::Refresh, args.refresh_concurrency, poll, name, ctx);
         }
-        // verification is database work: one at a time per process is plenty
+        // verification is database work and cleanup object-store work: one at a time
+        // per process is plenty
         let name = format!("{process}-verification");
-        monitor = register(monitor, &transport, JobKind::Verification, 1, poll, name, ctx);
+        monitor = register(monitor, &transport, JobKind::Verification, 1, poll, name, Arc::clone(&ctx));
+        let name = format!("{process}-cleanup");
+        monitor = register(monitor, &transport, JobKind::Cleanup, 1, poll, name, ctx);
     }
     monitor.run_with_signal(shutdown_signal()).await?;
     info!("kronos-worker drained and stopped");

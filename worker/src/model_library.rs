@@ -36,7 +36,7 @@ impl ModelLibrary {
     /// part), downloading it when needed.
     pub async fn local_files(&self, row: &models::RegisteredModel) -> Result<PathBuf> {
         let root = self.cache_dir.join(row.id.to_string());
-        let parts = kronos_storage::ModelPart::of_family(&row.family);
+        let parts = kronos_storage::ModelPart::of_family(row.family);
         model_files::ensure_local_parts(&self.storage, &row.storage_prefix, &root, parts).await?;
         Ok(root)
     }

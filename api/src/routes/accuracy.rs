@@ -16,7 +16,8 @@ use crate::{
 };
 
 /// Query parameters.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AccuracyParams {
     /// A version name, or a lineage (all its versions).
     pub model: Option<String>,
@@ -35,6 +36,17 @@ pub struct AccuracyParams {
 }
 
 /// Handler.
+#[utoipa::path(
+    get,
+    path = "/v1/accuracy", operation_id = "getAccuracy",
+    tag = "accuracy",
+    params(AccuracyParams),
+    responses(
+        (status = 200, description = "Verified accuracy per group, beside naive on the same predictions", body = serde_json::Value),
+        (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
+        (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
+    )
+)]
 pub async fn accuracy(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<AccuracyParams>,

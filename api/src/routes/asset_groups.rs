@@ -14,12 +14,33 @@ use crate::{
 };
 
 /// `GET /v1/asset-groups`: every group with its member count.
+#[utoipa::path(
+    get,
+    path = "/v1/asset-groups", operation_id = "listAssetGroups",
+    tag = "assets",
+    responses(
+        (status = 200, description = "Every group", body = serde_json::Value),
+        (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
+        (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
+    )
+)]
 pub async fn list(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     Ok(Json(json!({ "groups": asset_groups::list(&mut conn).await? })))
 }
 
 /// `GET /v1/asset-groups/{slug}`: the group and its members in order.
+#[utoipa::path(
+    get,
+    path = "/v1/asset-groups/{slug}", operation_id = "getAssetGroup",
+    tag = "assets",
+    params(("slug" = String, Path, description = "Group slug")),
+    responses(
+        (status = 200, description = "The group and its members", body = serde_json::Value),
+        (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
+        (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
+    )
+)]
 pub async fn show(State(state): State<AppState>, ApiPath(slug): ApiPath<String>) -> ApiResult<Json<Value>> {
     let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     group_json(&mut conn, &slug).await
@@ -33,7 +54,7 @@ async fn group_json(conn: &mut diesel_async::AsyncPgConnection, slug: &str) -> A
 }
 
 /// Body of `PUT /v1/asset-groups/{slug}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupBody {
     name: String,
@@ -43,6 +64,18 @@ pub struct GroupBody {
 }
 
 /// `PUT /v1/asset-groups/{slug}`: creates or replaces the group (members in the given order).
+#[utoipa::path(
+    put,
+    path = "/v1/asset-groups/{slug}", operation_id = "putAssetGroup",
+    tag = "assets",
+    request_body = GroupBody,
+    params(("slug" = String, Path, description = "Group slug")),
+    responses(
+        (status = 200, description = "Created or replaced", body = serde_json::Value),
+        (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
+        (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
+    )
+)]
 pub async fn put(
     State(state): State<AppState>,
     ApiPath(slug): ApiPath<String>,
@@ -60,13 +93,25 @@ pub async fn put(
 const MAX_APPEND: usize = 1000;
 
 /// Body of `POST /v1/asset-groups/{slug}/members`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AppendBody {
     symbols: Vec<String>,
 }
 
 /// `POST /v1/asset-groups/{slug}/members`: appends symbols not yet in the group.
+#[utoipa::path(
+    post,
+    path = "/v1/asset-groups/{slug}/members", operation_id = "appendAssetGroupMembers",
+    tag = "assets",
+    request_body = AppendBody,
+    params(("slug" = String, Path, description = "Group slug")),
+    responses(
+        (status = 200, description = "Members appended", body = serde_json::Value),
+        (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
+        (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
+    )
+)]
 pub async fn append(
     State(state): State<AppState>,
     ApiPath(slug): ApiPath<String>,
@@ -88,6 +133,17 @@ pub async fn append(
 }
 
 /// `DELETE /v1/asset-groups/{slug}`: removes a group (the assets stay).
+#[utoipa::path(
+    delete,
+    path = "/v1/asset-groups/{slug}", operation_id = "deleteAssetGroup",
+    tag = "assets",
+    params(("slug" = String, Path, description = "Group slug")),
+    responses(
+        (status = 200, description = "Deleted", body = serde_json::Value),
+        (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
+        (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
+    )
+)]
 pub async fn delete(State(state): State<AppState>, ApiPath(slug): ApiPath<String>) -> ApiResult<Json<Value>> {
     let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     if !asset_groups::delete(&mut conn, &slug).await? {

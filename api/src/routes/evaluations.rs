@@ -1,5 +1,5 @@
 //! `POST /v1/evaluations`: run a model walk-forward over stored candles and verify
-//! every forecast (the payload of `kronos_types::jobs::evaluation`); `202` with the
+//! every forecast (the request becomes the payload of `kronos_types::jobs::evaluation`); `202` with the
 //! job. The result (accuracy beside naive per asset and overall) is at
 //! `GET /v1/evaluations/{id}`, and the scored forecasts count in `GET /v1/accuracy`
 //! (`source=evaluation`).
@@ -7,9 +7,10 @@
 use axum::{extract::State, http::HeaderMap, response::Response};
 use chrono::{DateTime, Duration, Utc};
 use kronos_db::{assets, candles, jobs::NewJob};
-use kronos_types::{jobs::evaluation::EvaluationPayload, jobs::payload::BASELINE_MODELS, jobs::JobKind};
+use kronos_types::{jobs::payload::BASELINE_MODELS, jobs::JobKind};
 
 use crate::{
+    dto::evaluations::CreateEvaluation,
     error::{ApiError, ApiResult},
     extract::ValidJson,
     state::AppState,
@@ -19,15 +20,26 @@ use crate::{
 const MAX_ATTEMPTS: i32 = 3;
 
 /// Handler.
+#[utoipa::path(
+    post,
+    path = "/v1/evaluations", operation_id = "createEvaluation",
+    tag = "evaluations",
+    request_body = crate::dto::evaluations::CreateEvaluation,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Repeat a submission safely: the same key and body answer the first job")),
+    responses(
+        (status = 202, description = "Queued; `Location` names the job", body = crate::dto::jobs::Accepted),
+        (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
+        (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
-    ValidJson { value: mut payload, bytes }: ValidJson<EvaluationPayload>,
+    ValidJson { value: request, bytes }: ValidJson<CreateEvaluation>,
 ) -> ApiResult<Response> {
+    let mut payload = request.into_payload();
     payload.validate()?;
     let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
-    payload.asset_ids.clear();
-    payload.calendars.clear();
     // each asset needs a forecast bar in the range with `horizon` bars after it
     let horizon = payload.model.horizon as i64;
     for (i, symbol) in payload.symbols.iter().enumerate() {
@@ -55,7 +67,6 @@ pub async fn create(
         payload.calendars.push(asset.calendar());
     }
     let settings = &mut payload.model;
-    settings.model_id = None;
     if !BASELINE_MODELS.contains(&settings.name.as_str()) {
         let model = crate::routes::models::servable(&state, &mut conn, &settings.name, "model.name").await?;
         settings.name = model.name;

@@ -7,6 +7,7 @@ use kronos_types::jobs::JobKind;
 use crate::state::AppState;
 
 /// Refreshes the gauges read from PostgreSQL and Redis, then renders every metric.
+#[utoipa::path(get, path = "/metrics", operation_id = "metrics", tag = "operations", responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
 pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
     if let Ok(mut conn) = state.pool.get().await {
         if let Ok(counts) = jobs::counts_by_kind_status(&mut conn).await {

@@ -15,61 +15,77 @@ mod results;
 mod trainings;
 mod verifications;
 
-use std::time::Instant;
+use std::{sync::Arc, time::Instant};
 
 use axum::{
     extract::{DefaultBodyLimit, MatchedPath, Request, State},
     middleware::{self, Next},
     response::Response,
-    routing::{get, patch, post},
-    Router,
+    Extension, Router,
+};
+use tower_http::timeout::RequestBodyTimeoutLayer;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{
+    openapi::{self, ApiDoc, Document},
+    state::AppState,
 };
 
-use tower_http::timeout::RequestBodyTimeoutLayer;
+/// Every route with its OpenAPI operation: `routes!` registers a handler and its
+/// `#[utoipa::path]` together, so a route cannot exist without its documentation.
+fn documented_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::base())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(metrics::render))
+        .routes(routes!(openapi::document))
+        .routes(routes!(openapi::docs))
+        .routes(routes!(models::list::list))
+        .routes(routes!(models::show::show, models::delete::delete))
+        .routes(routes!(models::promote::promote))
+        .routes(routes!(trainings::create))
+        .routes(routes!(results::training))
+        .routes(routes!(verifications::create))
+        .routes(routes!(results::verification))
+        .routes(routes!(backtests::create::create))
+        .routes(routes!(backtests::show::show))
+        .routes(routes!(backtests::table::table))
+        .routes(routes!(evaluations::create))
+        .routes(routes!(results::evaluation))
+        .routes(routes!(accuracy::accuracy))
+        .routes(routes!(model_assets::list, model_assets::add))
+        .routes(routes!(model_assets::update, model_assets::remove))
+        .routes(routes!(assets::list::list, assets::catalogue::create))
+        .routes(routes!(assets::catalogue::show, assets::catalogue::update, assets::catalogue::delete))
+        .routes(routes!(asset_groups::list))
+        .routes(routes!(asset_groups::show, asset_groups::put, asset_groups::delete))
+        .routes(routes!(asset_groups::append))
+        .routes(routes!(assets::candles::candles))
+        .routes(routes!(assets::indicators::indicators))
+        .routes(routes!(assets::quality::quality))
+        .routes(routes!(assets::ticker::ticker))
+        .routes(routes!(predictions::create::create))
+        .routes(routes!(predictions::show::show))
+        .routes(routes!(jobs::list::list))
+        .routes(routes!(jobs::show::show))
+        .routes(routes!(jobs::cancel::cancel))
+        .routes(routes!(results::any))
+}
 
-use crate::state::AppState;
+/// The OpenAPI document of every route (what `/openapi.json` serves).
+pub fn api_document() -> utoipa::openapi::OpenApi {
+    documented_routes().into_openapi()
+}
 
 /// The API router.
 pub fn router(state: AppState) -> Router {
     let body_limit = state.config.api.max_body_bytes;
-    Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(metrics::render))
-        .route("/v1/models", get(models::list::list))
-        .route("/v1/models/{model}", get(models::show::show).delete(models::delete::delete))
-        .route("/v1/models/{model}/promote", post(models::promote::promote))
-        .route("/v1/trainings", post(trainings::create))
-        .route("/v1/trainings/{id}", get(results::training))
-        .route("/v1/verifications", post(verifications::create))
-        .route("/v1/verifications/{id}", get(results::verification))
-        .route("/v1/backtests", post(backtests::create::create))
-        .route("/v1/backtests/{id}", get(backtests::show::show))
-        .route("/v1/backtests/{id}/{table}", get(backtests::table::table))
-        .route("/v1/evaluations", post(evaluations::create))
-        .route("/v1/evaluations/{id}", get(results::evaluation))
-        .route("/v1/accuracy", get(accuracy::accuracy))
-        .route("/v1/models/{model}/assets", get(model_assets::list).post(model_assets::add))
-        .route("/v1/models/{model}/assets/{symbol}", patch(model_assets::update).delete(model_assets::remove))
-        .route("/v1/assets", get(assets::list::list).post(assets::catalogue::create))
-        .route(
-            "/v1/assets/{symbol}",
-            get(assets::catalogue::show).patch(assets::catalogue::update).delete(assets::catalogue::delete),
-        )
-        .route("/v1/asset-groups", get(asset_groups::list))
-        .route("/v1/asset-groups/{slug}", get(asset_groups::show).put(asset_groups::put).delete(asset_groups::delete))
-        .route("/v1/asset-groups/{slug}/members", post(asset_groups::append))
-        .route("/v1/assets/{symbol}/candles", get(assets::candles::candles))
-        .route("/v1/assets/{symbol}/indicators", get(assets::indicators::indicators))
-        .route("/v1/assets/{symbol}/quality", get(assets::quality::quality))
-        .route("/v1/assets/{symbol}/ticker", get(assets::ticker::ticker))
-        .route("/v1/predictions", post(predictions::create::create))
-        .route("/v1/predictions/{id}", get(predictions::show::show))
-        .route("/v1/jobs", get(jobs::list::list))
-        .route("/v1/jobs/{id}", get(jobs::show::show))
-        .route("/v1/jobs/{id}/cancel", post(jobs::cancel::cancel))
-        .route("/v1/jobs/{id}/result", get(results::any))
+    let (routes, document) = documented_routes().split_for_parts();
+    let document = Document(Arc::new(document.to_pretty_json().unwrap_or_else(|_| "{}".to_owned())));
+    routes
+        .merge(openapi::assets(state.config.api.docs_assets.as_deref()))
         .fallback(|| async { crate::error::ApiError::not_found("no such route") })
+        .layer(Extension(document))
         .layer(RequestBodyTimeoutLayer::new(state.config.api.body_read_timeout))
         .layer(middleware::from_fn(crate::responses::harden))
         .layer(middleware::from_fn_with_state(state.clone(), record_http_metrics))

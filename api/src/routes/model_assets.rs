@@ -28,6 +28,17 @@ async fn pool_json(conn: &mut AsyncPgConnection, model: &RegisteredModel) -> Api
 }
 
 /// `GET /v1/models/{model}/assets`.
+#[utoipa::path(
+    get,
+    path = "/v1/models/{model}/assets", operation_id = "listModelAssets",
+    tag = "models",
+    params(("model" = String, Path, description = "Numeric id, `lineage@N`, a lineage (its production version) or a version name")),
+    responses(
+        (status = 200, description = "The model's asset pool", body = serde_json::Value),
+        (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
+        (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
+    )
+)]
 pub async fn list(State(state): State<AppState>, ApiPath(key): ApiPath<String>) -> ApiResult<Json<Value>> {
     let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     let model = model(&mut conn, &key).await?;
@@ -35,7 +46,7 @@ pub async fn list(State(state): State<AppState>, ApiPath(key): ApiPath<String>) 
 }
 
 /// Body of `POST /v1/models/{model}/assets`: exactly one of `symbols` and `group`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddBody {
     #[serde(default)]
@@ -52,6 +63,18 @@ fn one() -> f64 {
 
 /// `POST /v1/models/{model}/assets`: adds symbols, or every active member of a group,
 /// to the pool (members already there keep their settings).
+#[utoipa::path(
+    post,
+    path = "/v1/models/{model}/assets", operation_id = "addModelAssets",
+    tag = "models",
+    request_body = AddBody,
+    params(("model" = String, Path, description = "Numeric id, `lineage@N`, a lineage (its production version) or a version name")),
+    responses(
+        (status = 201, description = "Added", body = serde_json::Value),
+        (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
+        (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
+    )
+)]
 pub async fn add(
     State(state): State<AppState>,
     ApiPath(key): ApiPath<String>,
@@ -74,7 +97,7 @@ pub async fn add(
 }
 
 /// Body of `PATCH /v1/models/{model}/assets/{symbol}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateBody {
     #[serde(default)]
@@ -84,6 +107,18 @@ pub struct UpdateBody {
 }
 
 /// `PATCH /v1/models/{model}/assets/{symbol}`: enables/disables or re-weights one asset.
+#[utoipa::path(
+    patch,
+    path = "/v1/models/{model}/assets/{symbol}", operation_id = "updateModelAsset",
+    tag = "models",
+    request_body = UpdateBody,
+    params(("model" = String, Path, description = "Numeric id, `lineage@N`, a lineage (its production version) or a version name"), ("symbol" = String, Path, description = "Asset symbol")),
+    responses(
+        (status = 200, description = "Updated", body = serde_json::Value),
+        (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
+        (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
+    )
+)]
 pub async fn update(
     State(state): State<AppState>,
     ApiPath((key, symbol)): ApiPath<(String, String)>,
@@ -99,6 +134,17 @@ pub async fn update(
 }
 
 /// `DELETE /v1/models/{model}/assets/{symbol}`.
+#[utoipa::path(
+    delete,
+    path = "/v1/models/{model}/assets/{symbol}", operation_id = "removeModelAsset",
+    tag = "models",
+    params(("model" = String, Path, description = "Numeric id, `lineage@N`, a lineage (its production version) or a version name"), ("symbol" = String, Path, description = "Asset symbol")),
+    responses(
+        (status = 200, description = "Removed", body = serde_json::Value),
+        (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
+        (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
+    )
+)]
 pub async fn remove(
     State(state): State<AppState>,
     ApiPath((key, symbol)): ApiPath<(String, String)>,

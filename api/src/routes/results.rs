@@ -7,6 +7,7 @@
 
 use axum::{extract::State, Json};
 use kronos_db::jobs;
+use kronos_types::jobs::{JobKind, JobStatus};
 use serde_json::Value;
 
 use crate::{
@@ -17,33 +18,78 @@ use crate::{
 };
 
 /// The result of succeeded job `raw` of `kind` (any kind when `None`).
-async fn result_of(state: &AppState, raw: &str, kind: Option<&str>) -> ApiResult<Json<Value>> {
+async fn result_of(state: &AppState, raw: &str, kind: Option<JobKind>) -> ApiResult<Json<Value>> {
     let id = parse_id(raw)?;
     let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     let job = jobs::find(&mut conn, id).await?;
-    let kind = kind.map(str::to_owned).or_else(|| job.as_ref().map(|j| j.kind.clone())).unwrap_or_default();
     match job {
-        Some(job) if job.kind == kind && job.status == "succeeded" => Ok(Json(job.result.unwrap_or(Value::Null))),
-        _ => Err(not_ready(&mut conn, id, &kind).await),
+        Some(job) if kind.is_none_or(|k| job.kind == k) && job.status == JobStatus::Succeeded => {
+            Ok(Json(job.result.unwrap_or(Value::Null)))
+        }
+        _ => Err(not_ready(&mut conn, id, kind).await),
     }
 }
 
 /// `GET /v1/trainings/{id}`.
+#[utoipa::path(
+    get,
+    path = "/v1/trainings/{id}", operation_id = "getTraining",
+    tag = "trainings",
+    params(("id" = uuid::Uuid, Path, description = "Job id")),
+    responses(
+        (status = 200, description = "The registered version, its metrics beside naive and whether it was promoted (409 until the job succeeded)", body = serde_json::Value),
+        (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
+        (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
+    )
+)]
 pub async fn training(State(state): State<AppState>, ApiPath(raw): ApiPath<String>) -> ApiResult<Json<Value>> {
-    result_of(&state, &raw, Some("training")).await
+    result_of(&state, &raw, Some(JobKind::Training)).await
 }
 
 /// `GET /v1/verifications/{id}`.
+#[utoipa::path(
+    get,
+    path = "/v1/verifications/{id}", operation_id = "getVerification",
+    tag = "verifications",
+    params(("id" = uuid::Uuid, Path, description = "Job id")),
+    responses(
+        (status = 200, description = "Counts of predictions verified (409 until the job succeeded)", body = serde_json::Value),
+        (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
+        (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
+    )
+)]
 pub async fn verification(State(state): State<AppState>, ApiPath(raw): ApiPath<String>) -> ApiResult<Json<Value>> {
-    result_of(&state, &raw, Some("verification")).await
+    result_of(&state, &raw, Some(JobKind::Verification)).await
 }
 
 /// `GET /v1/evaluations/{id}`.
+#[utoipa::path(
+    get,
+    path = "/v1/evaluations/{id}", operation_id = "getEvaluation",
+    tag = "evaluations",
+    params(("id" = uuid::Uuid, Path, description = "Job id")),
+    responses(
+        (status = 200, description = "Accuracy beside naive per asset and overall (409 until the job succeeded)", body = serde_json::Value),
+        (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
+        (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
+    )
+)]
 pub async fn evaluation(State(state): State<AppState>, ApiPath(raw): ApiPath<String>) -> ApiResult<Json<Value>> {
-    result_of(&state, &raw, Some("evaluation")).await
+    result_of(&state, &raw, Some(JobKind::Evaluation)).await
 }
 
 /// `GET /v1/jobs/{id}/result`.
+#[utoipa::path(
+    get,
+    path = "/v1/jobs/{id}/result", operation_id = "getJobResult",
+    tag = "jobs",
+    params(("id" = uuid::Uuid, Path, description = "Job id")),
+    responses(
+        (status = 200, description = "The job's result, any kind (409 until it succeeded)", body = serde_json::Value),
+        (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
+        (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
+    )
+)]
 pub async fn any(State(state): State<AppState>, ApiPath(raw): ApiPath<String>) -> ApiResult<Json<Value>> {
     result_of(&state, &raw, None).await
 }

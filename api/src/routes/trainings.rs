@@ -1,12 +1,13 @@
-//! `POST /v1/trainings`: validate a training request (the payload of
+//! `POST /v1/trainings`: validate a training request (it becomes the payload of
 //! `kronos_types::jobs::training`), record the job and enqueue it; `202` with the job.
 //! Progress (step, loss, validation loss, ETA) shows in `GET /v1/jobs/{id}`.
 
 use axum::{extract::State, http::HeaderMap, response::Response};
 use kronos_db::{assets, candles, jobs::NewJob, models};
-use kronos_types::{jobs::training::TrainingPayload, jobs::JobKind};
+use kronos_types::jobs::JobKind;
 
 use crate::{
+    dto::trainings::CreateTraining,
     error::{ApiError, ApiResult},
     extract::ValidJson,
     state::AppState,
@@ -17,11 +18,24 @@ use crate::{
 const MAX_ATTEMPTS: i32 = 5;
 
 /// Handler.
+#[utoipa::path(
+    post,
+    path = "/v1/trainings", operation_id = "createTraining",
+    tag = "trainings",
+    request_body = crate::dto::trainings::CreateTraining,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Repeat a submission safely: the same key and body answer the first job")),
+    responses(
+        (status = 202, description = "Queued; `Location` names the job", body = crate::dto::jobs::Accepted),
+        (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
+        (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
-    ValidJson { value: payload, bytes }: ValidJson<TrainingPayload>,
+    ValidJson { value: request, bytes }: ValidJson<CreateTraining>,
 ) -> ApiResult<Response> {
+    let payload = request.into_payload();
     payload.validate()?;
     let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     // one training window needs lookback + horizon + 1 bars; refuse what cannot train

@@ -38,16 +38,16 @@ pub struct ForecastArgs {
     #[arg(long, default_value_t = 512)]
     max_context: usize,
     /// Softmax temperature.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = kronos_types::jobs::payload::KronosSettings::DEFAULT_TEMPERATURE)]
     temperature: f64,
     /// Keep the k most likely tokens (0 = off, 1 = greedy); disables top-p.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = kronos_types::jobs::payload::KronosSettings::DEFAULT_TOP_K)]
     top_k: usize,
     /// Nucleus threshold.
-    #[arg(long, default_value_t = 0.9)]
+    #[arg(long, default_value_t = kronos_types::jobs::payload::KronosSettings::DEFAULT_TOP_P)]
     top_p: f64,
-    /// Sample paths.
-    #[arg(long, default_value_t = 1)]
+    /// Sample paths (the platform's one default).
+    #[arg(long, default_value_t = kronos_types::jobs::payload::KronosSettings::DEFAULT_SAMPLES)]
     samples: usize,
     /// Seed of the sample paths.
     #[arg(long, default_value_t = 0)]

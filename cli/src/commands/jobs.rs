@@ -44,8 +44,8 @@ pub async fn run(config: &Config, cmd: JobsCommand) -> anyhow::Result<()> {
                 bail!("--limit must be between 1 and 1000");
             }
             let filter = jobs::ListFilter {
-                kind: kind.map(|k| k.parse::<JobKind>().map(|k| k.as_str().to_owned())).transpose()?,
-                status: status.map(|s| s.parse::<JobStatus>().map(|s| s.as_str().to_owned())).transpose()?,
+                kind: kind.map(|k| k.parse::<JobKind>()).transpose()?,
+                status: status.map(|s| s.parse::<JobStatus>()).transpose()?,
                 ..Default::default()
             };
             println!("{:<36}  {:<12}  {:<9}  {:>3}  {:<25}  error", "id", "kind", "status", "try", "created");

@@ -8,7 +8,7 @@ use kronos_config::Config;
 use kronos_db::models;
 use kronos_models::kronos::{KronosModel, Preset};
 use kronos_storage::{model_files, model_files::ModelDirs, Storage, StoragePrefix};
-use kronos_types::rfc3339;
+use kronos_types::{registry::ModelSource, rfc3339};
 
 /// `kronos models …`.
 #[derive(Debug, Subcommand)]
@@ -95,7 +95,7 @@ pub async fn run(config: &Config, command: ModelsCommand) -> anyhow::Result<()> 
                 bail!("--max-context must be between 1 and 4096");
             }
             let dirs = ModelDirs { tokenizer: args.tokenizer, predictor: args.predictor };
-            register(config, &mut conn, &args.name, "import", &dirs, args.max_context).await
+            register(config, &mut conn, &args.name, ModelSource::Import, &dirs, args.max_context).await
         }
         ModelsCommand::Init(args) => {
             let preset: Preset = args.preset.parse()?;
@@ -104,7 +104,8 @@ pub async fn run(config: &Config, command: ModelsCommand) -> anyhow::Result<()> 
             let dirs = ModelDirs::under(&staging);
             let model = KronosModel::init(preset, args.seed, tch::Device::Cpu)?;
             model.save(&dirs.tokenizer, &dirs.predictor)?;
-            let result = register(config, &mut conn, &args.name, "init", &dirs, preset.max_context() as i32).await;
+            let result =
+                register(config, &mut conn, &args.name, ModelSource::Init, &dirs, preset.max_context() as i32).await;
             let _ = std::fs::remove_dir_all(&staging);
             result
         }
@@ -117,7 +118,7 @@ async fn register(
     config: &Config,
     conn: &mut diesel_async::AsyncPgConnection,
     name: &str,
-    source: &str,
+    source: ModelSource,
     dirs: &ModelDirs,
     max_context: i32,
 ) -> anyhow::Result<()> {
@@ -142,7 +143,7 @@ async fn register(
         conn,
         &models::NewModel {
             name: name.to_owned(),
-            source: source.to_owned(),
+            source: source.as_str(),
             storage_prefix: prefix,
             tokenizer_config: serde_json::to_value(model.tokenizer.config())?,
             predictor_config: serde_json::to_value(model.predictor.config())?,

@@ -134,7 +134,7 @@ pub async fn run(config: &Config, args: TrainArgs) -> anyhow::Result<()> {
         raw.as_deref().map(|s| parse_time(s).map_err(|e| anyhow!("{flag} {s:?}: {e}"))).transpose()
     };
     let payload = TrainingPayload {
-        family: args.family.clone(),
+        family: args.family.parse().map_err(|e| anyhow!("--family: {e}"))?,
         lineage: args.lineage.clone(),
         from_model: args.from_model.clone(),
         preset: args.preset.clone(),

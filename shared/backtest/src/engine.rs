@@ -24,6 +24,7 @@ use crate::error::{Error, Result};
 /// When a signal computed at bar t's close is filled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Fill {
     /// At bar t+1's open (the default).
     NextOpen,
@@ -34,6 +35,7 @@ pub enum Fill {
 /// How large a new position is.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Sizing {
     /// All available cash (fees included): size × price × (1 + fee) + fixed fee = cash.
     AllIn,
@@ -47,6 +49,7 @@ pub enum Sizing {
 /// fields left out keep their default).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EngineConfig {
     /// Starting cash.
     pub init_cash: f64,

@@ -77,6 +77,7 @@ fn default_interval() -> Interval {
 /// A parameter grid.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SweepSpec {
     /// Values per strategy parameter (`{"fast": [5, 10], "slow": [50, 100]}`); other
     /// parameters keep the strategy's value. Every combination runs; combinations the

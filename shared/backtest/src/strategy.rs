@@ -40,6 +40,7 @@ impl Signals {
 /// A strategy and its parameters (JSON: `{"kind": "sma_cross", "fast": 10, "slow": 50}`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Strategy {
     /// Long when the fast SMA of the close crosses above the slow one, out when it
     /// crosses below (short on the way down when shorting is enabled).
@@ -97,6 +98,7 @@ pub enum Strategy {
 /// What a model-signal strategy thresholds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ModelRule {
     /// The share of sample paths ending above the last close.
     ProbUp,

@@ -102,7 +102,8 @@ pub struct ApiConfig {
     pub max_inline_candles: usize,
     /// Largest request body in bytes (`KRONOS_MAX_BODY_BYTES`).
     pub max_body_bytes: usize,
-    /// Run the dispatcher and reconciler inside the API process (`KRONOS_API_DISPATCHER`, default true).
+    /// Run a dispatcher and reconciler inside the API process too (`KRONOS_API_DISPATCHER`,
+    /// default false: the scheduler runs the deployment's one).
     pub run_dispatcher: bool,
     /// Longest wait for a request's headers (`KRONOS_API_HEADER_TIMEOUT_SECS`, default 10).
     pub header_read_timeout: Duration,
@@ -115,6 +116,10 @@ pub struct ApiConfig {
     /// How long a request waits for a heavy-work slot before a 503
     /// (`KRONOS_API_HEAVY_WAIT_SECS`, default 10).
     pub heavy_wait: Duration,
+    /// Where the interactive API docs' files (Swagger UI, installed by `ops/up`) are
+    /// served from at `/docs` (`KRONOS_API_DOCS_ASSETS`; unset: `/docs` says how to
+    /// install them, `/openapi.json` is always served).
+    pub docs_assets: Option<PathBuf>,
 }
 
 /// Exchange data sources: where they are, how hard we may call them, in which order
@@ -281,12 +286,13 @@ impl Config {
                 addr: parse(env, "KRONOS_API_ADDR", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
                 max_inline_candles: parse(env, "KRONOS_MAX_INLINE_CANDLES", 4096)?,
                 max_body_bytes: parse(env, "KRONOS_MAX_BODY_BYTES", 4 * 1024 * 1024)?,
-                run_dispatcher: parse_bool(env, "KRONOS_API_DISPATCHER", true)?,
+                run_dispatcher: parse_bool(env, "KRONOS_API_DISPATCHER", false)?,
                 header_read_timeout: Duration::from_secs(parse(env, "KRONOS_API_HEADER_TIMEOUT_SECS", 10)?),
                 body_read_timeout: Duration::from_secs(parse(env, "KRONOS_API_BODY_TIMEOUT_SECS", 30)?),
                 max_connections: parse(env, "KRONOS_API_MAX_CONNECTIONS", 1024)?,
                 heavy_limit: parse(env, "KRONOS_API_HEAVY_LIMIT", 2)?,
                 heavy_wait: Duration::from_secs(parse(env, "KRONOS_API_HEAVY_WAIT_SECS", 10)?),
+                docs_assets: env.var("KRONOS_API_DOCS_ASSETS").map(PathBuf::from),
             },
             exchanges: ExchangeConfig::from_env(env)?,
             refresh: RefreshSchedule::from_env(env)?,

@@ -23,10 +23,12 @@ use crate::error::Result;
 pub struct Job {
     /// Job id (UUIDv7: time-ordered).
     pub id: Uuid,
-    /// `prediction`, `training`, `verification`, `backtest` or `refresh`.
-    pub kind: String,
-    /// `queued`, `running`, `retrying`, `succeeded`, `failed` or `cancelled`.
-    pub status: String,
+    /// What the job does.
+    #[diesel(deserialize_as = crate::words::Word<JobKind>)]
+    pub kind: JobKind,
+    /// Where it is in its lifecycle.
+    #[diesel(deserialize_as = crate::words::Word<JobStatus>)]
+    pub status: JobStatus,
     /// Owner (users arrive later).
     pub owner_id: Option<i64>,
     /// Client-supplied idempotency key.
@@ -77,8 +79,8 @@ pub struct Job {
 pub struct NewJob {
     /// Job id.
     pub id: Uuid,
-    /// Kind.
-    pub kind: String,
+    /// Kind (`JobKind::as_str`; [`NewJob::new`] sets it).
+    pub kind: &'static str,
     /// Validated request.
     pub payload: serde_json::Value,
     /// Owner.
@@ -100,7 +102,7 @@ impl NewJob {
     pub fn new(kind: JobKind, payload: serde_json::Value, max_attempts: i32) -> Self {
         Self {
             id: Uuid::now_v7(),
-            kind: kind.as_str().to_owned(),
+            kind: kind.as_str(),
             payload,
             owner_id: None,
             idempotency_key: None,
@@ -184,9 +186,9 @@ pub async fn payload(conn: &mut AsyncPgConnection, id: Uuid) -> Result<Option<se
 #[derive(Debug, Default, Clone)]
 pub struct ListFilter {
     /// Only this kind.
-    pub kind: Option<String>,
+    pub kind: Option<JobKind>,
     /// Only this status.
-    pub status: Option<String>,
+    pub status: Option<JobStatus>,
     /// Only jobs of this batch.
     pub batch_id: Option<Uuid>,
     /// Keyset cursor: jobs strictly older than this id (ids are UUIDv7, time-ordered).
@@ -196,11 +198,11 @@ pub struct ListFilter {
 /// Newest jobs first, at most `limit`, after the cursor.
 pub async fn list(conn: &mut AsyncPgConnection, filter: &ListFilter, limit: i64) -> Result<Vec<Job>> {
     let mut query = jobs::table.select(Job::as_select()).into_boxed();
-    if let Some(kind) = &filter.kind {
-        query = query.filter(jobs::kind.eq(kind.clone()));
+    if let Some(kind) = filter.kind {
+        query = query.filter(jobs::kind.eq(kind.as_str()));
     }
-    if let Some(status) = &filter.status {
-        query = query.filter(jobs::status.eq(status.clone()));
+    if let Some(status) = filter.status {
+        query = query.filter(jobs::status.eq(status.as_str()));
     }
     if let Some(batch) = filter.batch_id {
         query = query.filter(jobs::batch_id.eq(batch));
@@ -237,8 +239,8 @@ pub struct Claimed {
     #[diesel(sql_type = SqlUuid)]
     pub id: Uuid,
     /// Kind.
-    #[diesel(sql_type = Text)]
-    pub kind: String,
+    #[diesel(sql_type = Text, deserialize_as = crate::words::Word<JobKind>)]
+    pub kind: JobKind,
     /// Payload, as JSON text (parsed straight into the kind's payload type).
     #[diesel(sql_type = Text)]
     pub payload: String,
@@ -329,7 +331,7 @@ pub async fn cancel_requested(conn: &mut AsyncPgConnection, id: Uuid) -> Result<
 pub async fn set_progress(conn: &mut AsyncPgConnection, id: Uuid, attempt: i32, progress: f32) -> Result<()> {
     diesel::update(jobs::table)
         .filter(jobs::id.eq(id))
-        .filter(jobs::status.eq("running"))
+        .filter(jobs::status.eq(JobStatus::Running.as_str()))
         .filter(jobs::attempts.eq(attempt))
         .set((jobs::progress.eq(progress), jobs::heartbeat_at.eq(diesel::dsl::now)))
         .execute(conn)
@@ -348,7 +350,7 @@ pub async fn report_progress(
 ) -> Result<bool> {
     let n = diesel::update(jobs::table)
         .filter(jobs::id.eq(id))
-        .filter(jobs::status.eq("running"))
+        .filter(jobs::status.eq(JobStatus::Running.as_str()))
         .filter(jobs::attempts.eq(attempt))
         .set((
             jobs::progress.eq(progress),
@@ -376,11 +378,11 @@ pub async fn mark_succeeded_with_result(
 ) -> Result<bool> {
     let n = diesel::update(jobs::table)
         .filter(jobs::id.eq(id))
-        .filter(jobs::status.eq("running"))
+        .filter(jobs::status.eq(JobStatus::Running.as_str()))
         .filter(jobs::attempts.eq(attempt))
         .filter(jobs::cancel_requested.eq(false))
         .set((
-            jobs::status.eq("succeeded"),
+            jobs::status.eq(JobStatus::Succeeded.as_str()),
             jobs::progress.eq(1.0f32),
             jobs::error.eq(None::<String>),
             jobs::result.eq(Some(result)),
@@ -396,10 +398,10 @@ pub async fn mark_succeeded_with_result(
 pub async fn mark_cancelled(conn: &mut AsyncPgConnection, id: Uuid, attempt: i32) -> Result<bool> {
     let n = diesel::update(jobs::table)
         .filter(jobs::id.eq(id))
-        .filter(jobs::status.eq("running"))
+        .filter(jobs::status.eq(JobStatus::Running.as_str()))
         .filter(jobs::attempts.eq(attempt))
         .set((
-            jobs::status.eq("cancelled"),
+            jobs::status.eq(JobStatus::Cancelled.as_str()),
             jobs::finished_at.eq(diesel::dsl::now),
             jobs::updated_at.eq(diesel::dsl::now),
         ))
@@ -418,11 +420,11 @@ pub async fn mark_failed(
     error: &str,
     retryable: bool,
     backoff_ms: i64,
-) -> Result<Option<String>> {
+) -> Result<Option<JobStatus>> {
     #[derive(QueryableByName)]
     struct Status {
-        #[diesel(sql_type = Text)]
-        status: String,
+        #[diesel(sql_type = Text, deserialize_as = crate::words::Word<JobStatus>)]
+        status: JobStatus,
     }
     let row: Option<Status> = diesel::sql_query(
         "UPDATE jobs SET
@@ -457,10 +459,10 @@ pub struct Dispatch {
 }
 
 /// Jobs of `kind` sitting in Redis unclaimed.
-pub async fn queued_in_transport(conn: &mut AsyncPgConnection, kind: &str) -> Result<i64> {
+pub async fn queued_in_transport(conn: &mut AsyncPgConnection, kind: JobKind) -> Result<i64> {
     Ok(jobs::table
-        .filter(jobs::kind.eq(kind))
-        .filter(jobs::status.eq_any(["queued", "retrying"]))
+        .filter(jobs::kind.eq(kind.as_str()))
+        .filter(jobs::status.eq_any([JobStatus::Queued.as_str(), JobStatus::Retrying.as_str()]))
         .filter(jobs::dispatched_at.is_not_null())
         .count()
         .get_result(conn)
@@ -469,7 +471,7 @@ pub async fn queued_in_transport(conn: &mut AsyncPgConnection, kind: &str) -> Re
 
 /// Takes up to `limit` due, undispatched jobs of `kind` and marks them dispatched.
 /// Concurrent dispatchers never take the same row (`SKIP LOCKED`).
-pub async fn take_for_dispatch(conn: &mut AsyncPgConnection, kind: &str, limit: i64) -> Result<Vec<Dispatch>> {
+pub async fn take_for_dispatch(conn: &mut AsyncPgConnection, kind: JobKind, limit: i64) -> Result<Vec<Dispatch>> {
     Ok(diesel::sql_query(
         "UPDATE jobs SET dispatched_at = now(), dispatch_count = dispatch_count + 1
          WHERE id IN (
@@ -481,7 +483,7 @@ pub async fn take_for_dispatch(conn: &mut AsyncPgConnection, kind: &str, limit: 
             FOR UPDATE SKIP LOCKED)
          RETURNING id, dispatch_count",
     )
-    .bind::<Text, _>(kind)
+    .bind::<Text, _>(kind.as_str())
     .bind::<BigInt, _>(limit)
     .load(conn)
     .await?)
@@ -500,7 +502,7 @@ pub async fn undispatch(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> Result<us
 /// Dispatched, unclaimed jobs of `kind` pushed more than `older_than_ms` ago.
 pub async fn dispatched_before(
     conn: &mut AsyncPgConnection,
-    kind: &str,
+    kind: JobKind,
     older_than_ms: i64,
     limit: i64,
 ) -> Result<Vec<Dispatch>> {
@@ -510,7 +512,7 @@ pub async fn dispatched_before(
            AND dispatched_at < now() - make_interval(secs => $2::bigint / 1000.0)
          ORDER BY dispatched_at LIMIT $3",
     )
-    .bind::<Text, _>(kind)
+    .bind::<Text, _>(kind.as_str())
     .bind::<BigInt, _>(older_than_ms)
     .bind::<BigInt, _>(limit)
     .load(conn)

@@ -14,12 +14,14 @@ pub mod jobs;
 pub mod leader;
 pub mod model_pools;
 pub mod models;
+pub mod notifications;
 pub mod prediction_results;
 pub mod predictions;
 pub mod quality;
 pub mod quarantine;
 pub mod schedule_runs;
 pub mod schema;
+pub mod words;
 
 use diesel_async::{
     pooled_connection::{deadpool::Pool, AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod},

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use kronos_types::registry::{ModelFamily, ModelSource, ModelStatus};
 use serde::Serialize;
 
 use super::schema::models;
@@ -18,10 +19,12 @@ pub struct RegisteredModel {
     /// Unique name of this version (version 1 carries the lineage's name, later
     /// versions `<lineage>.v<N>`).
     pub name: String,
-    /// Model family: `kronos`, or a baseline regressor `lstm`, `gru`, `transformer`.
-    pub family: String,
-    /// `import`, `init` or `training`.
-    pub source: String,
+    /// Model family: Kronos, or a baseline regressor.
+    #[diesel(deserialize_as = crate::words::Word<ModelFamily>)]
+    pub family: ModelFamily,
+    /// How it entered the registry.
+    #[diesel(deserialize_as = crate::words::Word<ModelSource>)]
+    pub source: ModelSource,
     /// Object-store prefix of the weights (see `StorageKey::ModelFile`).
     pub storage_prefix: String,
     /// The tokenizer's `config.json` (Kronos only).
@@ -42,8 +45,9 @@ pub struct RegisteredModel {
     pub lineage: String,
     /// Version within the lineage, from 1.
     pub version: i32,
-    /// `candidate`, `production` or `archived`.
-    pub status: String,
+    /// Where it is in its lineage's lifecycle.
+    #[diesel(deserialize_as = crate::words::Word<ModelStatus>)]
+    pub status: ModelStatus,
     /// The version this one was trained from.
     pub parent_id: Option<i64>,
     /// Interval of the training candles.
@@ -70,8 +74,8 @@ pub struct RegisteredModel {
 pub struct NewModel {
     /// Unique name (also the lineage).
     pub name: String,
-    /// `import`, `init` or `training`.
-    pub source: String,
+    /// How it enters the registry (`ModelSource::Import` or `Init`, as `as_str`).
+    pub source: &'static str,
     /// Object-store prefix of the weights.
     pub storage_prefix: String,
     /// The tokenizer's `config.json`.
@@ -92,7 +96,7 @@ pub struct NewVersion {
     /// Lineage it joins (made if new).
     pub lineage: String,
     /// Family.
-    pub family: String,
+    pub family: ModelFamily,
     /// Object-store prefix of the weights.
     pub storage_prefix: String,
     /// Tokenizer config (Kronos).
@@ -127,7 +131,7 @@ pub struct NewVersion {
 #[diesel(table_name = models)]
 struct VersionRow<'a> {
     name: String,
-    family: &'a str,
+    family: &'static str,
     source: &'static str,
     storage_prefix: &'a str,
     tokenizer_config: Option<&'a serde_json::Value>,
@@ -200,14 +204,14 @@ pub async fn list(conn: &mut AsyncPgConnection) -> Result<Vec<RegisteredModel>> 
 pub async fn list_filtered(
     conn: &mut AsyncPgConnection,
     lineage: Option<&str>,
-    status: Option<&str>,
+    status: Option<ModelStatus>,
 ) -> Result<Vec<RegisteredModel>> {
     let mut query = models::table.select(RegisteredModel::as_select()).order(models::id.desc()).into_boxed();
     if let Some(lineage) = lineage {
         query = query.filter(models::lineage.eq(lineage.to_owned()));
     }
     if let Some(status) = status {
-        query = query.filter(models::status.eq(status.to_owned()));
+        query = query.filter(models::status.eq(status.as_str()));
     }
     Ok(query.load(conn).await?)
 }
@@ -216,7 +220,7 @@ pub async fn list_filtered(
 pub async fn production(conn: &mut AsyncPgConnection, lineage: &str) -> Result<Option<RegisteredModel>> {
     Ok(models::table
         .filter(models::lineage.eq(lineage))
-        .filter(models::status.eq("production"))
+        .filter(models::status.eq(ModelStatus::Production.as_str()))
         .select(RegisteredModel::as_select())
         .first(conn)
         .await
@@ -237,7 +241,7 @@ pub async fn resolve(conn: &mut AsyncPgConnection, reference: &str) -> Result<Op
             .optional()?);
     }
     // a lineage's production version wins over a version that happens to carry the name
-    let production = models::lineage.eq(reference).and(models::status.eq("production"));
+    let production = models::lineage.eq(reference).and(models::status.eq(ModelStatus::Production.as_str()));
     Ok(models::table
         .filter(production.or(models::name.eq(reference)))
         .order(production.desc())
@@ -280,8 +284,8 @@ pub async fn insert_version(conn: &mut AsyncPgConnection, new: &NewVersion) -> R
             let name = if version == 1 { new.lineage.clone() } else { format!("{}.v{version}", new.lineage) };
             let row = VersionRow {
                 name,
-                family: &new.family,
-                source: "training",
+                family: new.family.as_str(),
+                source: ModelSource::Training.as_str(),
                 storage_prefix: &new.storage_prefix,
                 tokenizer_config: new.tokenizer_config.as_ref(),
                 predictor_config: &new.predictor_config,
@@ -290,7 +294,7 @@ pub async fn insert_version(conn: &mut AsyncPgConnection, new: &NewVersion) -> R
                 weights_sha256: &new.weights_sha256,
                 lineage: &new.lineage,
                 version,
-                status: "candidate",
+                status: ModelStatus::Candidate.as_str(),
                 parent_id: new.parent_id,
                 trained_interval: &new.trained_interval,
                 trained_symbols: &new.trained_symbols,
@@ -322,19 +326,21 @@ pub async fn promote(conn: &mut AsyncPgConnection, id: i64) -> Result<(Registere
             .await
             .optional()?
             .ok_or_else(|| Error::NotFound(format!("model {id}")))?;
-        if target.status == "production" {
+        if target.status == ModelStatus::Production {
             return Ok((target, None));
         }
         let archived = diesel::update(
-            models::table.filter(models::lineage.eq(&target.lineage)).filter(models::status.eq("production")),
+            models::table
+                .filter(models::lineage.eq(&target.lineage))
+                .filter(models::status.eq(ModelStatus::Production.as_str())),
         )
-        .set(models::status.eq("archived"))
+        .set(models::status.eq(ModelStatus::Archived.as_str()))
         .returning(RegisteredModel::as_returning())
         .get_result(conn)
         .await
         .optional()?;
         let promoted = diesel::update(models::table.find(id))
-            .set((models::status.eq("production"), models::promoted_at.eq(diesel::dsl::now)))
+            .set((models::status.eq(ModelStatus::Production.as_str()), models::promoted_at.eq(diesel::dsl::now)))
             .returning(RegisteredModel::as_returning())
             .get_result(conn)
             .await?;

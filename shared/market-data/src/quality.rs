@@ -26,6 +26,7 @@ pub const MAX_LISTED: usize = 100;
 
 /// Missing bars between two stored ones.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Gap {
     /// Last bar before the gap.
     pub after: DateTime<Utc>,
@@ -37,6 +38,7 @@ pub struct Gap {
 
 /// A return far from the series' typical returns.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Outlier {
     /// Bar whose close-to-close log return it is.
     pub ts: DateTime<Utc>,
@@ -48,6 +50,7 @@ pub struct Outlier {
 
 /// Consecutive identical bars (same OHLCV), typical of a feed that stopped updating.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StaleRun {
     /// First bar of the run.
     pub from: DateTime<Utc>,
@@ -59,6 +62,7 @@ pub struct StaleRun {
 
 /// The report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QualityReport {
     /// Calendar used for gaps.
     pub calendar: Calendar,
@@ -177,6 +181,7 @@ fn find_stale_runs(candles: &[Candle]) -> Vec<StaleRun> {
 /// The data-quality report of a stored series: the analysis of its candles plus what
 /// was quarantined on the way in.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SeriesQuality {
     /// Asset symbol.
     pub symbol: String,

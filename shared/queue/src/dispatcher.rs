@@ -54,7 +54,7 @@ impl Dispatcher {
             return Ok(0);
         }
         let mut conn = self.pool.get().await?;
-        let taken = jobs::take_for_dispatch(&mut conn, kind.as_str(), room).await?;
+        let taken = jobs::take_for_dispatch(&mut conn, kind, room).await?;
         if taken.is_empty() {
             return Ok(0);
         }

@@ -69,7 +69,7 @@ impl Reconciler {
         }
         for kind in JobKind::ALL {
             let old = self.config.redispatch_check.as_millis() as i64;
-            let stale = jobs::dispatched_before(&mut conn, kind.as_str(), old, CHECK_BATCH).await?;
+            let stale = jobs::dispatched_before(&mut conn, kind, old, CHECK_BATCH).await?;
             let missing = self.transport.missing(kind, &stale).await?;
             if !missing.is_empty() {
                 let n = jobs::undispatch(&mut conn, &missing).await?;

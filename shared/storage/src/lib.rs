@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use kronos_config::StorageConfig;
+use kronos_types::registry::ModelFamily;
 
 pub mod error;
 pub mod model_files;
@@ -121,8 +122,8 @@ impl ModelPart {
     pub const ALL: [ModelPart; 2] = [Self::Tokenizer, Self::Predictor];
 
     /// The parts of a model family.
-    pub fn of_family(family: &str) -> &'static [ModelPart] {
-        if family == "kronos" {
+    pub fn of_family(family: ModelFamily) -> &'static [ModelPart] {
+        if family == ModelFamily::Kronos {
             &Self::ALL
         } else {
             &[Self::Regressor]

@@ -29,6 +29,7 @@ const MAX_CLOSED_STEPS: usize = 7 * 24 * 60 + 1;
 /// When an asset trades.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Calendar {
     /// Every minute of every day (crypto).
     #[default]

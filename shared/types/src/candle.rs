@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// One OHLCV(+amount) bar. `amount` is the traded value; 0 where the source has none.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Candle {
     /// Bar open time (UTC).
     #[serde(alias = "timestamp", alias = "time")]

@@ -18,6 +18,7 @@ const SEED: &str = include_str!("../data/catalogue.json");
 
 /// One asset of a catalogue file or request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AssetSpec {
     /// Symbol, e.g. `BTCUSDT`, `AAPL` (stored upper-case).

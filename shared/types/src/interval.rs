@@ -125,6 +125,23 @@ impl From<Interval> for String {
     }
 }
 
+/// Its OpenAPI schema: one of the canonical spellings.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Interval {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::{schema::Type, ObjectBuilder};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(Self::ALL.iter().map(|i| i.as_str())))
+            .description(Some("Candle interval"))
+            .examples(["1d"])
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Interval {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

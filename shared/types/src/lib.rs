@@ -11,6 +11,7 @@ pub mod error;
 pub mod interval;
 pub mod jobs;
 pub mod ranges;
+pub mod registry;
 pub mod time;
 pub mod walk_forward;
 

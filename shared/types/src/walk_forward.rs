@@ -5,7 +5,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::{
+    error::{Error, Result},
+    jobs::payload::KronosSettings,
+};
 
 /// What a model said at each bar (`NaN` before its first forecast).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -134,23 +137,33 @@ pub struct ModelSettings {
     pub seed: u64,
 }
 
+/// Defaults of the walk-forward plan.
+impl ModelSettings {
+    /// Default bars the model sees.
+    pub const DEFAULT_CONTEXT: usize = 64;
+    /// Default steps each forecast looks ahead.
+    pub const DEFAULT_HORIZON: usize = 5;
+    /// Default bars between forecasts.
+    pub const DEFAULT_EVERY: usize = 1;
+}
+
 fn default_context() -> usize {
-    64
+    ModelSettings::DEFAULT_CONTEXT
 }
 fn default_horizon() -> usize {
-    5
+    ModelSettings::DEFAULT_HORIZON
 }
 fn default_every() -> usize {
-    1
+    ModelSettings::DEFAULT_EVERY
 }
 fn default_samples() -> usize {
-    8
+    KronosSettings::DEFAULT_SAMPLES
 }
 fn default_temperature() -> f64 {
-    1.0
+    KronosSettings::DEFAULT_TEMPERATURE
 }
 fn default_top_p() -> f64 {
-    0.9
+    KronosSettings::DEFAULT_TOP_P
 }
 
 impl ModelSettings {

@@ -17,16 +17,13 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("kronos-config", &["kronos-types"]),
     ("kronos-observability", &[]),
     ("kronos-db", &["kronos-types"]),
-    ("kronos-storage", &["kronos-config"]),
+    ("kronos-storage", &["kronos-types", "kronos-config"]),
     ("kronos-queue", &["kronos-types", "kronos-config", "kronos-db", "kronos-observability"]),
     ("kronos-market-data", &["kronos-types"]),
     ("kronos-exchanges", &["kronos-types", "kronos-config", "kronos-db", "kronos-market-data"]),
     ("kronos-backtest", &["kronos-types"]),
     ("kronos-models", &[]),
-    (
-        "kronos-scheduler",
-        &["kronos-types", "kronos-config", "kronos-db", "kronos-queue", "kronos-storage", "kronos-observability"],
-    ),
+    ("kronos-scheduler", &["kronos-types", "kronos-config", "kronos-db", "kronos-queue", "kronos-observability"]),
     (
         "kronos-api",
         &[
@@ -82,7 +79,7 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
     // polars itself links object_store and reqwest (polars-error, polars-io)
     ("kronos-market-data", &["tch", "diesel", "redis", "apalis"]),
     ("kronos-backtest", &["tch", "diesel", "redis", "apalis"]),
-    ("kronos-scheduler", &["polars", "tch"]),
+    ("kronos-scheduler", &["polars", "tch", "object_store"]),
     ("kronos-models", &["polars", "diesel", "redis", "object_store", "apalis"]),
 ];
 

@@ -1,4 +1,4 @@
-//! Every `bash` example of the README and of `docs/API.md` and `docs/CLI.md` runs
+//! Every `bash` example of the README and of `docs/api.md` and `docs/CLI.md` runs
 //! against a platform set up as `ops/up` sets it up (the seed catalogue, the demo data,
 //! `kronos-mini`, a worker): each block must exit 0, and every `curl` in it must get a
 //! 2xx (`--fail-with-body`), so the documentation cannot drift from the code.
@@ -107,7 +107,7 @@ async fn every_documented_example_runs() {
 
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut ran = 0;
-    for doc in ["README.md", "docs/API.md", "docs/CLI.md"] {
+    for doc in ["README.md", "docs/api.md", "docs/CLI.md"] {
         for (line, block) in bash_blocks(&root.join(doc)) {
             let script =
                 format!("set -euo pipefail\n{CURL}\n{}", block.replace("localhost:8080", &format!("127.0.0.1:{port}")));

@@ -9,7 +9,7 @@ use kronos_queue::{
     dispatcher::Dispatcher, enqueue::DispatchSignal, reconciler::Reconciler, transport::QueueTransport,
 };
 use kronos_tests::TestEnv;
-use kronos_types::jobs::JobKind;
+use kronos_types::jobs::{JobKind, JobStatus};
 use uuid::Uuid;
 
 fn new_job(max_attempts: i32) -> NewJob {
@@ -56,18 +56,18 @@ async fn retryable_failures_back_off_until_attempts_run_out() {
     jobs::insert_many(&mut conn, std::slice::from_ref(&job)).await.unwrap();
     jobs::claim(&mut conn, job.id, "w", "cpu").await.unwrap().unwrap();
     let s = jobs::mark_failed(&mut conn, job.id, 1, "exchange timeout", true, 60_000).await.unwrap();
-    assert_eq!(s.as_deref(), Some("retrying"));
+    assert_eq!(s, Some(JobStatus::Retrying));
     let j = status(&pool, job.id).await;
     assert!(j.run_after > chrono::Utc::now() + chrono::Duration::seconds(50), "backoff honoured");
     assert_eq!(j.error.as_deref(), Some("exchange timeout"));
     assert!(j.finished_at.is_none());
-    assert!(jobs::take_for_dispatch(&mut conn, "prediction", 10).await.unwrap().is_empty(), "not due yet");
+    assert!(jobs::take_for_dispatch(&mut conn, JobKind::Prediction, 10).await.unwrap().is_empty(), "not due yet");
     diesel::sql_query("UPDATE jobs SET run_after = now()").execute(&mut conn).await.unwrap();
-    assert_eq!(jobs::take_for_dispatch(&mut conn, "prediction", 10).await.unwrap().len(), 1, "due again");
+    assert_eq!(jobs::take_for_dispatch(&mut conn, JobKind::Prediction, 10).await.unwrap().len(), 1, "due again");
     let second = jobs::claim(&mut conn, job.id, "w", "cpu").await.unwrap().unwrap();
     assert_eq!(second.attempts, 2);
     let s = jobs::mark_failed(&mut conn, job.id, 2, "exchange timeout again", true, 10).await.unwrap();
-    assert_eq!(s.as_deref(), Some("failed"), "max_attempts = 2 reached");
+    assert_eq!(s, Some(JobStatus::Failed), "max_attempts = 2 reached");
     assert!(status(&pool, job.id).await.finished_at.is_some());
 }
 
@@ -79,7 +79,7 @@ async fn permanent_failures_fail_at_once() {
     jobs::insert_many(&mut conn, std::slice::from_ref(&job)).await.unwrap();
     jobs::claim(&mut conn, job.id, "w", "cpu").await.unwrap().unwrap();
     let s = jobs::mark_failed(&mut conn, job.id, 1, "need at least 7 candles", false, 10).await.unwrap();
-    assert_eq!(s.as_deref(), Some("failed"));
+    assert_eq!(s, Some(JobStatus::Failed));
     assert_eq!(status(&pool, job.id).await.attempts, 1);
 }
 
@@ -96,9 +96,9 @@ async fn expired_leases_return_jobs_and_count_as_attempts() {
     let expired = jobs::expire_leases(&mut conn, 60_000).await.unwrap();
     assert_eq!(expired.len(), 2);
     let (ja, jb) = (status(&pool, a.id).await, status(&pool, b.id).await);
-    assert_eq!(ja.status, "retrying");
+    assert_eq!(ja.status, JobStatus::Retrying);
     assert!(ja.error.as_deref().unwrap().contains("dead-worker"));
-    assert_eq!(jb.status, "failed", "its only attempt was spent");
+    assert_eq!(jb.status, JobStatus::Failed, "its only attempt was spent");
     assert_eq!(jobs::claim(&mut conn, a.id, "w2", "cpu").await.unwrap().unwrap().attempts, 2);
 }
 
@@ -122,12 +122,12 @@ async fn cancelling_a_running_job_stops_its_completion() {
     jobs::insert_many(&mut conn, std::slice::from_ref(&job)).await.unwrap();
     jobs::claim(&mut conn, job.id, "w", "cpu").await.unwrap().unwrap();
     let j = jobs::request_cancel(&mut conn, job.id).await.unwrap().unwrap();
-    assert_eq!(j.status, "running", "running jobs stop at their next step");
+    assert_eq!(j.status, JobStatus::Running, "running jobs stop at their next step");
     assert!(j.cancel_requested);
     assert!(jobs::cancel_requested(&mut conn, job.id).await.unwrap());
     assert!(!jobs::mark_succeeded(&mut conn, job.id, 1).await.unwrap());
     assert!(jobs::mark_cancelled(&mut conn, job.id, 1).await.unwrap());
-    assert_eq!(status(&pool, job.id).await.status, "cancelled");
+    assert_eq!(status(&pool, job.id).await.status, JobStatus::Cancelled);
     assert!(jobs::request_cancel(&mut conn, job.id).await.unwrap().is_none());
 }
 
@@ -147,7 +147,7 @@ async fn dispatcher_keeps_the_redis_backlog_bounded() {
     assert_eq!(d.dispatch_all().await, 20);
     assert_eq!(d.dispatch_all().await, 0, "backlog full");
     assert_eq!(t.depth(JobKind::Prediction).await.unwrap(), 20);
-    assert_eq!(jobs::queued_in_transport(&mut conn, "prediction").await.unwrap(), 20);
+    assert_eq!(jobs::queued_in_transport(&mut conn, JobKind::Prediction).await.unwrap(), 20);
     // a worker fetches five: they leave the waiting set
     let mut rc = t.connection();
     let scheduled = t.apalis_config(JobKind::Prediction).scheduled_jobs_set();

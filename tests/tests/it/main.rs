@@ -18,6 +18,7 @@ mod kronos_flow;
 mod lifecycle;
 mod market_data_api;
 mod migrations;
+mod openapi_spec;
 mod prediction_flow;
 mod quality;
 mod refresh;

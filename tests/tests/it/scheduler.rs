@@ -88,19 +88,20 @@ async fn two_schedulers_enqueue_each_slot_once_and_a_restart_catches_up() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn retraining_slots_fine_tune_production_versions_once_and_cleanup_deletes_old_documents() {
+async fn retraining_slots_fine_tune_production_versions_once_and_cleanup_jobs_delete_old_documents() {
     use kronos_db::{models, models::NewVersion};
     use kronos_scheduler::{cron_tasks, cron_tasks::CronTask, cron_tasks::SlotOutcome};
     use kronos_storage::{Storage, StorageKey};
     use serde_json::json;
 
     let env = TestEnv::new().await;
+    let ninety_days = chrono::Duration::days(90);
     let pool = kronos_db::pool(&env.config.database_url, 2).unwrap();
     let mut conn = pool.get().await.unwrap();
     let config = json!({"preset": "mini", "symbols": ["GOOGL"], "interval": "1d", "steps": 300, "lineage": "nightly"});
     let version = NewVersion {
         lineage: "nightly".into(),
-        family: "kronos".into(),
+        family: kronos_types::registry::ModelFamily::Kronos,
         storage_prefix: "models/nightly-x".into(),
         tokenizer_config: Some(json!({})),
         predictor_config: json!({}),
@@ -119,26 +120,30 @@ async fn retraining_slots_fine_tune_production_versions_once_and_cleanup_deletes
     let v1 = models::insert_version(&mut conn, &version).await.unwrap();
     assert_eq!((v1.version, v1.status.as_str()), (1, "candidate"), "promotion is the caller's decision");
     let v1 = models::promote(&mut conn, v1.id).await.unwrap().0;
-    assert_eq!(v1.status, "production");
+    assert_eq!(v1.status, kronos_types::registry::ModelStatus::Production);
 
     let slot = Utc::now();
-    let SlotOutcome::Enqueued(ids) = cron_tasks::run_slot(&mut conn, CronTask::Retrain, slot, false).await.unwrap()
+    let SlotOutcome::Enqueued(ids) =
+        cron_tasks::run_slot(&mut conn, CronTask::Retrain, slot, false, ninety_days).await.unwrap()
     else {
         panic!("the slot was not run")
     };
     assert_eq!(ids.len(), 1);
     let job = kronos_db::jobs::find(&mut conn, ids[0]).await.unwrap().unwrap();
-    assert_eq!(job.kind, "training");
+    assert_eq!(job.kind, kronos_types::jobs::JobKind::Training);
     let payload = kronos_db::jobs::payload(&mut conn, ids[0]).await.unwrap().unwrap();
     assert_eq!(payload["from_model"], "nightly@1", "fine-tunes the production version: {payload}");
     assert_eq!(payload["preset"], serde_json::Value::Null);
     assert_eq!(payload["auto_promote"], true);
     assert_eq!(payload["steps"], 300);
     // the same slot again (another scheduler) does nothing; a superseded slot is noted
-    assert_eq!(cron_tasks::run_slot(&mut conn, CronTask::Retrain, slot, false).await.unwrap(), SlotOutcome::Taken);
+    assert_eq!(
+        cron_tasks::run_slot(&mut conn, CronTask::Retrain, slot, false, ninety_days).await.unwrap(),
+        SlotOutcome::Taken
+    );
     let earlier = slot - chrono::Duration::days(1);
     assert!(matches!(
-        cron_tasks::run_slot(&mut conn, CronTask::Retrain, earlier, true).await.unwrap(),
+        cron_tasks::run_slot(&mut conn, CronTask::Retrain, earlier, true, ninety_days).await.unwrap(),
         SlotOutcome::Skipped(_)
     ));
     assert_eq!(
@@ -161,8 +166,87 @@ async fn retraining_slots_fine_tune_production_versions_once_and_cleanup_deletes
         .await
         .unwrap();
     }
-    let report = cron_tasks::cleanup(&mut conn, &storage, Utc::now(), chrono::Duration::days(90)).await.unwrap();
-    assert_eq!(report.forecast_documents, 1);
+    // the slot only enqueues a cleanup job; a worker deletes
+    let now = Utc::now();
+    let SlotOutcome::Enqueued(ids) =
+        cron_tasks::run_slot(&mut conn, CronTask::Cleanup, now, false, ninety_days).await.unwrap()
+    else {
+        panic!("the cleanup slot enqueued nothing")
+    };
+    assert_eq!(ids.len(), 1);
+    assert!(storage.get(&StorageKey::Forecast { job_id: old }).await.is_ok(), "the scheduler deletes nothing itself");
+    let api = kronos_tests::http::TestApi::start(&env, true).await;
+    let _worker = Proc::start("kronos-worker", &env, &["--devices", "cpu"], &[]);
+    let path = format!("/v1/jobs/{}/result", ids[0]);
+    let started = std::time::Instant::now();
+    let report = loop {
+        let (status, body) = api.get(&path).await;
+        if status == 200 {
+            break body;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "the cleanup job did not finish: {body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(report["forecast_documents"], 1, "{report}");
     assert!(storage.get(&StorageKey::Forecast { job_id: old }).await.is_err());
     assert!(storage.get(&StorageKey::Forecast { job_id: new }).await.is_ok());
+}
+
+/// The deployment's one dispatcher is the scheduler's: a job submitted to an API that
+/// runs none is moved by the scheduler, woken across processes by the jobs trigger's
+/// notification, and a worker runs it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_schedulers_dispatcher_moves_jobs_submitted_to_an_api_without_one() {
+    let mut env = TestEnv::new().await;
+    env.config.api.run_dispatcher = false;
+    let quiet = [("KRONOS_CRON", String::new()), ("KRONOS_REFRESH_INTERVALS", String::new())];
+    let _scheduler = Proc::start("kronos-scheduler", &env, &[], &quiet);
+    let _worker = Proc::start("kronos-worker", &env, &["--devices", "cpu"], &[]);
+    let api = kronos_tests::http::TestApi::start(&env, false).await;
+    let (status, body) = api.post_json("/v1/predictions", &kronos_tests::sample::inline_request(40, 3, "naive")).await;
+    assert_eq!(status, 202, "{body}");
+    let path = format!("/v1/jobs/{}", body["job"]["id"].as_str().expect("id"));
+    let started = std::time::Instant::now();
+    loop {
+        let (_, job) = api.get(&path).await;
+        if job["status"] == "succeeded" {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "the job was never run: {job}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Inserting jobs notifies `kronos_jobs` on commit, and the listener hears it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inserting_jobs_notifies_listening_dispatchers() {
+    use std::sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    };
+    let env = TestEnv::new().await;
+    let heard = Arc::new(AtomicUsize::new(0));
+    let counter = heard.clone();
+    let listener =
+        tokio::spawn(kronos_db::notifications::listen_for_jobs(env.config.database_url.clone(), move || {
+            AtomicUsize::fetch_add(&counter, 1, Ordering::SeqCst);
+        }));
+    // the listener wakes once when it starts listening
+    let started = std::time::Instant::now();
+    while AtomicUsize::load(&heard, Ordering::SeqCst) == 0 {
+        assert!(started.elapsed() < Duration::from_secs(10), "the listener never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let before = AtomicUsize::load(&heard, Ordering::SeqCst);
+    let pool = kronos_db::pool(&env.config.database_url, 1).expect("pool");
+    let mut conn = pool.get().await.expect("conn");
+    let job =
+        kronos_db::jobs::NewJob::new(kronos_types::jobs::JobKind::Verification, serde_json::json!({"limit": 10}), 1);
+    kronos_db::jobs::insert_many(&mut conn, &[job]).await.expect("insert");
+    let started = std::time::Instant::now();
+    while AtomicUsize::load(&heard, Ordering::SeqCst) == before {
+        assert!(started.elapsed() < Duration::from_secs(10), "no notification after an insert");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    listener.abort();
 }

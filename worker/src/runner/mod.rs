@@ -2,6 +2,7 @@
 //! atomically with its results; the handler records failures.
 
 pub mod backtest;
+pub mod cleanup;
 pub mod evaluation;
 pub mod prediction;
 pub mod refresh;

@@ -20,7 +20,10 @@ use kronos_models::{
     ComputeDevice,
 };
 use kronos_storage::{model_files, ModelPart, Storage, StoragePrefix};
-use kronos_types::jobs::training::TrainingPayload;
+use kronos_types::{
+    jobs::training::TrainingPayload,
+    registry::{ModelFamily, ModelStatus},
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -143,7 +146,7 @@ pub struct TrainingOutcome {
 impl TrainingOutcome {
     /// The stage whose losses describe the model: the Kronos predictor or the regressor.
     pub fn final_stage(&self) -> &'static str {
-        if self.model.family == "kronos" {
+        if self.model.family == ModelFamily::Kronos {
             "predictor"
         } else {
             "regressor"
@@ -241,7 +244,7 @@ pub async fn run(
 
     // a job's retry overwrites the same objects
     let prefix = StoragePrefix::trained_model(&lineage, job_id.unwrap_or_else(Uuid::now_v7)).path();
-    let parts = ModelPart::of_family(&payload.family);
+    let parts = ModelPart::of_family(payload.family);
     let sha = model_files::upload_parts(&env.storage, &prefix, &final_dir, parts).await?;
     let candidate = trained.report.metrics;
     let beats =
@@ -269,7 +272,7 @@ pub async fn run(
     });
     let new = NewVersion {
         lineage: lineage.clone(),
-        family: payload.family.clone(),
+        family: payload.family,
         storage_prefix: prefix,
         tokenizer_config: trained.tokenizer_config,
         predictor_config: trained.predictor_config,
@@ -288,7 +291,7 @@ pub async fn run(
     let mut conn = env.pool.get().await.map_err(Error::from)?;
     let mut model = models::insert_version(&mut conn, &new).await?;
     // a retried job finds its version registered (and maybe promoted) already
-    let mut promoted = model.status == "production";
+    let mut promoted = model.status == ModelStatus::Production;
     if !promoted && verdict.promote {
         model = models::promote(&mut conn, model.id).await?.0;
         promoted = true;
@@ -394,7 +397,7 @@ impl TrainJob {
         let (tok_lr, lr) = p.learning_rates();
         let production_metrics = |set: &WindowSet| -> Result<Option<Comparison>, RunError> {
             let Some((row, dir)) = &self.production else { return Ok(None) };
-            let metrics = if row.family == "kronos" {
+            let metrics = if row.family == ModelFamily::Kronos {
                 let model = KronosTrainable::load_weights(dir, device)?;
                 KronosTrainable::new(model, (0, 0), (tok_lr, lr), row.max_context as usize).evaluate(set, p.seed)?
             } else {
@@ -402,7 +405,7 @@ impl TrainJob {
             };
             Ok(Some(metrics))
         };
-        if p.family == "kronos" {
+        if p.family == ModelFamily::Kronos {
             let (model, max_context) = match (&self.resume_dir, &self.parent, &p.preset) {
                 (Some(dir), _, _) => (KronosTrainable::load_weights(dir, device)?, self.max_context()),
                 (None, Some((row, dir)), _) => (KronosTrainable::load_weights(dir, device)?, row.max_context as usize),
@@ -426,7 +429,7 @@ impl TrainJob {
                 parameters: trainable.model.predictor_parameters(),
             })
         } else {
-            let kind: RegressorKind = p.family.parse()?;
+            let kind: RegressorKind = p.family.as_str().parse()?;
             let model = match &self.resume_dir {
                 Some(dir) => Regressor::load(dir, device)?.with_schedule(p.steps, lr),
                 None => {

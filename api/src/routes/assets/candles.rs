@@ -21,7 +21,7 @@ use crate::{
 const BAR_BYTES: usize = 128;
 
 /// One bar as encoded.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ChartBar {
     /// Bar open time, Unix seconds (UTC).
     pub time: i64,
@@ -68,19 +68,32 @@ impl Serialize for OldestFirst {
 }
 
 /// The answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CandlesView {
     /// Asset symbol.
     pub symbol: String,
     /// Interval.
+    #[schema(value_type = kronos_types::Interval)]
     pub interval: String,
     /// Bars, oldest first: the latest `limit` in the range.
+    #[schema(value_type = Vec<ChartBar>)]
     pub candles: OldestFirst,
     /// Older bars exist in the range (ask again with `to` = first time − 1).
     pub more_before: bool,
 }
 
 /// Handler.
+#[utoipa::path(
+    get,
+    path = "/v1/assets/{symbol}/candles", operation_id = "getCandles",
+    tag = "market data",
+    params(("symbol" = String, Path, description = "Asset symbol"), super::SeriesParams),
+    responses(
+        (status = 200, description = "Bars, oldest first", body = CandlesView),
+        (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
+        (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
+    )
+)]
 pub async fn candles(
     State(state): State<AppState>,
     ApiPath(symbol): ApiPath<String>,

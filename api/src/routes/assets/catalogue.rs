@@ -15,6 +15,17 @@ use crate::{
 };
 
 /// `GET /v1/assets/{symbol}`.
+#[utoipa::path(
+    get,
+    path = "/v1/assets/{symbol}", operation_id = "getAsset",
+    tag = "assets",
+    params(("symbol" = String, Path, description = "Asset symbol")),
+    responses(
+        (status = 200, description = "The catalogue entry", body = serde_json::Value),
+        (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
+        (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
+    )
+)]
 pub async fn show(State(state): State<AppState>, ApiPath(symbol): ApiPath<String>) -> ApiResult<Json<Value>> {
     let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     let asset = assets::find_by_symbol(&mut conn, &symbol)
@@ -25,6 +36,17 @@ pub async fn show(State(state): State<AppState>, ApiPath(symbol): ApiPath<String
 
 /// `POST /v1/assets`: creates the asset or updates its catalogue fields (201 either way,
 /// with the stored entry).
+#[utoipa::path(
+    post,
+    path = "/v1/assets", operation_id = "upsertAsset",
+    tag = "assets",
+    request_body = kronos_types::catalogue::AssetSpec,
+    responses(
+        (status = 201, description = "Created or updated", body = serde_json::Value),
+        (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
+        (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
+    )
+)]
 pub async fn create(State(state): State<AppState>, body: ValidJson<AssetSpec>) -> ApiResult<(StatusCode, Json<Value>)> {
     let mut spec = body.value;
     spec.validate()?;
@@ -34,7 +56,7 @@ pub async fn create(State(state): State<AppState>, body: ValidJson<AssetSpec>) -
 }
 
 /// Body of `PATCH /v1/assets/{symbol}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssetPatch {
     /// Inactive assets keep their history but get no refreshes and join no pools.
@@ -42,6 +64,18 @@ pub struct AssetPatch {
 }
 
 /// `PATCH /v1/assets/{symbol}`.
+#[utoipa::path(
+    patch,
+    path = "/v1/assets/{symbol}", operation_id = "updateAsset",
+    tag = "assets",
+    request_body = AssetPatch,
+    params(("symbol" = String, Path, description = "Asset symbol")),
+    responses(
+        (status = 200, description = "Updated", body = serde_json::Value),
+        (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
+        (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
+    )
+)]
 pub async fn update(
     State(state): State<AppState>,
     ApiPath(symbol): ApiPath<String>,
@@ -55,7 +89,8 @@ pub async fn update(
 }
 
 /// Query of `DELETE /v1/assets/{symbol}`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DeleteParams {
     /// `true`: its stored candles (and quarantined rows) go too.
@@ -65,6 +100,17 @@ pub struct DeleteParams {
 /// `DELETE /v1/assets/{symbol}`: removes an asset created by mistake (with its group
 /// memberships and pool entries); `409` while it has candles (unless
 /// `with_candles=true`) or while forecasts refer to it (deactivate it instead).
+#[utoipa::path(
+    delete,
+    path = "/v1/assets/{symbol}", operation_id = "deleteAsset",
+    tag = "assets",
+    params(("symbol" = String, Path, description = "Asset symbol"), DeleteParams),
+    responses(
+        (status = 200, description = "Deleted", body = serde_json::Value),
+        (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
+        (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
+    )
+)]
 pub async fn delete(
     State(state): State<AppState>,
     ApiPath(symbol): ApiPath<String>,

@@ -23,7 +23,7 @@ const RECURSIVE_WARMUP: usize = 10;
 const MAX_WARMUP: usize = 5000;
 
 /// The answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IndicatorsView {
     /// Asset symbol.
     pub symbol: String,
@@ -38,6 +38,17 @@ pub struct IndicatorsView {
 }
 
 /// Handler.
+#[utoipa::path(
+    get,
+    path = "/v1/assets/{symbol}/indicators", operation_id = "getIndicators",
+    tag = "market data",
+    params(("symbol" = String, Path, description = "Asset symbol"), super::SeriesParams),
+    responses(
+        (status = 200, description = "Indicator series aligned with the bars", body = IndicatorsView),
+        (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
+        (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
+    )
+)]
 pub async fn indicators(
     State(state): State<AppState>,
     ApiPath(symbol): ApiPath<String>,

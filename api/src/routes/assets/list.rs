@@ -13,7 +13,8 @@ use crate::{
 };
 
 /// Query parameters.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     class: Option<String>,
     category: Option<String>,
@@ -22,6 +23,17 @@ pub struct ListParams {
 }
 
 /// Handler: assets by symbol, or a group's members in group order.
+#[utoipa::path(
+    get,
+    path = "/v1/assets", operation_id = "listAssets",
+    tag = "assets",
+    params(ListParams),
+    responses(
+        (status = 200, description = "The catalogue (a group: its members in group order)", body = serde_json::Value),
+        (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
+        (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
+    )
+)]
 pub async fn list(State(state): State<AppState>, ApiQuery(params): ApiQuery<ListParams>) -> ApiResult<Json<Value>> {
     if let Some(class) = params.class.as_deref() {
         if !CLASSES.contains(&class) {

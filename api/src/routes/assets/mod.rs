@@ -16,15 +16,20 @@ use serde::Deserialize;
 use crate::error::{ApiError, ApiResult};
 
 /// Query parameters shared by the per-asset series endpoints.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SeriesParams {
     /// Candle interval (required).
+    #[param(value_type = Option<Interval>)]
     pub interval: Option<String>,
     /// Earliest bar time (RFC 3339, `YYYY-MM-DD` or Unix seconds).
+    #[param(value_type = Option<String>, format = DateTime)]
     pub from: Option<String>,
     /// Latest bar time.
+    #[param(value_type = Option<String>, format = DateTime)]
     pub to: Option<String>,
     /// Most bars returned.
+    #[param(value_type = Option<i64>, minimum = 1)]
     pub limit: Option<String>,
     /// Indicator names (indicators endpoint), comma-separated.
     pub names: Option<String>,

@@ -12,6 +12,17 @@ use crate::{
 };
 
 /// Handler.
+#[utoipa::path(
+    get,
+    path = "/v1/assets/{symbol}/quality", operation_id = "getQuality",
+    tag = "market data",
+    params(("symbol" = String, Path, description = "Asset symbol"), super::SeriesParams),
+    responses(
+        (status = 200, description = "The data-quality report", body = kronos_market_data::quality::SeriesQuality),
+        (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
+        (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
+    )
+)]
 pub async fn quality(
     State(state): State<AppState>,
     ApiPath(symbol): ApiPath<String>,

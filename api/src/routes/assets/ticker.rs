@@ -13,6 +13,17 @@ use crate::{
 };
 
 /// Handler: 404 for an unknown symbol or one no exchange lists, 503 when every source failed.
+#[utoipa::path(
+    get,
+    path = "/v1/assets/{symbol}/ticker", operation_id = "getTicker",
+    tag = "market data",
+    params(("symbol" = String, Path, description = "Asset symbol")),
+    responses(
+        (status = 200, description = "Last price and 24 h change", body = serde_json::Value),
+        (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
+        (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
+    )
+)]
 pub async fn ticker(State(state): State<AppState>, ApiPath(symbol): ApiPath<String>) -> ApiResult<Json<Value>> {
     let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     let asset = assets::find_by_symbol(&mut conn, &symbol)

@@ -1,14 +1,15 @@
-//! `POST /v1/backtests`: validate a backtest request (the payload of
-//! `kronos_backtest::payload`), resolve its assets, model and annualisation,
+//! `POST /v1/backtests`: validate a backtest request, turn it into the job's payload
+//! (`kronos_backtest::payload`), resolve its assets, model and annualisation,
 //! record the job and enqueue it; `202` with the job. Progress (stage, done, total)
 //! shows in `GET /v1/jobs/{id}`; the summary in `GET /v1/backtests/{id}`.
 
 use axum::{extract::State, http::HeaderMap, response::Response};
-use kronos_backtest::{payload::BacktestPayload, performance::default_periods_per_year};
+use kronos_backtest::performance::default_periods_per_year;
 use kronos_db::{assets, candles, jobs::NewJob};
 use kronos_types::{jobs::payload::BASELINE_MODELS, jobs::JobKind};
 
 use crate::{
+    dto::backtests::CreateBacktest,
     error::{ApiError, ApiResult},
     extract::ValidJson,
     state::AppState,
@@ -21,15 +22,26 @@ const MAX_ATTEMPTS: i32 = 3;
 const ROUND_THE_CLOCK: [&str; 2] = ["crypto", "fx"];
 
 /// Handler.
+#[utoipa::path(
+    post,
+    path = "/v1/backtests", operation_id = "createBacktest",
+    tag = "backtests",
+    request_body = crate::dto::backtests::CreateBacktest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Repeat a submission safely: the same key and body answer the first job")),
+    responses(
+        (status = 202, description = "Queued; `Location` names the job", body = crate::dto::jobs::Accepted),
+        (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
+        (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
-    ValidJson { value: mut payload, bytes }: ValidJson<BacktestPayload>,
+    ValidJson { value: request, bytes }: ValidJson<CreateBacktest>,
 ) -> ApiResult<Response> {
+    let mut payload = request.into_payload();
     payload.validate()?;
     let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
-    payload.asset_ids.clear();
-    payload.calendars.clear();
     let mut trading_days = false;
     for (i, symbol) in payload.symbols.iter().enumerate() {
         let field = format!("symbols[{i}]");
@@ -48,7 +60,6 @@ pub async fn create(
         payload.calendars.push(asset.calendar());
     }
     if let Some(settings) = payload.model.as_mut() {
-        settings.model_id = None;
         if !BASELINE_MODELS.contains(&settings.name.as_str()) {
             let model = crate::routes::models::servable(&state, &mut conn, &settings.name, "model.name").await?;
             settings.name = model.name;

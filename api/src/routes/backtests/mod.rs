@@ -6,6 +6,7 @@ pub mod show;
 pub mod table;
 
 use kronos_db::jobs;
+use kronos_types::jobs::{JobKind, JobStatus};
 use uuid::Uuid;
 
 use crate::{error::ApiResult, state::AppState};
@@ -14,9 +15,9 @@ use crate::{error::ApiResult, state::AppState};
 /// while it has not succeeded.
 pub(crate) async fn summary_of(state: &AppState, id: Uuid) -> ApiResult<serde_json::Value> {
     let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
-    let job = jobs::find(&mut conn, id).await?.filter(|j| j.kind == "backtest");
+    let job = jobs::find(&mut conn, id).await?.filter(|j| j.kind == JobKind::Backtest);
     match job {
-        Some(job) if job.status == "succeeded" && job.result.is_some() => Ok(job.result.unwrap_or_default()),
-        _ => Err(crate::routes::jobs::not_ready(&mut conn, id, "backtest").await),
+        Some(job) if job.status == JobStatus::Succeeded && job.result.is_some() => Ok(job.result.unwrap_or_default()),
+        _ => Err(crate::routes::jobs::not_ready(&mut conn, id, Some(JobKind::Backtest)).await),
     }
 }

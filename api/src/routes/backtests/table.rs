@@ -20,7 +20,8 @@ use crate::{
 };
 
 /// Query parameters.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TableQuery {
     /// `parquet` (default) or `json`.
@@ -29,6 +30,17 @@ pub struct TableQuery {
 }
 
 /// Handler.
+#[utoipa::path(
+    get,
+    path = "/v1/backtests/{id}/{table}", operation_id = "getBacktestTable",
+    tag = "backtests",
+    params(("id" = uuid::Uuid, Path, description = "Job id"), ("table" = String, Path, description = "`equity`, `trades` or `sweep`"), TableQuery),
+    responses(
+        (status = 200, description = "The table as Parquet (default) or JSON rows", content((Vec<serde_json::Value> = "application/json"), (Vec<u8> = "application/vnd.apache.parquet"))),
+        (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
+        (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
+    )
+)]
 pub async fn table(
     State(state): State<AppState>,
     ApiPath((raw, table)): ApiPath<(String, String)>,

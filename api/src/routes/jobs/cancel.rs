@@ -6,13 +6,24 @@ use kronos_db::jobs;
 
 use super::parse_id;
 use crate::{
+    dto::jobs::JobView,
     error::{ApiError, ApiResult},
     extract::ApiPath,
     state::AppState,
-    views::JobView,
 };
 
 /// Handler.
+#[utoipa::path(
+    post,
+    path = "/v1/jobs/{id}/cancel", operation_id = "cancelJob",
+    tag = "jobs",
+    params(("id" = uuid::Uuid, Path, description = "Job id")),
+    responses(
+        (status = 200, description = "Cancelled (queued) or asked to stop (running)", body = crate::dto::jobs::JobView),
+        (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
+        (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
+    )
+)]
 pub async fn cancel(State(state): State<AppState>, ApiPath(raw): ApiPath<String>) -> ApiResult<Json<JobView>> {
     let id = parse_id(&raw)?;
     let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;

@@ -3,36 +3,48 @@
 use axum::{extract::State, Json};
 use kronos_db::{jobs, jobs::ListFilter};
 use kronos_types::{jobs::JobKind, jobs::JobStatus};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::{
+    dto::jobs::{JobPage, JobView},
     error::{ApiError, ApiResult},
     extract::ApiQuery,
     state::AppState,
-    views::JobView,
 };
 
 /// Query parameters.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
+    /// Only jobs of this kind.
+    #[param(value_type = Option<JobKind>)]
     kind: Option<String>,
+    /// Only jobs in this status.
+    #[param(value_type = Option<JobStatus>)]
     status: Option<String>,
+    /// Only the jobs of this batch.
+    #[param(value_type = Option<Uuid>)]
     batch_id: Option<String>,
+    /// Jobs per page (1–500, default 50).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 500)]
     limit: Option<String>,
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
-/// A page of jobs.
-#[derive(Debug, Serialize)]
-pub struct JobPage {
-    /// Jobs, newest first.
-    pub jobs: Vec<JobView>,
-    /// Pass as `cursor` to get the next page; absent on the last page.
-    pub next_cursor: Option<String>,
-}
-
 /// Handler.
+#[utoipa::path(
+    get,
+    path = "/v1/jobs", operation_id = "listJobs",
+    tag = "jobs",
+    params(ListParams),
+    responses(
+        (status = 200, description = "Newest first", body = crate::dto::jobs::JobPage),
+        (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
+        (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
+    )
+)]
 pub async fn list(State(state): State<AppState>, ApiQuery(params): ApiQuery<ListParams>) -> ApiResult<Json<JobPage>> {
     let limit: i64 = match params.limit.as_deref() {
         None => 50,
@@ -44,10 +56,10 @@ pub async fn list(State(state): State<AppState>, ApiQuery(params): ApiQuery<List
     };
     let mut filter = ListFilter::default();
     if let Some(kind) = params.kind {
-        filter.kind = Some(kind.parse::<JobKind>()?.as_str().to_owned());
+        filter.kind = Some(kind.parse::<JobKind>()?);
     }
     if let Some(status) = params.status {
-        filter.status = Some(status.parse::<JobStatus>()?.as_str().to_owned());
+        filter.status = Some(status.parse::<JobStatus>()?);
     }
     if let Some(batch) = params.batch_id {
         filter.batch_id = Some(Uuid::parse_str(&batch).map_err(|_| ApiError::invalid("batch_id", "not a UUID"))?);

@@ -11,6 +11,17 @@ use serde_json::{json, Value};
 use crate::{error::ApiResult, extract::ApiPath, state::AppState};
 
 /// Handler.
+#[utoipa::path(
+    delete,
+    path = "/v1/models/{model}", operation_id = "deleteModel",
+    tag = "models",
+    params(("model" = String, Path, description = "Numeric id, `lineage@N`, a lineage (its production version) or a version name")),
+    responses(
+        (status = 200, description = "Deleted, with its stored objects", body = serde_json::Value),
+        (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
+        (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
+    )
+)]
 pub async fn delete(State(state): State<AppState>, ApiPath(key): ApiPath<String>) -> ApiResult<Json<Value>> {
     let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     let model = super::find(&mut conn, &key).await?;

@@ -10,7 +10,7 @@ pub mod show;
 use diesel_async::AsyncPgConnection;
 use kronos_db::{models, models::RegisteredModel};
 use kronos_storage::{model_files, ModelPart};
-use kronos_types::jobs::payload::BASELINE_MODELS;
+use kronos_types::{jobs::payload::BASELINE_MODELS, registry::ModelFamily};
 use serde_json::{json, Value};
 
 use crate::{
@@ -46,7 +46,7 @@ pub async fn servable(
             ),
         ));
     };
-    if model.family != "kronos" {
+    if model.family != ModelFamily::Kronos {
         return Err(ApiError::invalid(
             field,
             format!(

@@ -8,6 +8,17 @@ use serde_json::{json, Value};
 use crate::{error::ApiResult, extract::ApiPath, state::AppState};
 
 /// Handler.
+#[utoipa::path(
+    post,
+    path = "/v1/models/{model}/promote", operation_id = "promoteModel",
+    tag = "models",
+    params(("model" = String, Path, description = "Numeric id, `lineage@N`, a lineage (its production version) or a version name")),
+    responses(
+        (status = 200, description = "Promoted; the previous production version archived", body = serde_json::Value),
+        (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
+        (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
+    )
+)]
 pub async fn promote(State(state): State<AppState>, ApiPath(key): ApiPath<String>) -> ApiResult<Json<Value>> {
     let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     let model = super::find(&mut conn, &key).await?;

@@ -8,6 +8,17 @@ use serde_json::{json, Value};
 use crate::{error::ApiResult, extract::ApiPath, state::AppState};
 
 /// Handler.
+#[utoipa::path(
+    get,
+    path = "/v1/models/{model}", operation_id = "getModel",
+    tag = "models",
+    params(("model" = String, Path, description = "Numeric id, `lineage@N`, a lineage (its production version) or a version name")),
+    responses(
+        (status = 200, description = "One version with its metrics and the other versions of its lineage", body = serde_json::Value),
+        (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
+        (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
+    )
+)]
 pub async fn show(State(state): State<AppState>, ApiPath(key): ApiPath<String>) -> ApiResult<Json<Value>> {
     if let Some(baseline) = super::baseline_view(&key) {
         return Ok(Json(baseline));

@@ -1,17 +1,16 @@
 //! `POST /v1/predictions`: validate, record the job, enqueue it; `202` with its location.
 
 use axum::{extract::State, http::HeaderMap, response::Response};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use kronos_db::{assets, candles, jobs::NewJob};
 use kronos_types::{
-    jobs::payload::validate_sampling, jobs::payload::validate_seed, jobs::payload::KronosSettings,
-    jobs::payload::PredictionPayload, jobs::payload::SeriesSource, jobs::payload::BASELINE_MODELS,
-    jobs::payload::DEFAULT_CONTEXT, jobs::payload::MAX_CONTEXT, jobs::payload::MAX_HORIZON, jobs::JobKind, rfc3339,
-    Calendar, Candle, Interval,
+    jobs::payload::KronosSettings, jobs::payload::PredictionPayload, jobs::payload::SeriesSource,
+    jobs::payload::BASELINE_MODELS, jobs::payload::DEFAULT_CONTEXT, jobs::payload::MAX_CONTEXT,
+    jobs::payload::MAX_HORIZON, jobs::JobKind, rfc3339, Calendar, Candle, Interval,
 };
-use serde::Deserialize;
 
 use crate::{
+    dto::{error::ErrorBody, jobs::Accepted, predictions::CreatePrediction},
     error::{ApiError, ApiResult},
     extract::ValidJson,
     state::AppState,
@@ -20,64 +19,19 @@ use crate::{
 /// Most attempts of a prediction job.
 const MAX_ATTEMPTS: i32 = 3;
 
-/// The request body: either `symbol` (stored candles) or `candles` (inline).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreatePrediction {
-    /// Asset symbol whose stored candles are the history.
-    pub symbol: Option<String>,
-    /// Inline history, oldest first.
-    pub candles: Option<Vec<Candle>>,
-    /// Candle interval.
-    pub interval: String,
-    /// Steps to forecast.
-    pub horizon: i64,
-    /// Model name.
-    pub model: String,
-    /// Stored candles of context (default 512).
-    pub context: Option<i64>,
-    /// Higher runs first (-100..100, default 0).
-    pub priority: Option<i16>,
-    /// Kronos: sample paths (1..256, default 1).
-    pub samples: Option<i64>,
-    /// Kronos: softmax temperature (> 0, default 1).
-    pub temperature: Option<f64>,
-    /// Kronos: keep the k most likely tokens (0 = off, default 0; 1 = greedy).
-    pub top_k: Option<i64>,
-    /// Kronos: nucleus threshold in (0, 1] (default 0.9; ignored when top_k > 0).
-    pub top_p: Option<f64>,
-    /// Kronos: seed of the sample paths (default 0).
-    pub seed: Option<u64>,
-    /// Kronos: longest window the model sees (default: the model's).
-    pub max_context: Option<i64>,
-    /// Stored candles only: forecast as of this time, from the bars that had closed by
-    /// then (RFC 3339, YYYY-MM-DD or Unix seconds).
-    #[serde(default, deserialize_with = "kronos_types::time::optional")]
-    pub as_of: Option<DateTime<Utc>>,
-    /// Inline candles only: the trading calendar of the future bars (`always_open`,
-    /// `weekdays`, `us_equity`, `fx`; default: always open when a bar falls on a
-    /// weekend, else weekdays). Stored series follow their asset's calendar.
-    pub calendar: Option<String>,
-}
-
-impl CreatePrediction {
-    /// The Kronos-only fields that were given, by name.
-    fn kronos_fields(&self) -> Vec<&'static str> {
-        [
-            ("samples", self.samples.is_some()),
-            ("temperature", self.temperature.is_some()),
-            ("top_k", self.top_k.is_some()),
-            ("top_p", self.top_p.is_some()),
-            ("seed", self.seed.is_some()),
-            ("max_context", self.max_context.is_some()),
-        ]
-        .into_iter()
-        .filter_map(|(name, given)| given.then_some(name))
-        .collect()
-    }
-}
-
-/// Handler.
+/// Forecast a series: the job is recorded and queued; poll it, then read the forecast.
+#[utoipa::path(
+    post,
+    path = "/v1/predictions", operation_id = "createPrediction",
+    tag = "predictions",
+    request_body = CreatePrediction,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Repeat a submission safely: the same key and body answer the first job")),
+    responses(
+        (status = 202, description = "Queued; `Location` names the job", body = Accepted),
+        (status = "4XX", description = "Refused; the body names the field", body = ErrorBody),
+        (status = "5XX", description = "Database or queue unavailable", body = ErrorBody),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -191,17 +145,7 @@ async fn resolve_model(
     }
     let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     let model = crate::routes::models::servable(state, &mut conn, &req.model, "model").await?;
-    let samples = req.samples.unwrap_or(KronosSettings::DEFAULT_SAMPLES as i64);
-    let temperature = req.temperature.unwrap_or(KronosSettings::DEFAULT_TEMPERATURE);
-    let top_k = req.top_k.unwrap_or(KronosSettings::DEFAULT_TOP_K as i64);
-    let top_p = req.top_p.unwrap_or(KronosSettings::DEFAULT_TOP_P);
-    let as_count = |field: &str, v: i64| {
-        usize::try_from(v).map_err(|_| ApiError::invalid(field, format!("{field} must be zero or more")))
-    };
-    let (samples, top_k) = (as_count("samples", samples)?, as_count("top_k", top_k)?);
-    validate_sampling(samples, temperature, top_k, top_p)?;
-    let seed = req.seed.unwrap_or(0);
-    validate_seed("seed", seed)?;
+    let sampling = req.sampling()?;
     let max_context = req.max_context.unwrap_or(i64::from(model.max_context));
     if max_context < horizon as i64 || max_context > MAX_CONTEXT as i64 {
         return Err(ApiError::invalid(
@@ -212,11 +156,11 @@ async fn resolve_model(
     Ok(Some((
         KronosSettings {
             model_id: model.id,
-            samples,
-            temperature,
-            top_k,
-            top_p,
-            seed,
+            samples: sampling.samples,
+            temperature: sampling.temperature,
+            top_k: sampling.top_k,
+            top_p: sampling.top_p,
+            seed: sampling.seed,
             max_context: max_context as usize,
         },
         model.name,

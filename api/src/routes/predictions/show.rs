@@ -2,18 +2,20 @@
 
 use axum::{extract::State, Json};
 use kronos_db::{assets, predictions};
+use kronos_types::jobs::JobKind;
 use serde::Deserialize;
 
 use crate::{
+    dto::predictions::PredictionView,
     error::{ApiError, ApiResult},
     extract::{ApiPath, ApiQuery},
     routes::jobs::{not_ready, parse_id},
     state::AppState,
-    views::PredictionView,
 };
 
 /// Query parameters.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ShowParams {
     /// `raw`: also the model's mean path as it came out.
@@ -21,6 +23,17 @@ pub struct ShowParams {
 }
 
 /// Handler.
+#[utoipa::path(
+    get,
+    path = "/v1/predictions/{id}", operation_id = "getPrediction",
+    tag = "predictions",
+    params(("id" = uuid::Uuid, Path, description = "Job id"), ShowParams),
+    responses(
+        (status = 200, description = "The forecast (409 until the job succeeded)", body = crate::dto::predictions::PredictionView),
+        (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
+        (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
+    )
+)]
 pub async fn show(
     State(state): State<AppState>,
     ApiPath(raw): ApiPath<String>,
@@ -34,7 +47,7 @@ pub async fn show(
     };
     let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     let Some(prediction) = predictions::find(&mut conn, id).await? else {
-        return Err(not_ready(&mut conn, id, "prediction").await);
+        return Err(not_ready(&mut conn, id, Some(JobKind::Prediction)).await);
     };
     let symbol = match prediction.asset_id {
         Some(asset_id) => assets::find(&mut conn, asset_id).await?.map(|a| a.symbol),

@@ -12,9 +12,10 @@ use uuid::Uuid;
 
 use crate::error::Error;
 
-/// The four heavy job kinds.
+/// What a job does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum JobKind {
     /// Forecast one series.
     Prediction,
@@ -28,12 +29,21 @@ pub enum JobKind {
     Refresh,
     /// Run a model walk-forward over stored history and verify every forecast.
     Evaluation,
+    /// Delete stored artifacts past their retention.
+    Cleanup,
 }
 
 impl JobKind {
     /// Every kind.
-    pub const ALL: [JobKind; 6] =
-        [Self::Prediction, Self::Training, Self::Verification, Self::Backtest, Self::Refresh, Self::Evaluation];
+    pub const ALL: [JobKind; 7] = [
+        Self::Prediction,
+        Self::Training,
+        Self::Verification,
+        Self::Backtest,
+        Self::Refresh,
+        Self::Evaluation,
+        Self::Cleanup,
+    ];
 
     /// Database spelling.
     pub fn as_str(self) -> &'static str {
@@ -44,6 +54,7 @@ impl JobKind {
             Self::Backtest => "backtest",
             Self::Refresh => "refresh",
             Self::Evaluation => "evaluation",
+            Self::Cleanup => "cleanup",
         }
     }
 }
@@ -61,7 +72,7 @@ impl FromStr for JobKind {
             Error::invalid(
                 "kind",
                 format!(
-                    "unknown job kind {s:?}; expected prediction, training, verification, backtest, refresh or evaluation"
+                    "unknown job kind {s:?}; expected prediction, training, verification, backtest, refresh, evaluation or cleanup"
                 ),
             )
         })
@@ -71,6 +82,7 @@ impl FromStr for JobKind {
 /// Job statuses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum JobStatus {
     /// Written, waiting for a worker.
     Queued,
@@ -118,6 +130,28 @@ impl FromStr for JobStatus {
                 format!("unknown status {s:?}; expected queued, running, retrying, succeeded, failed or cancelled"),
             )
         })
+    }
+}
+
+impl fmt::Display for JobStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// From the database's spelling (diesel reads the column as text, then this).
+impl TryFrom<String> for JobKind {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Self, Error> {
+        s.parse()
+    }
+}
+
+/// From the database's spelling (diesel reads the column as text, then this).
+impl TryFrom<String> for JobStatus {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Self, Error> {
+        s.parse()
     }
 }
 

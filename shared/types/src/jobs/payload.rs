@@ -75,8 +75,10 @@ pub struct KronosSettings {
 }
 
 impl KronosSettings {
-    /// Default sample paths (the reference predictor's `sample_count`).
-    pub const DEFAULT_SAMPLES: usize = 1;
+    /// Default sample paths, wherever sampling settings are read (predictions,
+    /// backtests, evaluations, the CLI): enough paths for `prob_up` and the p10–p90
+    /// band to mean something (one path makes `prob_up` 0 or 1 and collapses the band).
+    pub const DEFAULT_SAMPLES: usize = 8;
     /// Default temperature.
     pub const DEFAULT_TEMPERATURE: f64 = 1.0;
     /// Default top-k (off).
@@ -117,6 +119,43 @@ pub fn validate_sampling(samples: usize, temperature: f64, top_k: usize, top_p: 
     check_f64("top_p", top_p, 0.0, 1.0)
 }
 
+/// Kronos sampling settings with every default resolved: the one set of defaults
+/// (the `DEFAULT_*` constants of [`KronosSettings`]) and the one check
+/// ([`validate_sampling`], [`validate_seed`]) for predictions, backtests and evaluations.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sampling {
+    /// Sample paths.
+    pub samples: usize,
+    /// Softmax temperature.
+    pub temperature: f64,
+    /// Top-k filter (0 = off; 1 = greedy).
+    pub top_k: usize,
+    /// Nucleus threshold.
+    pub top_p: f64,
+    /// Seed of the sample paths.
+    pub seed: u64,
+}
+
+impl Default for Sampling {
+    fn default() -> Self {
+        Self {
+            samples: KronosSettings::DEFAULT_SAMPLES,
+            temperature: KronosSettings::DEFAULT_TEMPERATURE,
+            top_k: KronosSettings::DEFAULT_TOP_K,
+            top_p: KronosSettings::DEFAULT_TOP_P,
+            seed: 0,
+        }
+    }
+}
+
+impl Sampling {
+    /// Checks every setting; the error names the bad one (`samples`, `seed`, …).
+    pub fn validate(&self) -> crate::Result<()> {
+        validate_sampling(self.samples, self.temperature, self.top_k, self.top_p)?;
+        validate_seed("seed", self.seed)
+    }
+}
+
 /// The history a prediction runs on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "source", rename_all = "snake_case")]
@@ -143,6 +182,7 @@ pub enum SeriesSource {
 /// One forecast step: the mean path, as a consistent bar, plus close quantiles across
 /// sample paths.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ForecastRow {
     /// Bar time.
     pub ts: DateTime<Utc>,
@@ -200,6 +240,7 @@ impl ForecastRow {
 
 /// One step of the mean path exactly as the model produced it.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RawBar {
     /// Bar time.
     pub ts: DateTime<Utc>,
@@ -302,6 +343,21 @@ pub struct VerificationPayload {
     pub limit: i64,
 }
 
+impl VerificationPayload {
+    /// Default predictions examined by one job.
+    pub const DEFAULT_LIMIT: i64 = 10_000;
+}
+
 fn default_verification_limit() -> i64 {
-    10_000
+    VerificationPayload::DEFAULT_LIMIT
+}
+
+/// A cleanup job: delete forecast documents made before `before` (their `predictions`
+/// rows keep the forecast) and the checkpoints of training jobs that failed or were
+/// cancelled before it. The scheduler sets `before` from the slot and the retention.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CleanupPayload {
+    /// The retention cut-off.
+    pub before: DateTime<Utc>,
 }

@@ -7,10 +7,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{error::Error, Interval};
+use crate::{error::Error, registry::ModelFamily, Interval};
 
-/// Model families that can be trained.
-pub const FAMILIES: [&str; 4] = ["kronos", "lstm", "gru", "transformer"];
 /// Kronos presets that can be trained from random weights.
 pub const PRESETS: [&str; 2] = ["mini", "small"];
 /// Most steps one job may run (per stage).
@@ -22,7 +20,7 @@ pub const MAX_STEPS: usize = 1_000_000;
 pub struct TrainingPayload {
     /// `kronos`, `lstm`, `gru` or `transformer`.
     #[serde(default = "default_family")]
-    pub family: String,
+    pub family: ModelFamily,
     /// Registry lineage the trained version joins (default: the starting model's
     /// lineage, or `<family>-<preset>-<interval>` for a fresh model).
     #[serde(default)]
@@ -81,26 +79,44 @@ pub struct TrainingPayload {
     pub auto_promote: bool,
 }
 
-fn default_family() -> String {
-    "kronos".into()
+/// Defaults of the optional fields.
+impl TrainingPayload {
+    /// Default family.
+    pub const DEFAULT_FAMILY: ModelFamily = ModelFamily::Kronos;
+    /// Default windows per step.
+    pub const DEFAULT_BATCH_SIZE: usize = 16;
+    /// Default bars of history per window.
+    pub const DEFAULT_LOOKBACK: usize = 64;
+    /// Default bars forecast per window.
+    pub const DEFAULT_HORIZON: usize = 8;
+    /// Default share of bars kept for validation.
+    pub const DEFAULT_VALIDATION_FRACTION: f64 = 0.2;
+    /// Default steps between validation losses.
+    pub const DEFAULT_EVAL_EVERY: usize = 50;
+    /// Default steps between checkpoints.
+    pub const DEFAULT_CHECKPOINT_EVERY: usize = 100;
+}
+
+fn default_family() -> ModelFamily {
+    TrainingPayload::DEFAULT_FAMILY
 }
 fn default_batch() -> usize {
-    16
+    TrainingPayload::DEFAULT_BATCH_SIZE
 }
 fn default_lookback() -> usize {
-    64
+    TrainingPayload::DEFAULT_LOOKBACK
 }
 fn default_horizon() -> usize {
-    8
+    TrainingPayload::DEFAULT_HORIZON
 }
 fn default_validation() -> f64 {
-    0.2
+    TrainingPayload::DEFAULT_VALIDATION_FRACTION
 }
 fn default_eval_every() -> usize {
-    50
+    TrainingPayload::DEFAULT_EVAL_EVERY
 }
 fn default_checkpoint_every() -> usize {
-    100
+    TrainingPayload::DEFAULT_CHECKPOINT_EVERY
 }
 fn default_true() -> bool {
     true
@@ -109,13 +125,7 @@ fn default_true() -> bool {
 impl TrainingPayload {
     /// Checks every field; the error names the first bad one.
     pub fn validate(&self) -> Result<(), Error> {
-        if !FAMILIES.contains(&self.family.as_str()) {
-            return Err(Error::invalid(
-                "family",
-                format!("unknown family {:?}; expected one of {FAMILIES:?}", self.family),
-            ));
-        }
-        let kronos = self.family == "kronos";
+        let kronos = self.family == ModelFamily::Kronos;
         match (&self.from_model, &self.preset) {
             (Some(_), Some(_)) => return Err(Error::invalid("preset", "give from_model or preset, not both")),
             (None, None) if kronos => {
@@ -175,7 +185,7 @@ impl TrainingPayload {
 
     /// Tokenizer-stage steps (Kronos; 0 for regressors).
     pub fn tokenizer_steps(&self) -> usize {
-        if self.family == "kronos" {
+        if self.family == ModelFamily::Kronos {
             self.tokenizer_steps.unwrap_or(self.steps / 4)
         } else {
             0
@@ -193,7 +203,7 @@ impl TrainingPayload {
     /// The lineage a fresh model joins when none is named.
     pub fn default_lineage(&self) -> String {
         let size = self.preset.as_deref().unwrap_or("model");
-        if self.family == "kronos" {
+        if self.family == ModelFamily::Kronos {
             format!("kronos-{size}-{}", self.interval)
         } else {
             format!("{}-{}", self.family, self.interval)
@@ -224,7 +234,10 @@ mod tests {
                 other => panic!("{other:?}"),
             }
         };
-        assert_eq!(field(json!({"family": "arima"})), "family");
+        let mut arima = ok.clone();
+        arima["family"] = json!("arima");
+        let refused = serde_json::from_value::<TrainingPayload>(arima).expect_err("unknown family");
+        assert!(refused.to_string().contains("kronos"), "{refused}");
         assert_eq!(field(json!({"preset": "huge"})), "preset");
         assert_eq!(field(json!({"from_model": "x"})), "preset");
         assert_eq!(field(json!({"symbols": []})), "symbols");

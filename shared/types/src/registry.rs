@@ -1,0 +1,118 @@
+//! The model registry's vocabulary: families, lifecycle statuses and sources, as enums
+//! spelt in the database and the API as lower-case words.
+
+use std::{fmt, str::FromStr};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+
+/// Defines a lower-case word enum with `ALL`, `as_str`, `Display`, `FromStr` (the
+/// error names `field`) and `TryFrom<String>` (diesel reads the text column, then this).
+macro_rules! word_enum {
+    ($(#[$meta:meta])* $name:ident, $field:literal { $($(#[$vmeta:meta])* $variant:ident => $word:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        #[serde(rename_all = "lowercase")]
+        pub enum $name {
+            $($(#[$vmeta])* $variant),+
+        }
+
+        impl $name {
+            /// Every value.
+            pub const ALL: &'static [$name] = &[$(Self::$variant),+];
+
+            /// The spelling in the database and the API.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $word),+
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = Error;
+            fn from_str(s: &str) -> Result<Self, Error> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == s).ok_or_else(|| {
+                    let words: Vec<&str> = Self::ALL.iter().map(|v| v.as_str()).collect();
+                    Error::invalid($field, format!("unknown {} {s:?}; expected one of {}", $field, words.join(", ")))
+                })
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
+                v.as_str().to_owned()
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = Error;
+            fn try_from(s: String) -> Result<Self, Error> {
+                s.parse()
+            }
+        }
+    };
+}
+
+word_enum!(
+    /// What kind of model a registered version is.
+    ModelFamily, "family" {
+        /// Kronos (tokenizer + autoregressive predictor): serves forecasts.
+        Kronos => "kronos",
+        /// LSTM regressor baseline (measured, not served).
+        Lstm => "lstm",
+        /// GRU regressor baseline (measured, not served).
+        Gru => "gru",
+        /// Transformer regressor baseline (measured, not served).
+        Transformer => "transformer",
+    }
+);
+
+word_enum!(
+    /// Where a version is in its lineage's lifecycle.
+    ModelStatus, "status" {
+        /// Registered, not serving.
+        Candidate => "candidate",
+        /// Serves the lineage's name (one per lineage).
+        Production => "production",
+        /// Replaced by a later production version.
+        Archived => "archived",
+    }
+);
+
+word_enum!(
+    /// How a version entered the registry.
+    ModelSource, "source" {
+        /// Imported weights (a Hugging Face layout).
+        Import => "import",
+        /// Fresh random weights of a preset.
+        Init => "init",
+        /// Trained or fine-tuned by a training job.
+        Training => "training",
+    }
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_round_trip_and_unknown_ones_name_the_field() {
+        for f in ModelFamily::ALL {
+            assert_eq!(f.as_str().parse::<ModelFamily>().ok(), Some(*f));
+            assert_eq!(serde_json::to_value(f).ok(), Some(serde_json::json!(f.as_str())));
+        }
+        let Err(Error::Invalid { field, message }) = "svm".parse::<ModelFamily>() else { panic!("accepted") };
+        assert_eq!(field, "family");
+        assert!(message.contains("kronos, lstm, gru, transformer"), "{message}");
+        assert_eq!(ModelStatus::try_from("production".to_owned()).ok(), Some(ModelStatus::Production));
+    }
+}
