@@ -5,10 +5,12 @@
 //! platform sets (resolved ids, calendars, model ids) has no place in a request.
 
 pub mod backtests;
+pub mod catalogue;
 pub mod error;
 pub mod evaluations;
 pub mod health;
 pub mod jobs;
+pub mod models;
 pub mod predictions;
 pub mod sampling;
 pub mod trainings;

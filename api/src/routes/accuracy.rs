@@ -42,7 +42,7 @@ pub struct AccuracyParams {
     tag = "accuracy",
     params(AccuracyParams),
     responses(
-        (status = 200, description = "Verified accuracy per group, beside naive on the same predictions", body = serde_json::Value),
+        (status = 200, description = "Verified accuracy per group, beside naive on the same predictions", body = Object),
         (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
         (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
     )

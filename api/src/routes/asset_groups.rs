@@ -4,9 +4,9 @@ use axum::{extract::State, Json};
 use kronos_db::asset_groups;
 use kronos_types::catalogue::GroupSpec;
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 use crate::{
+    dto::catalogue::{GroupDeleted, GroupDetail, GroupList},
     error::{ApiError, ApiResult},
     extract::ApiPath,
     extract::ValidJson,
@@ -19,14 +19,14 @@ use crate::{
     path = "/v1/asset-groups", operation_id = "listAssetGroups",
     tag = "assets",
     responses(
-        (status = 200, description = "Every group", body = serde_json::Value),
+        (status = 200, description = "Every group", body = GroupList),
         (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
         (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
     )
 )]
-pub async fn list(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+pub async fn list(State(state): State<AppState>) -> ApiResult<Json<GroupList>> {
     let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
-    Ok(Json(json!({ "groups": asset_groups::list(&mut conn).await? })))
+    Ok(Json(GroupList { groups: asset_groups::list(&mut conn).await? }))
 }
 
 /// `GET /v1/asset-groups/{slug}`: the group and its members in order.
@@ -36,21 +36,21 @@ pub async fn list(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     tag = "assets",
     params(("slug" = String, Path, description = "Group slug")),
     responses(
-        (status = 200, description = "The group and its members", body = serde_json::Value),
+        (status = 200, description = "The group and its members", body = GroupDetail),
         (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
         (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
     )
 )]
-pub async fn show(State(state): State<AppState>, ApiPath(slug): ApiPath<String>) -> ApiResult<Json<Value>> {
+pub async fn show(State(state): State<AppState>, ApiPath(slug): ApiPath<String>) -> ApiResult<Json<GroupDetail>> {
     let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     group_json(&mut conn, &slug).await
 }
 
-async fn group_json(conn: &mut diesel_async::AsyncPgConnection, slug: &str) -> ApiResult<Json<Value>> {
+async fn group_json(conn: &mut diesel_async::AsyncPgConnection, slug: &str) -> ApiResult<Json<GroupDetail>> {
     let (group, members) = asset_groups::find(conn, slug)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("unknown asset group {slug:?}")))?;
-    Ok(Json(json!({ "group": group, "members": members })))
+    Ok(Json(GroupDetail { group, members }))
 }
 
 /// Body of `PUT /v1/asset-groups/{slug}`.
@@ -71,7 +71,7 @@ pub struct GroupBody {
     request_body = GroupBody,
     params(("slug" = String, Path, description = "Group slug")),
     responses(
-        (status = 200, description = "Created or replaced", body = serde_json::Value),
+        (status = 200, description = "Created or replaced", body = GroupDetail),
         (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
         (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
     )
@@ -80,7 +80,7 @@ pub async fn put(
     State(state): State<AppState>,
     ApiPath(slug): ApiPath<String>,
     body: ValidJson<GroupBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<GroupDetail>> {
     let GroupBody { name, description, members } = body.value;
     let mut spec = GroupSpec { slug, name, description, members };
     spec.validate()?;
@@ -107,7 +107,7 @@ pub struct AppendBody {
     request_body = AppendBody,
     params(("slug" = String, Path, description = "Group slug")),
     responses(
-        (status = 200, description = "Members appended", body = serde_json::Value),
+        (status = 200, description = "Members appended", body = GroupDetail),
         (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
         (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
     )
@@ -116,7 +116,7 @@ pub async fn append(
     State(state): State<AppState>,
     ApiPath(slug): ApiPath<String>,
     body: ValidJson<AppendBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<GroupDetail>> {
     let symbols = &body.value.symbols;
     if symbols.is_empty() || symbols.len() > MAX_APPEND {
         return Err(ApiError::invalid("symbols", format!("symbols must list 1 to {MAX_APPEND} symbols")));
@@ -139,15 +139,15 @@ pub async fn append(
     tag = "assets",
     params(("slug" = String, Path, description = "Group slug")),
     responses(
-        (status = 200, description = "Deleted", body = serde_json::Value),
+        (status = 200, description = "Deleted", body = GroupDeleted),
         (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
         (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
     )
 )]
-pub async fn delete(State(state): State<AppState>, ApiPath(slug): ApiPath<String>) -> ApiResult<Json<Value>> {
+pub async fn delete(State(state): State<AppState>, ApiPath(slug): ApiPath<String>) -> ApiResult<Json<GroupDeleted>> {
     let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     if !asset_groups::delete(&mut conn, &slug).await? {
         return Err(ApiError::not_found(format!("unknown asset group {slug:?}")));
     }
-    Ok(Json(json!({ "deleted": slug })))
+    Ok(Json(GroupDeleted { deleted: slug }))
 }

@@ -5,9 +5,9 @@ use axum::{extract::State, http::StatusCode, Json};
 use diesel_async::AsyncPgConnection;
 use kronos_db::{model_pools, models, models::RegisteredModel};
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 use crate::{
+    dto::catalogue::ModelPool,
     error::{ApiError, ApiResult},
     extract::ApiPath,
     extract::ValidJson,
@@ -22,9 +22,9 @@ async fn model(conn: &mut AsyncPgConnection, key: &str) -> ApiResult<RegisteredM
     found.ok_or_else(|| ApiError::not_found(format!("no registered model {key:?}")))
 }
 
-async fn pool_json(conn: &mut AsyncPgConnection, model: &RegisteredModel) -> ApiResult<Json<Value>> {
-    let entries = model_pools::list(conn, model.id).await?;
-    Ok(Json(json!({ "model": model.name, "model_id": model.id, "assets": entries })))
+async fn pool_json(conn: &mut AsyncPgConnection, model: &RegisteredModel) -> ApiResult<Json<ModelPool>> {
+    let assets = model_pools::list(conn, model.id).await?;
+    Ok(Json(ModelPool { model: model.name.clone(), model_id: model.id, assets, added: None }))
 }
 
 /// `GET /v1/models/{model}/assets`.
@@ -34,12 +34,12 @@ async fn pool_json(conn: &mut AsyncPgConnection, model: &RegisteredModel) -> Api
     tag = "models",
     params(("model" = String, Path, description = "Numeric id, `lineage@N`, a lineage (its production version) or a version name")),
     responses(
-        (status = 200, description = "The model's asset pool", body = serde_json::Value),
+        (status = 200, description = "The model's asset pool", body = ModelPool),
         (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
         (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
     )
 )]
-pub async fn list(State(state): State<AppState>, ApiPath(key): ApiPath<String>) -> ApiResult<Json<Value>> {
+pub async fn list(State(state): State<AppState>, ApiPath(key): ApiPath<String>) -> ApiResult<Json<ModelPool>> {
     let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     let model = model(&mut conn, &key).await?;
     pool_json(&mut conn, &model).await
@@ -70,7 +70,7 @@ fn one() -> f64 {
     request_body = AddBody,
     params(("model" = String, Path, description = "Numeric id, `lineage@N`, a lineage (its production version) or a version name")),
     responses(
-        (status = 201, description = "Added", body = serde_json::Value),
+        (status = 201, description = "Added", body = ModelPool),
         (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
         (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
     )
@@ -79,7 +79,7 @@ pub async fn add(
     State(state): State<AppState>,
     ApiPath(key): ApiPath<String>,
     body: ValidJson<AddBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<ModelPool>)> {
     let AddBody { symbols, group, weight } = body.value;
     let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     let model = model(&mut conn, &key).await?;
@@ -92,7 +92,7 @@ pub async fn add(
         _ => return Err(ApiError::invalid("body", "give exactly one of symbols and group")),
     };
     let Json(mut out) = pool_json(&mut conn, &model).await?;
-    out["added"] = json!(added);
+    out.added = Some(added);
     Ok((StatusCode::CREATED, Json(out)))
 }
 
@@ -114,7 +114,7 @@ pub struct UpdateBody {
     request_body = UpdateBody,
     params(("model" = String, Path, description = "Numeric id, `lineage@N`, a lineage (its production version) or a version name"), ("symbol" = String, Path, description = "Asset symbol")),
     responses(
-        (status = 200, description = "Updated", body = serde_json::Value),
+        (status = 200, description = "Updated", body = ModelPool),
         (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
         (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
     )
@@ -123,7 +123,7 @@ pub async fn update(
     State(state): State<AppState>,
     ApiPath((key, symbol)): ApiPath<(String, String)>,
     body: ValidJson<UpdateBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ModelPool>> {
     let UpdateBody { enabled, weight } = body.value;
     let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     let model = model(&mut conn, &key).await?;
@@ -140,7 +140,7 @@ pub async fn update(
     tag = "models",
     params(("model" = String, Path, description = "Numeric id, `lineage@N`, a lineage (its production version) or a version name"), ("symbol" = String, Path, description = "Asset symbol")),
     responses(
-        (status = 200, description = "Removed", body = serde_json::Value),
+        (status = 200, description = "Removed", body = ModelPool),
         (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
         (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
     )
@@ -148,7 +148,7 @@ pub async fn update(
 pub async fn remove(
     State(state): State<AppState>,
     ApiPath((key, symbol)): ApiPath<(String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ModelPool>> {
     let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     let model = model(&mut conn, &key).await?;
     if !model_pools::remove(&mut conn, model.id, &symbol).await? {

@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 
 /// A group with its member count.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GroupSummary {
     /// Id.
     pub id: i64,
@@ -30,6 +31,7 @@ pub struct GroupSummary {
 
 /// One member of a group, in order.
 #[derive(Debug, Clone, Serialize, Queryable)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Member {
     /// 1-based position.
     pub position: i32,

@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 /// A row of `assets`.
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Serialize)]
 #[diesel(table_name = assets, check_for_backend(diesel::pg::Pg))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Asset {
     /// Id.
     pub id: i64,

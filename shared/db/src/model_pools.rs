@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 
 /// One asset of a model's pool.
 #[derive(Debug, Clone, Serialize, Queryable)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PoolEntry {
     /// Symbol.
     pub symbol: String,

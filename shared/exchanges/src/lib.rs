@@ -57,6 +57,7 @@ impl From<&Asset> for SourceAsset {
 
 /// Last price and 24-hour statistics of an asset.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Ticker {
     /// Our symbol.
     pub symbol: String,

@@ -67,3 +67,42 @@ async fn candles_only_reference_existing_assets_and_assets_with_candles_stay() {
     assert!(err.to_string().contains("has candles"), "{err}");
     assert_eq!(run("DELETE FROM assets WHERE id = 902").execute(&mut conn).await.unwrap(), 1);
 }
+
+/// The text columns read into enums allow exactly the enums' words: a word the code
+/// does not know cannot be stored, and every word the code writes can be.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_constraints_allow_exactly_the_enums_words() {
+    use std::collections::BTreeSet;
+
+    use diesel::sql_types::Text;
+    use kronos_types::{
+        jobs::{JobKind, JobStatus},
+        registry::{ModelFamily, ModelSource, ModelStatus},
+    };
+
+    #[derive(QueryableByName)]
+    struct Def {
+        #[diesel(sql_type = Text)]
+        def: String,
+    }
+    let env = TestEnv::new().await;
+    let mut conn = AsyncPgConnection::establish(&env.config.database_url).await.unwrap();
+    let words = |all: Vec<&'static str>| all.into_iter().map(str::to_owned).collect::<BTreeSet<_>>();
+    let cases = [
+        ("jobs_kind_check", words(JobKind::ALL.iter().map(|k| k.as_str()).collect())),
+        ("jobs_status_check", words(JobStatus::ALL.iter().map(|s| s.as_str()).collect())),
+        ("models_family_check", words(ModelFamily::ALL.iter().map(|f| f.as_str()).collect())),
+        ("models_status_check", words(ModelStatus::ALL.iter().map(|s| s.as_str()).collect())),
+        ("models_source_check", words(ModelSource::ALL.iter().map(|s| s.as_str()).collect())),
+    ];
+    for (constraint, expected) in cases {
+        let row: Def =
+            diesel::sql_query("SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conname = $1")
+                .bind::<Text, _>(constraint)
+                .get_result(&mut conn)
+                .await
+                .unwrap_or_else(|e| panic!("{constraint}: {e}"));
+        let allowed: BTreeSet<String> = row.def.split('\'').skip(1).step_by(2).map(str::to_owned).collect();
+        assert_eq!(allowed, expected, "{constraint}: {}", row.def);
+    }
+}

@@ -3,12 +3,12 @@
 //! `DELETE /v1/assets/{symbol}[?with_candles=true]` (one created by mistake).
 
 use axum::{extract::State, http::StatusCode, Json};
-use kronos_db::assets;
+use kronos_db::{assets, assets::Asset};
 use kronos_types::catalogue::AssetSpec;
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 use crate::{
+    dto::catalogue::AssetDeleted,
     error::{ApiError, ApiResult},
     extract::{ApiPath, ApiQuery, ValidJson},
     state::AppState,
@@ -21,17 +21,17 @@ use crate::{
     tag = "assets",
     params(("symbol" = String, Path, description = "Asset symbol")),
     responses(
-        (status = 200, description = "The catalogue entry", body = serde_json::Value),
+        (status = 200, description = "The catalogue entry", body = Asset),
         (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
         (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
     )
 )]
-pub async fn show(State(state): State<AppState>, ApiPath(symbol): ApiPath<String>) -> ApiResult<Json<Value>> {
+pub async fn show(State(state): State<AppState>, ApiPath(symbol): ApiPath<String>) -> ApiResult<Json<Asset>> {
     let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     let asset = assets::find_by_symbol(&mut conn, &symbol)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("unknown symbol {symbol:?}")))?;
-    Ok(Json(json!(asset)))
+    Ok(Json(asset))
 }
 
 /// `POST /v1/assets`: creates the asset or updates its catalogue fields (201 either way,
@@ -42,17 +42,17 @@ pub async fn show(State(state): State<AppState>, ApiPath(symbol): ApiPath<String
     tag = "assets",
     request_body = kronos_types::catalogue::AssetSpec,
     responses(
-        (status = 201, description = "Created or updated", body = serde_json::Value),
+        (status = 201, description = "Created or updated", body = Asset),
         (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
         (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
     )
 )]
-pub async fn create(State(state): State<AppState>, body: ValidJson<AssetSpec>) -> ApiResult<(StatusCode, Json<Value>)> {
+pub async fn create(State(state): State<AppState>, body: ValidJson<AssetSpec>) -> ApiResult<(StatusCode, Json<Asset>)> {
     let mut spec = body.value;
     spec.validate()?;
     let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     let asset = assets::upsert(&mut conn, &spec).await?;
-    Ok((StatusCode::CREATED, Json(json!(asset))))
+    Ok((StatusCode::CREATED, Json(asset)))
 }
 
 /// Body of `PATCH /v1/assets/{symbol}`.
@@ -71,7 +71,7 @@ pub struct AssetPatch {
     request_body = AssetPatch,
     params(("symbol" = String, Path, description = "Asset symbol")),
     responses(
-        (status = 200, description = "Updated", body = serde_json::Value),
+        (status = 200, description = "Updated", body = Asset),
         (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
         (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
     )
@@ -80,12 +80,12 @@ pub async fn update(
     State(state): State<AppState>,
     ApiPath(symbol): ApiPath<String>,
     body: ValidJson<AssetPatch>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Asset>> {
     let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     let asset = assets::set_active(&mut conn, &symbol, body.value.active)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("unknown symbol {symbol:?}")))?;
-    Ok(Json(json!(asset)))
+    Ok(Json(asset))
 }
 
 /// Query of `DELETE /v1/assets/{symbol}`.
@@ -106,7 +106,7 @@ pub struct DeleteParams {
     tag = "assets",
     params(("symbol" = String, Path, description = "Asset symbol"), DeleteParams),
     responses(
-        (status = 200, description = "Deleted", body = serde_json::Value),
+        (status = 200, description = "Deleted", body = AssetDeleted),
         (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
         (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
     )
@@ -115,7 +115,7 @@ pub async fn delete(
     State(state): State<AppState>,
     ApiPath(symbol): ApiPath<String>,
     ApiQuery(params): ApiQuery<DeleteParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AssetDeleted>> {
     let with_candles = match params.with_candles.as_deref() {
         None | Some("false") => false,
         Some("true") => true,
@@ -125,7 +125,9 @@ pub async fn delete(
     let deleted = assets::delete(&mut conn, &symbol, with_candles)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("unknown symbol {symbol:?}")))?;
-    Ok(Json(
-        json!({ "deleted": symbol.to_ascii_uppercase(), "candles": deleted.candles, "quarantined": deleted.quarantined }),
-    ))
+    Ok(Json(AssetDeleted {
+        deleted: symbol.to_ascii_uppercase(),
+        candles: deleted.candles,
+        quarantined: deleted.quarantined,
+    }))
 }

@@ -4,9 +4,9 @@ use axum::{extract::State, Json};
 use kronos_db::{asset_groups, assets, assets::AssetFilter};
 use kronos_types::{catalogue::valid_slug, catalogue::CLASSES};
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 use crate::{
+    dto::catalogue::AssetList,
     error::{ApiError, ApiResult},
     extract::ApiQuery,
     state::AppState,
@@ -29,12 +29,12 @@ pub struct ListParams {
     tag = "assets",
     params(ListParams),
     responses(
-        (status = 200, description = "The catalogue (a group: its members in group order)", body = serde_json::Value),
+        (status = 200, description = "The catalogue (a group: its members in group order)", body = AssetList),
         (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
         (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
     )
 )]
-pub async fn list(State(state): State<AppState>, ApiQuery(params): ApiQuery<ListParams>) -> ApiResult<Json<Value>> {
+pub async fn list(State(state): State<AppState>, ApiQuery(params): ApiQuery<ListParams>) -> ApiResult<Json<AssetList>> {
     if let Some(class) = params.class.as_deref() {
         if !CLASSES.contains(&class) {
             return Err(ApiError::invalid("class", "class must be stock, crypto, fx or index"));
@@ -59,5 +59,5 @@ pub async fn list(State(state): State<AppState>, ApiQuery(params): ApiQuery<List
     }
     let filter = AssetFilter { class: params.class, category: params.category, active, group: params.group };
     let all = assets::list_filtered(&mut conn, &filter).await?;
-    Ok(Json(json!({ "assets": all })))
+    Ok(Json(AssetList { assets: all }))
 }

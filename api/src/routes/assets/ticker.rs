@@ -4,7 +4,7 @@
 use axum::{extract::State, Json};
 use kronos_db::assets;
 use kronos_exchanges::SourceAsset;
-use serde_json::{json, Value};
+use kronos_exchanges::Ticker;
 
 use crate::{
     error::{ApiError, ApiResult},
@@ -19,12 +19,12 @@ use crate::{
     tag = "market data",
     params(("symbol" = String, Path, description = "Asset symbol")),
     responses(
-        (status = 200, description = "Last price and 24 h change", body = serde_json::Value),
+        (status = 200, description = "Last price and 24 h change", body = Ticker),
         (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
         (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
     )
 )]
-pub async fn ticker(State(state): State<AppState>, ApiPath(symbol): ApiPath<String>) -> ApiResult<Json<Value>> {
+pub async fn ticker(State(state): State<AppState>, ApiPath(symbol): ApiPath<String>) -> ApiResult<Json<Ticker>> {
     let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     let asset = assets::find_by_symbol(&mut conn, &symbol)
         .await?
@@ -39,5 +39,5 @@ pub async fn ticker(State(state): State<AppState>, ApiPath(symbol): ApiPath<Stri
             ApiError::unavailable(e.to_string())
         }
     })?;
-    Ok(Json(json!(ticker)))
+    Ok(Json(ticker))
 }

@@ -6,9 +6,8 @@
 use axum::{extract::State, Json};
 use kronos_db::models;
 use kronos_storage::StoragePrefix;
-use serde_json::{json, Value};
 
-use crate::{error::ApiResult, extract::ApiPath, state::AppState};
+use crate::{dto::models::ModelDeleted, error::ApiResult, extract::ApiPath, state::AppState};
 
 /// Handler.
 #[utoipa::path(
@@ -17,12 +16,12 @@ use crate::{error::ApiResult, extract::ApiPath, state::AppState};
     tag = "models",
     params(("model" = String, Path, description = "Numeric id, `lineage@N`, a lineage (its production version) or a version name")),
     responses(
-        (status = 200, description = "Deleted, with its stored objects", body = serde_json::Value),
+        (status = 200, description = "Deleted, with its stored objects", body = ModelDeleted),
         (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
         (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
     )
 )]
-pub async fn delete(State(state): State<AppState>, ApiPath(key): ApiPath<String>) -> ApiResult<Json<Value>> {
+pub async fn delete(State(state): State<AppState>, ApiPath(key): ApiPath<String>) -> ApiResult<Json<ModelDeleted>> {
     let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     let model = super::find(&mut conn, &key).await?;
     let deleted = models::delete(&mut conn, model.id).await?;
@@ -43,5 +42,5 @@ pub async fn delete(State(state): State<AppState>, ApiPath(key): ApiPath<String>
             0
         }
     };
-    Ok(Json(json!({ "deleted": deleted.name, "id": deleted.id, "objects_deleted": removed })))
+    Ok(Json(ModelDeleted { deleted: deleted.name, id: deleted.id, objects_deleted: removed }))
 }

@@ -5,9 +5,9 @@ use axum::{extract::State, Json};
 use kronos_db::models;
 use kronos_types::{jobs::payload::BASELINE_MODELS, registry::ModelStatus};
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 use crate::{
+    dto::models::{BaselineView, ModelEntry, ModelList, ModelView},
     error::{ApiError, ApiResult},
     extract::ApiQuery,
     state::AppState,
@@ -31,12 +31,12 @@ pub struct ListParams {
     tag = "models",
     params(ListParams),
     responses(
-        (status = 200, description = "The baselines and every registered version, newest first", body = serde_json::Value),
+        (status = 200, description = "The baselines and every registered version, newest first", body = ModelList),
         (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
         (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
     )
 )]
-pub async fn list(State(state): State<AppState>, ApiQuery(params): ApiQuery<ListParams>) -> ApiResult<Json<Value>> {
+pub async fn list(State(state): State<AppState>, ApiQuery(params): ApiQuery<ListParams>) -> ApiResult<Json<ModelList>> {
     let status = match params.status.as_deref() {
         None => None,
         Some(raw) => Some(
@@ -52,11 +52,11 @@ pub async fn list(State(state): State<AppState>, ApiQuery(params): ApiQuery<List
             return Err(ApiError::not_found(format!("unknown lineage {lineage:?}")));
         }
     }
-    let mut out: Vec<Value> = if params.lineage.is_none() && status.is_none() {
-        BASELINE_MODELS.iter().filter_map(|name| super::baseline_view(name)).collect()
+    let mut models: Vec<ModelEntry> = if params.lineage.is_none() && status.is_none() {
+        BASELINE_MODELS.iter().filter_map(|name| BaselineView::named(name)).map(ModelEntry::Baseline).collect()
     } else {
         Vec::new()
     };
-    out.extend(registered.iter().map(super::view));
-    Ok(Json(json!({ "models": out })))
+    models.extend(registered.iter().map(|m| ModelEntry::Version(Box::new(ModelView::from(m)))));
+    Ok(Json(ModelList { models }))
 }

@@ -11,7 +11,6 @@ use diesel_async::AsyncPgConnection;
 use kronos_db::{models, models::RegisteredModel};
 use kronos_storage::{model_files, ModelPart};
 use kronos_types::{jobs::payload::BASELINE_MODELS, registry::ModelFamily};
-use serde_json::{json, Value};
 
 use crate::{
     error::{ApiError, ApiResult},
@@ -72,55 +71,4 @@ pub async fn servable(
         state.weights_present.insert(model.id);
     }
     Ok(model)
-}
-
-/// A baseline as the API shows it (`GET /v1/models/naive`).
-pub fn baseline_view(name: &str) -> Option<Value> {
-    let description = match name {
-        "naive" => "random walk: every step forecasts the last close; the band is the empirical distribution of past h-step log returns, re-centred on zero",
-        "drift" => "random walk with drift: the close grows by the average log return of the history per step; the band is the empirical distribution of past h-step log returns, re-centred on the drift",
-        _ => return None,
-    };
-    Some(json!({
-        "name": name,
-        "family": "baseline",
-        "status": "builtin",
-        "description": description,
-        "parameters": 0,
-        "min_history": "horizon + 2 candles",
-        "settings": "none (samples, temperature, top_k, top_p, seed and max_context are Kronos settings)",
-    }))
-}
-
-/// A version as the API shows it.
-pub fn view(m: &RegisteredModel) -> Value {
-    json!({
-        "id": m.id,
-        "name": m.name,
-        "lineage": m.lineage,
-        "version": m.version,
-        "status": m.status,
-        "family": m.family,
-        "source": m.source,
-        "parent_id": m.parent_id,
-        "parameters": m.parameters,
-        "max_context": m.max_context,
-        "trained_on": m.trained_interval.as_ref().map(|interval| json!({
-            "interval": interval,
-            "symbols": m.trained_symbols,
-            "from": m.trained_from,
-            "to": m.trained_to,
-        })),
-        "training_job_id": m.training_job_id,
-        "training_config": m.training_config,
-        "metrics": m.metrics,
-        // trained versions only: lower MAE and RMSE than naive on their validation windows
-        "beats_naive": m.metrics.as_ref().and_then(|x| x.get("beats_naive")),
-        "predictor_config": m.predictor_config,
-        "tokenizer_config": m.tokenizer_config,
-        "weights_sha256": m.weights_sha256,
-        "storage_prefix": m.storage_prefix,
-        "created_at": m.created_at,
-        "promoted_at": m.promoted_at,
-    })
 }

@@ -3,9 +3,13 @@
 
 use axum::{extract::State, Json};
 use kronos_db::models;
-use serde_json::{json, Value};
 
-use crate::{error::ApiResult, extract::ApiPath, state::AppState};
+use crate::{
+    dto::models::{ModelView, Promoted},
+    error::ApiResult,
+    extract::ApiPath,
+    state::AppState,
+};
 
 /// Handler.
 #[utoipa::path(
@@ -14,20 +18,19 @@ use crate::{error::ApiResult, extract::ApiPath, state::AppState};
     tag = "models",
     params(("model" = String, Path, description = "Numeric id, `lineage@N`, a lineage (its production version) or a version name")),
     responses(
-        (status = 200, description = "Promoted; the previous production version archived", body = serde_json::Value),
+        (status = 200, description = "Promoted; the previous production version archived", body = Promoted),
         (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
         (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
     )
 )]
-pub async fn promote(State(state): State<AppState>, ApiPath(key): ApiPath<String>) -> ApiResult<Json<Value>> {
+pub async fn promote(State(state): State<AppState>, ApiPath(key): ApiPath<String>) -> ApiResult<Json<Promoted>> {
     let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     let model = super::find(&mut conn, &key).await?;
     let (promoted, archived) = models::promote(&mut conn, model.id).await?;
     // a person may promote any version; say so plainly when it does not beat naive
-    let warning = (promoted.metrics.as_ref().and_then(|x| x.get("beats_naive")) == Some(&json!(false))).then(|| {
+    let model = ModelView::from(&promoted);
+    let warning = (model.beats_naive == Some(false)).then(|| {
         format!("{} does not beat the naive baseline on its validation windows; it was promoted by hand", promoted.name)
     });
-    Ok(Json(
-        json!({ "model": super::view(&promoted), "archived": archived.as_ref().map(super::view), "warning": warning }),
-    ))
+    Ok(Json(Promoted { model, archived: archived.as_ref().map(ModelView::from), warning }))
 }

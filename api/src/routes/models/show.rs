@@ -3,9 +3,13 @@
 
 use axum::{extract::State, Json};
 use kronos_db::models;
-use serde_json::{json, Value};
 
-use crate::{error::ApiResult, extract::ApiPath, state::AppState};
+use crate::{
+    dto::models::{BaselineView, ModelDetail, ModelShown, ModelView, VersionSummary},
+    error::ApiResult,
+    extract::ApiPath,
+    state::AppState,
+};
 
 /// Handler.
 #[utoipa::path(
@@ -14,22 +18,21 @@ use crate::{error::ApiResult, extract::ApiPath, state::AppState};
     tag = "models",
     params(("model" = String, Path, description = "Numeric id, `lineage@N`, a lineage (its production version) or a version name")),
     responses(
-        (status = 200, description = "One version with its metrics and the other versions of its lineage", body = serde_json::Value),
+        (status = 200, description = "One version with its metrics and the other versions of its lineage", body = ModelShown),
         (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
         (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
     )
 )]
-pub async fn show(State(state): State<AppState>, ApiPath(key): ApiPath<String>) -> ApiResult<Json<Value>> {
-    if let Some(baseline) = super::baseline_view(&key) {
-        return Ok(Json(baseline));
+pub async fn show(State(state): State<AppState>, ApiPath(key): ApiPath<String>) -> ApiResult<Json<ModelShown>> {
+    if let Some(baseline) = BaselineView::named(&key) {
+        return Ok(Json(ModelShown::Baseline(baseline)));
     }
     let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     let model = super::find(&mut conn, &key).await?;
     let versions = models::list_filtered(&mut conn, Some(&model.lineage), None).await?;
-    let mut body = super::view(&model);
-    body["versions"] = versions
-        .iter()
-        .map(|v| json!({ "id": v.id, "name": v.name, "version": v.version, "status": v.status, "metrics": v.metrics }))
+    let versions = versions
+        .into_iter()
+        .map(|v| VersionSummary { id: v.id, name: v.name, version: v.version, status: v.status, metrics: v.metrics })
         .collect();
-    Ok(Json(body))
+    Ok(Json(ModelShown::Version(Box::new(ModelDetail { model: ModelView::from(&model), versions }))))
 }
