@@ -125,9 +125,11 @@ start_s3_server() {
   if curl -s -o /dev/null "http://127.0.0.1:$KRONOS_S3_PORT/" 2>/dev/null; then return 0; fi
   log "starting s3s-fs on 127.0.0.1:$KRONOS_S3_PORT"
   mkdir -p "$KRONOS_CACHE/run"
-  nohup "$S3S_BIN" --host 127.0.0.1 --port "$KRONOS_S3_PORT" \
+  # started from its data directory: s3s-fs stages uploads relative to its working
+  # directory, and the clone that started it may be deleted while it runs
+  (cd "$KRONOS_S3_DATA" && exec nohup "$S3S_BIN" --host 127.0.0.1 --port "$KRONOS_S3_PORT" \
     --access-key "$KRONOS_S3_ACCESS_KEY_ID" --secret-key "$KRONOS_S3_SECRET_ACCESS_KEY" \
-    "$KRONOS_S3_DATA" >"$KRONOS_CACHE/run/s3s-fs.log" 2>&1 &
+    "$KRONOS_S3_DATA" >"$KRONOS_CACHE/run/s3s-fs.log" 2>&1) &
   echo $! >"$KRONOS_CACHE/run/s3s-fs.pid"
   for _ in $(seq 1 40); do curl -s -o /dev/null "http://127.0.0.1:$KRONOS_S3_PORT/" && return 0; sleep 0.25; done
   echo "s3s-fs did not start; see $KRONOS_CACHE/run/s3s-fs.log"; exit 1
