@@ -244,8 +244,7 @@ impl From<diesel::result::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body =
-            ErrorBody { error: ErrorDetail { code: self.code.to_owned(), message: self.message, field: self.field } };
+        let body = ErrorBody { error: ErrorDetail { code: self.code, message: self.message, field: self.field } };
         (self.status, Json(body)).into_response()
     }
 }

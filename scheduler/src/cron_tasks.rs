@@ -127,7 +127,12 @@ async fn enqueue_cleanup(
 ) -> Result<Option<Uuid>> {
     let payload = serde_json::to_value(CleanupPayload { before: slot - retention })?;
     let job = cron_job(JobKind::Cleanup, payload, format!("cron:cleanup:{}", slot.timestamp()), -1, 3);
-    Ok(match jobs::insert_batch(conn, &[job]).await?.into_iter().next() {
+    insert_one(conn, job).await
+}
+
+/// Inserts one slot job; its id, or `None` when its key was taken already.
+async fn insert_one(conn: &mut AsyncPgConnection, job: NewJob) -> Result<Option<Uuid>> {
+    Ok(match jobs::insert_batch(conn, &[job]).await?.pop() {
         Some(Inserted::Created(row)) => Some(row.id),
         _ => None,
     })
@@ -141,10 +146,7 @@ fn cron_job(kind: JobKind, payload: serde_json::Value, key: String, priority: i1
 async fn enqueue_verification(conn: &mut AsyncPgConnection, slot: DateTime<Utc>) -> Result<Option<Uuid>> {
     let payload = serde_json::to_value(VerificationPayload { limit: 10_000 })?;
     let job = cron_job(JobKind::Verification, payload, format!("cron:verify:{}", slot.timestamp()), 1, 3);
-    Ok(match jobs::insert_batch(conn, &[job]).await?.pop() {
-        Some(Inserted::Created(job)) => Some(job.id),
-        _ => None,
-    })
+    insert_one(conn, job).await
 }
 
 /// One training job per production version that was trained here: the same settings,

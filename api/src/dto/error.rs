@@ -17,7 +17,7 @@ pub struct ErrorDetail {
     /// Machine-readable code: `invalid_field`, `malformed_json`, `not_found`, `conflict`,
     /// `not_finished`, `in_use`, `already_exists`, `payload_too_large`, `unavailable`,
     /// `internal`, …
-    pub code: String,
+    pub code: &'static str,
     /// What a person reads.
     pub message: String,
     /// The offending input (`horizon`, `candles[3].close`, `model.samples`), when one is

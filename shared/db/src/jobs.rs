@@ -16,6 +16,9 @@ use uuid::Uuid;
 use super::schema::jobs;
 use crate::error::Result;
 
+mod dispatch;
+pub use dispatch::{dispatched_before, queued_in_transport, take_for_dispatch, undispatch, Dispatch};
+
 /// A row of `jobs`, without its payload (read it with [`payload`]): status reads are
 /// the hottest query and payloads can hold thousands of candles.
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName, Serialize)]
@@ -445,78 +448,6 @@ pub async fn mark_failed(
     .await
     .optional()?;
     Ok(row.map(|r| r.status))
-}
-
-/// A job handed to the queue transport.
-#[derive(Debug, Clone, QueryableByName)]
-pub struct Dispatch {
-    /// Job id.
-    #[diesel(sql_type = SqlUuid)]
-    pub id: Uuid,
-    /// How many times it has been pushed (this push included).
-    #[diesel(sql_type = Integer)]
-    pub dispatch_count: i32,
-}
-
-/// Jobs of `kind` sitting in Redis unclaimed.
-pub async fn queued_in_transport(conn: &mut AsyncPgConnection, kind: JobKind) -> Result<i64> {
-    Ok(jobs::table
-        .filter(jobs::kind.eq(kind.as_str()))
-        .filter(jobs::status.eq_any([JobStatus::Queued.as_str(), JobStatus::Retrying.as_str()]))
-        .filter(jobs::dispatched_at.is_not_null())
-        .count()
-        .get_result(conn)
-        .await?)
-}
-
-/// Takes up to `limit` due, undispatched jobs of `kind` and marks them dispatched.
-/// Concurrent dispatchers never take the same row (`SKIP LOCKED`).
-pub async fn take_for_dispatch(conn: &mut AsyncPgConnection, kind: JobKind, limit: i64) -> Result<Vec<Dispatch>> {
-    Ok(diesel::sql_query(
-        "UPDATE jobs SET dispatched_at = now(), dispatch_count = dispatch_count + 1
-         WHERE id IN (
-            SELECT id FROM jobs
-            WHERE kind = $1 AND status IN ('queued', 'retrying') AND dispatched_at IS NULL
-              AND run_after <= now() AND NOT cancel_requested
-            ORDER BY priority DESC, run_after
-            LIMIT $2
-            FOR UPDATE SKIP LOCKED)
-         RETURNING id, dispatch_count",
-    )
-    .bind::<Text, _>(kind.as_str())
-    .bind::<BigInt, _>(limit)
-    .load(conn)
-    .await?)
-}
-
-/// Returns jobs to the undispatched pool (their push failed or they were lost from Redis).
-pub async fn undispatch(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> Result<usize> {
-    Ok(diesel::sql_query(
-        "UPDATE jobs SET dispatched_at = NULL WHERE id = ANY($1) AND status IN ('queued', 'retrying')",
-    )
-    .bind::<Array<SqlUuid>, _>(ids)
-    .execute(conn)
-    .await?)
-}
-
-/// Dispatched, unclaimed jobs of `kind` pushed more than `older_than_ms` ago.
-pub async fn dispatched_before(
-    conn: &mut AsyncPgConnection,
-    kind: JobKind,
-    older_than_ms: i64,
-    limit: i64,
-) -> Result<Vec<Dispatch>> {
-    Ok(diesel::sql_query(
-        "SELECT id, dispatch_count FROM jobs
-         WHERE kind = $1 AND status IN ('queued', 'retrying') AND dispatched_at IS NOT NULL
-           AND dispatched_at < now() - make_interval(secs => $2::bigint / 1000.0)
-         ORDER BY dispatched_at LIMIT $3",
-    )
-    .bind::<Text, _>(kind.as_str())
-    .bind::<BigInt, _>(older_than_ms)
-    .bind::<BigInt, _>(limit)
-    .load(conn)
-    .await?)
 }
 
 /// Running jobs whose worker stopped heart-beating for `lease_ms`: back to `retrying`

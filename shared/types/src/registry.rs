@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 
-/// Defines a lower-case word enum with `ALL`, `as_str`, `Display`, `FromStr` (the
-/// error names `field`) and `TryFrom<String>` (diesel reads the text column, then this).
+/// Defines a lower-case word enum with `ALL`, `as_str`, `Display` and `FromStr` (the
+/// error names `field`; `kronos_db::words` reads the text columns through it).
 macro_rules! word_enum {
     ($(#[$meta:meta])* $name:ident, $field:literal { $($(#[$vmeta:meta])* $variant:ident => $word:literal),+ $(,)? }) => {
         $(#[$meta])*
@@ -47,18 +47,6 @@ macro_rules! word_enum {
             }
         }
 
-        impl From<$name> for String {
-            fn from(v: $name) -> String {
-                v.as_str().to_owned()
-            }
-        }
-
-        impl TryFrom<String> for $name {
-            type Error = Error;
-            fn try_from(s: String) -> Result<Self, Error> {
-                s.parse()
-            }
-        }
     };
 }
 
@@ -113,6 +101,6 @@ mod tests {
         let Err(Error::Invalid { field, message }) = "svm".parse::<ModelFamily>() else { panic!("accepted") };
         assert_eq!(field, "family");
         assert!(message.contains("kronos, lstm, gru, transformer"), "{message}");
-        assert_eq!(ModelStatus::try_from("production".to_owned()).ok(), Some(ModelStatus::Production));
+        assert_eq!("production".parse::<ModelStatus>().ok(), Some(ModelStatus::Production));
     }
 }

@@ -139,22 +139,6 @@ impl fmt::Display for JobStatus {
     }
 }
 
-/// From the database's spelling (diesel reads the column as text, then this).
-impl TryFrom<String> for JobKind {
-    type Error = Error;
-    fn try_from(s: String) -> Result<Self, Error> {
-        s.parse()
-    }
-}
-
-/// From the database's spelling (diesel reads the column as text, then this).
-impl TryFrom<String> for JobStatus {
-    type Error = Error;
-    fn try_from(s: String) -> Result<Self, Error> {
-        s.parse()
-    }
-}
-
 /// What travels through Redis: only the job id. Everything else is read from PostgreSQL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobRef {
