@@ -4,6 +4,7 @@
 //! can change without changing what clients send, and a payload field only the
 //! platform sets (resolved ids, calendars, model ids) has no place in a request.
 
+pub mod accuracy;
 pub mod backtests;
 pub mod catalogue;
 pub mod error;
@@ -12,6 +13,7 @@ pub mod health;
 pub mod jobs;
 pub mod models;
 pub mod predictions;
+pub mod results;
 pub mod sampling;
 pub mod trainings;
 pub mod verifications;

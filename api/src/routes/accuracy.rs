@@ -6,10 +6,10 @@ use axum::{extract::State, Json};
 use kronos_db::{assets, prediction_results, prediction_results::AccuracyFilter, prediction_results::GroupBy};
 use kronos_types::jobs::payload::BASELINE_MODELS;
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 use super::assets::parse_time;
 use crate::{
+    dto::accuracy::{AccuracyDefinitions, AccuracyGroup, AccuracyReport},
     error::{ApiError, ApiResult},
     extract::ApiQuery,
     state::AppState,
@@ -42,7 +42,7 @@ pub struct AccuracyParams {
     tag = "accuracy",
     params(AccuracyParams),
     responses(
-        (status = 200, description = "Verified accuracy per group, beside naive on the same predictions", body = Object),
+        (status = 200, description = "Verified accuracy per group, beside naive on the same predictions", body = AccuracyReport),
         (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
         (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
     )
@@ -50,7 +50,7 @@ pub struct AccuracyParams {
 pub async fn accuracy(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<AccuracyParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AccuracyReport>> {
     let group: GroupBy = params.group_by.as_deref().unwrap_or("model").parse()?;
     let from = params.from.as_deref().map(|raw| parse_time("from", raw)).transpose()?;
     let to = params.to.as_deref().map(|raw| parse_time("to", raw)).transpose()?;
@@ -93,39 +93,9 @@ pub async fn accuracy(
         source: params.source.clone(),
     };
     let rows = prediction_results::accuracy(&mut conn, &filter, group).await?;
-    let groups: Vec<Value> = rows
-        .iter()
-        .map(|r| {
-            json!({
-                "key": r.key,
-                "predictions": r.predictions,
-                "steps": r.steps,
-                "model": {
-                    "mae": r.mae,
-                    "rmse": r.rmse,
-                    "mape": r.mape,
-                    "direction_accuracy": r.direction_accuracy,
-                    "coverage_p10_p90": r.coverage_p10_p90,
-                },
-                "naive": {
-                    "mae": r.naive_mae,
-                    "rmse": r.naive_rmse,
-                    "mape": r.naive_mape,
-                    "direction_accuracy": r.naive_direction_accuracy,
-                },
-                "beats_naive_mae": r.mae < r.naive_mae,
-            })
-        })
-        .collect();
-    Ok(Json(json!({
-        "group_by": params.group_by.as_deref().unwrap_or("model"),
-        "groups": groups,
-        "definitions": {
-            "mae_rmse_mape": "pooled over every verified forecast step",
-            "direction_accuracy": "share of predictions whose final close was on the right side of the last observed close",
-            "coverage_p10_p90": "share of steps whose actual close fell inside the forecast's 10th–90th percentile band (nominal 0.8)",
-            "naive": "the last observed close for every step; its direction is the last observed bar's",
-            "source": "live: predictions verified once their bars arrived; evaluation: walk-forward forecasts of evaluation jobs, verified on stored history",
-        },
-    })))
+    Ok(Json(AccuracyReport {
+        group_by: params.group_by.unwrap_or_else(|| "model".into()),
+        groups: rows.iter().map(AccuracyGroup::from).collect(),
+        definitions: AccuracyDefinitions::STANDARD,
+    }))
 }

@@ -3,7 +3,8 @@
 //! whether it was promoted), `GET /v1/verifications/{id}`, `GET /v1/evaluations/{id}`
 //! and `GET /v1/jobs/{id}/result` (any kind, e.g. refresh jobs). `409` with code
 //! `not_ready`, `failed` or `cancelled` until the job succeeded; `404` for a job of
-//! another kind.
+//! another kind. The documents are shown as the worker stored them; their schemas are
+//! the types the worker wrote them from (`kronos_types::jobs::results`).
 
 use axum::{extract::State, Json};
 use kronos_db::jobs;
@@ -37,7 +38,7 @@ async fn result_of(state: &AppState, raw: &str, kind: Option<JobKind>) -> ApiRes
     tag = "trainings",
     params(("id" = uuid::Uuid, Path, description = "Job id")),
     responses(
-        (status = 200, description = "The registered version, its metrics beside naive and whether it was promoted (409 until the job succeeded)", body = serde_json::Value),
+        (status = 200, description = "The registered version, its metrics beside naive and whether it was promoted (409 until the job succeeded)", body = kronos_types::jobs::results::TrainingResult),
         (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
         (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
     )
@@ -53,7 +54,7 @@ pub async fn training(State(state): State<AppState>, ApiPath(raw): ApiPath<Strin
     tag = "verifications",
     params(("id" = uuid::Uuid, Path, description = "Job id")),
     responses(
-        (status = 200, description = "Counts of predictions verified (409 until the job succeeded)", body = serde_json::Value),
+        (status = 200, description = "Counts of predictions verified (409 until the job succeeded)", body = kronos_types::jobs::results::VerificationResult),
         (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
         (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
     )
@@ -69,7 +70,7 @@ pub async fn verification(State(state): State<AppState>, ApiPath(raw): ApiPath<S
     tag = "evaluations",
     params(("id" = uuid::Uuid, Path, description = "Job id")),
     responses(
-        (status = 200, description = "Accuracy beside naive per asset and overall (409 until the job succeeded)", body = serde_json::Value),
+        (status = 200, description = "Accuracy beside naive per asset and overall (409 until the job succeeded)", body = kronos_types::jobs::results::EvaluationResult),
         (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
         (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
     )
@@ -85,7 +86,7 @@ pub async fn evaluation(State(state): State<AppState>, ApiPath(raw): ApiPath<Str
     tag = "jobs",
     params(("id" = uuid::Uuid, Path, description = "Job id")),
     responses(
-        (status = 200, description = "The job's result, any kind (409 until it succeeded)", body = serde_json::Value),
+        (status = 200, description = "The job's result, any kind (409 until it succeeded)", body = Option<crate::dto::results::JobResult>),
         (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
         (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
     )

@@ -175,9 +175,8 @@ pub async fn run(config: &Config, args: TrainArgs) -> anyhow::Result<()> {
         Err(e) => return Err(anyhow!(e)).context("training failed"),
     };
     let report = &outcome.report;
-    let doc = outcome.summary();
     if args.json {
-        println!("{doc}");
+        println!("{}", serde_json::to_string(&outcome.summary())?);
         return Ok(());
     }
     let m = &report.metrics;

@@ -22,6 +22,7 @@ pub mod payload;
 pub mod performance;
 pub mod report;
 pub mod strategy;
+pub mod summary;
 pub mod sweep;
 
 pub use error::{Error, Result};

@@ -16,32 +16,42 @@ use super::{
     Bars,
 };
 
-/// The metrics (fractions, not percentages).
+/// The metrics (fractions, not percentages). A metric that is undefined for the run
+/// (no closed trade, no losing trade, a flat equity curve) is `NaN`, shown as `null`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Metrics {
     /// Equity after the last bar.
     pub final_equity: f64,
     /// final / initial − 1.
     pub total_return: f64,
     /// Compound annual growth rate.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<f64>))]
     pub cagr: f64,
     /// Annualised standard deviation of returns.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<f64>))]
     pub volatility: f64,
     /// Sharpe ratio.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<f64>))]
     pub sharpe: f64,
     /// Sortino ratio.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<f64>))]
     pub sortino: f64,
     /// Calmar ratio.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<f64>))]
     pub calmar: f64,
     /// Lowest equity / running peak − 1 (≤ 0).
     pub max_drawdown: f64,
     /// Longest stretch below a previous peak, in bars.
     pub max_drawdown_bars: usize,
     /// Share of closed trades with a positive P&L.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<f64>))]
     pub win_rate: f64,
     /// Gross profit / gross loss of closed trades.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<f64>))]
     pub profit_factor: f64,
     /// Mean P&L of a closed trade.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<f64>))]
     pub expectancy: f64,
     /// Share of bars ending with a position.
     pub exposure: f64,
@@ -52,10 +62,13 @@ pub struct Metrics {
     /// Fees paid.
     pub total_fees: f64,
     /// Buy-and-hold total return over the same bars.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<f64>))]
     pub benchmark_return: f64,
     /// Annualised alpha against buy-and-hold.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<f64>))]
     pub alpha: f64,
     /// Beta against buy-and-hold.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<f64>))]
     pub beta: f64,
     /// Periods per year used to annualise.
     pub periods_per_year: f64,

@@ -66,6 +66,7 @@ impl RankBy {
 
 /// One point of the grid.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SweepPoint {
     /// Rank, from 1.
     pub rank: usize,

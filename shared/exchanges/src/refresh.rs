@@ -33,6 +33,7 @@ impl Default for RefreshLimits {
 
 /// Quality of the refreshed window.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WindowQuality {
     /// Gaps against the asset's calendar.
     pub gaps: usize,
@@ -46,6 +47,7 @@ pub struct WindowQuality {
 
 /// What one series' refresh did.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SeriesRefresh {
     /// Asset symbol.
     pub symbol: String,
@@ -68,6 +70,35 @@ pub struct SeriesRefresh {
     /// Why the refresh stopped early, if it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// A refresh job's result: every series it refreshed and the totals.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RefreshResult {
+    /// Interval refreshed.
+    pub interval: Interval,
+    /// Per series.
+    pub series: Vec<SeriesRefresh>,
+    /// Series whose refresh stopped with an error.
+    pub failed: usize,
+    /// Bars stored over every series.
+    pub stored: usize,
+    /// Bars quarantined over every series.
+    pub quarantined: usize,
+}
+
+impl RefreshResult {
+    /// The totals of `series`.
+    pub fn of(interval: Interval, series: Vec<SeriesRefresh>) -> Self {
+        Self {
+            interval,
+            failed: series.iter().filter(|r| r.error.is_some()).count(),
+            stored: series.iter().map(|r| r.stored).sum(),
+            quarantined: series.iter().map(|r| r.quarantined).sum(),
+            series,
+        }
+    }
 }
 
 /// Refreshes `asset`'s `interval` series from `since` (default: after the last stored

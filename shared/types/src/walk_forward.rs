@@ -105,6 +105,7 @@ impl WalkForward {
 /// A model strategy's forecaster.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModelSettings {
     /// Registered model (`lineage`, `lineage@N`, a version name) or `naive` / `drift`.
     pub name: String,

@@ -55,6 +55,31 @@ fn the_document_is_openapi_3_1_with_unique_operation_ids_and_the_error_body() {
     }
 }
 
+/// Whether `schema` says nothing of its fields: `{}` or an object without properties.
+fn free_form(schema: &Value) -> bool {
+    let typed = ["$ref", "properties", "items", "oneOf", "anyOf", "allOf", "enum", "additionalProperties"];
+    let says_something = typed.iter().any(|k| schema.get(k).is_some());
+    let plain_type = schema.get("type").is_some_and(|t| t != "object");
+    !says_something && !plain_type
+}
+
+/// Every JSON answer of every operation has a schema with fields, not a free-form
+/// object: clients generate their types from the document. (`/openapi.json` answers
+/// the document itself, whose schema is OpenAPI's, not this document's.)
+#[test]
+fn every_json_answer_has_a_typed_schema() {
+    for (method, template) in operations().into_iter().filter(|(_, t)| t != "/openapi.json") {
+        let responses = DOCUMENT["paths"][&template][&method]["responses"].as_object().expect("responses");
+        for (status, response) in responses {
+            if let Some(schema) = response.pointer("/content/application~1json/schema") {
+                assert!(!free_form(schema), "{method} {template} {status} answers a free-form object: {schema}");
+            }
+        }
+    }
+    assert!(free_form(&json!({})) && free_form(&json!({"type": "object"})));
+    assert!(!free_form(&json!({"$ref": "#/components/schemas/JobView"})));
+}
+
 /// The router module registers routes only through `routes!` (which adds each to the
 /// document); the documented exception is the directory of the docs' static files.
 #[test]
@@ -190,6 +215,12 @@ async fn schemathesis_finds_no_server_error_and_no_answer_outside_the_document()
     let bin = std::env::var("KRONOS_SCHEMATHESIS")
         .expect("KRONOS_SCHEMATHESIS is not set: run the tests through ops/test, which installs schemathesis");
     let mut env = TestEnv::new().await;
+    // the exchanges answer (as a local server in their formats): a ticker the fuzzer
+    // asks for is served, or refused as unknown, never a 5xx for an unreachable source
+    let exchange = kronos_tests::fake_exchange::FakeExchange::start().await;
+    env.config.exchanges.binance_url = exchange.url.clone();
+    env.config.exchanges.okx_url = exchange.url.clone();
+    env.config.exchanges.coingecko_url = exchange.url.clone();
     // /docs as ops/up serves it, when ops/test installed its files
     env.config.api.docs_assets = std::env::var_os("KRONOS_API_DOCS_ASSETS").map(Into::into);
     let seeded = kronos_tests::process::run_to_end("kronos", &env, &["assets", "seed"]);
@@ -204,20 +235,33 @@ async fn schemathesis_finds_no_server_error_and_no_answer_outside_the_document()
         "[parameters]\n\"path.symbol\" = \"AAPL\"\n\"path.model\" = \"naive\"\n\"path.slug\" = \"top10\"\n",
     )
     .expect("config");
-    let out = tokio::process::Command::new(bin)
-        .arg("--config-file")
-        .arg(&config)
-        .args(["run", &format!("{}/openapi.json", api.base)])
-        .args(["--checks", "not_a_server_error,response_schema_conformance"])
-        .args(["--phases", "examples,coverage,fuzzing", "--max-examples", "20", "--workers", "2"])
-        .args(["--seed", "7", "--report", "junit", "--report-junit-path"])
-        .arg(&report)
-        .arg("--no-color")
-        // its reports and example database stay in this test's scratch directory
-        .current_dir(&env.scratch)
-        .output()
-        .await
-        .expect("schemathesis runs");
+    let run = || {
+        tokio::process::Command::new(&bin)
+            .arg("--config-file")
+            .arg(&config)
+            .args(["run", &format!("{}/openapi.json", api.base)])
+            .args(["--checks", "not_a_server_error,response_schema_conformance"])
+            .args(["--phases", "examples,coverage,fuzzing", "--max-examples", "20", "--workers", "2"])
+            .args(["--seed", "7", "--report", "junit", "--report-junit-path"])
+            .arg(&report)
+            .arg("--no-color")
+            // its reports and example database stay in this test's scratch directory
+            .current_dir(&env.scratch)
+            .output()
+    };
+    let mut out = run().await.expect("schemathesis runs");
+    // Python 3.11's ast.parse now and then raises "AST constructor recursion depth
+    // mismatch" inside hypothesis's own introspection (CPython gh-106905): a crash of
+    // the fuzzer, not a finding about the API. Such a run, with no failure reported,
+    // is run again once.
+    let crashed_only = |out: &std::process::Output| {
+        let text = String::from_utf8_lossy(&out.stdout);
+        !out.status.success() && text.contains("AST constructor recursion depth mismatch") && !text.contains("FAILURES")
+    };
+    if crashed_only(&out) {
+        println!("schemathesis crashed inside Python's ast module; running it again");
+        out = run().await.expect("schemathesis runs");
+    }
     let stdout = String::from_utf8_lossy(&out.stdout);
     println!("{stdout}");
     assert!(out.status.success(), "schemathesis found problems:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));

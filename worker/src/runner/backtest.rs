@@ -4,19 +4,25 @@
 //! runtime), then store the summary JSON and the equity, trades (and sweep) Parquet in
 //! the object store and record the summary as the job's result.
 
-use std::sync::Arc;
+use std::{collections::BTreeMap, sync::Arc};
 
 use crate::error::Error as SharedError;
 use bytes::Bytes;
 use chrono::Duration;
 use kronos_backtest::{
-    align::align, engine::Simulation, payload::BacktestPayload, performance::Metrics, report, sweep, sweep::SweepPoint,
+    align::align,
+    engine::Simulation,
+    payload::BacktestPayload,
+    performance::Metrics,
+    report,
+    summary::{BacktestSummary, ModelUse, SweepSummary},
+    sweep,
+    sweep::SweepPoint,
     Bars, Series,
 };
-use kronos_db::{artifacts, candles, jobs, jobs::Claimed};
+use kronos_db::{artifacts, candles, jobs::Claimed};
 use kronos_storage::{BacktestFile, StorageKey};
 use kronos_types::Candle;
-use serde_json::{json, Value};
 
 use super::{JobFailure, Outcome};
 use crate::{
@@ -86,12 +92,7 @@ pub async fn run(ctx: &PoolContext, job: &Claimed) -> Result<Outcome, JobFailure
         .map_err(|e| JobFailure::transient(format!("the simulation stopped: {e}")))??;
     progress.stage("storing", 1);
     let summary = store(ctx, job, &payload, &outputs, failed_windows).await?;
-    let mut conn = ctx.pool.get().await.map_err(SharedError::from)?;
-    if jobs::mark_succeeded_with_result(&mut conn, job.id, job.attempts, &summary).await? {
-        return Ok(Outcome::Succeeded);
-    }
-    drop(conn);
-    super::end_unowned(ctx, job).await
+    super::succeed_with(ctx, job, &summary).await
 }
 
 /// Asset `i`'s candles in the payload's range, preceded by the `context + every − 2`
@@ -150,7 +151,7 @@ async fn store(
     payload: &BacktestPayload,
     out: &Outputs,
     failed_windows: usize,
-) -> Result<Value, JobFailure> {
+) -> Result<BacktestSummary, JobFailure> {
     let mut tables = vec![
         (BacktestFile::Equity, report::equity_frame(&out.sim, &out.series)?),
         (BacktestFile::Trades, report::trades_frame(&out.sim, &out.series)?),
@@ -158,46 +159,49 @@ async fn store(
     if let Some((points, _)) = &out.sweep {
         tables.push((BacktestFile::Sweep, report::sweep_frame(points)?));
     }
-    let mut keys = serde_json::Map::new();
+    let mut artifacts = BTreeMap::new();
     for (file, mut frame) in tables {
         let bytes = report::parquet_bytes(&mut frame)?;
         let key = put(ctx, job, file, bytes, report::PARQUET_CONTENT_TYPE).await?;
-        keys.insert(file.name().into(), Value::String(key));
+        artifacts.insert(file.name().to_owned(), key);
     }
+    let summary_key = StorageKey::BacktestFile { job_id: job.id, file: BacktestFile::Summary }.path();
+    artifacts.insert(BacktestFile::Summary.name().to_owned(), summary_key);
     let bars = &out.series[0].bars;
-    let sim = &out.sim;
-    let mut summary = json!({
-        "symbols": out.series.iter().map(|s| s.symbol.as_str()).collect::<Vec<_>>(),
-        "interval": payload.interval,
-        "bars": bars.len(),
-        "first_bar": chrono::DateTime::from_timestamp(bars.time.first().copied().unwrap_or_default(), 0),
-        "last_bar": chrono::DateTime::from_timestamp(bars.time.last().copied().unwrap_or_default(), 0),
-        "strategy": out.strategy,
-        "engine": payload.engine,
-        "periods_per_year": out.metrics.periods_per_year,
-        "metrics": out.metrics,
-        "trades": sim.trades.len(),
-    });
-    if let Some(model) = &payload.model {
-        let made: usize = out
+    let model = payload.model.as_ref().map(|settings| ModelUse {
+        settings: settings.clone(),
+        bars_with_forecast: out
             .series
             .iter()
             .filter_map(|s| s.forecasts.as_ref())
             .map(|f| f.prob_up.iter().filter(|p| !p.is_nan()).count())
-            .sum();
-        summary["model"] = json!({ "settings": model, "bars_with_forecast": made, "failed_windows": failed_windows });
-    }
-    if let (Some((points, skipped)), Some(spec)) = (&out.sweep, &payload.sweep) {
-        summary["sweep"] = json!({
-            "points": points.len(),
-            "skipped": skipped,
-            "rank_by": spec.rank_by,
-            "top": points.iter().take(spec.top).collect::<Vec<_>>(),
-        });
-    }
-    let summary_key = StorageKey::BacktestFile { job_id: job.id, file: BacktestFile::Summary }.path();
-    keys.insert(BacktestFile::Summary.name().into(), Value::String(summary_key));
-    summary["artifacts"] = Value::Object(keys);
+            .sum(),
+        failed_windows,
+    });
+    let sweep = match (&out.sweep, &payload.sweep) {
+        (Some((points, skipped)), Some(spec)) => Some(SweepSummary {
+            points: points.len(),
+            skipped: *skipped,
+            rank_by: spec.rank_by.clone(),
+            top: points.iter().take(spec.top).cloned().collect(),
+        }),
+        _ => None,
+    };
+    let summary = BacktestSummary {
+        symbols: out.series.iter().map(|s| s.symbol.clone()).collect(),
+        interval: payload.interval,
+        bars: bars.len(),
+        first_bar: chrono::DateTime::from_timestamp(bars.time.first().copied().unwrap_or_default(), 0),
+        last_bar: chrono::DateTime::from_timestamp(bars.time.last().copied().unwrap_or_default(), 0),
+        strategy: out.strategy.clone(),
+        engine: payload.engine,
+        periods_per_year: out.metrics.periods_per_year,
+        metrics: out.metrics.clone(),
+        trades: out.sim.trades.len(),
+        model,
+        sweep,
+        artifacts,
+    };
     let body = serde_json::to_vec(&summary).map_err(SharedError::from)?;
     put(ctx, job, BacktestFile::Summary, body, "application/json").await?;
     Ok(summary)

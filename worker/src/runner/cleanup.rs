@@ -5,8 +5,7 @@
 
 use kronos_db::{artifacts, jobs, jobs::Claimed};
 use kronos_storage::StoragePrefix;
-use kronos_types::jobs::payload::CleanupPayload;
-use serde::Serialize;
+use kronos_types::jobs::{payload::CleanupPayload, results::CleanupResult};
 
 use super::{JobFailure, Outcome};
 use crate::{error::Error as SharedError, pool::PoolContext};
@@ -14,21 +13,12 @@ use crate::{error::Error as SharedError, pool::PoolContext};
 /// Most forecast documents one job deletes (the next slot takes the rest).
 const MAX_DOCUMENTS: i64 = 10_000;
 
-/// What a cleanup removed (the job's result).
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct CleanupReport {
-    /// Forecast documents deleted.
-    pub forecast_documents: usize,
-    /// Checkpoint objects of failed or cancelled training jobs deleted.
-    pub checkpoint_objects: usize,
-}
-
 /// Runs one claimed cleanup job.
 pub async fn run(ctx: &PoolContext, job: &Claimed) -> Result<Outcome, JobFailure> {
     let payload: CleanupPayload = serde_json::from_str(&job.payload)
         .map_err(|e| JobFailure::permanent(format!("unreadable cleanup payload: {e}")))?;
     let mut conn = ctx.pool.get().await.map_err(SharedError::from)?;
-    let mut report = CleanupReport::default();
+    let mut report = CleanupResult::default();
     for key in artifacts::forecast_keys_before(&mut conn, payload.before, MAX_DOCUMENTS).await? {
         ctx.storage.delete_path(&key).await?;
         artifacts::delete(&mut conn, &key).await?;
@@ -38,10 +28,6 @@ pub async fn run(ctx: &PoolContext, job: &Claimed) -> Result<Outcome, JobFailure
         report.checkpoint_objects += ctx.storage.delete_prefix(&StoragePrefix::Checkpoints { job_id: id }).await?;
     }
     tracing::info!(?report, "cleanup done");
-    let result = serde_json::to_value(&report).map_err(SharedError::from)?;
-    if jobs::mark_succeeded_with_result(&mut conn, job.id, job.attempts, &result).await? {
-        return Ok(Outcome::Succeeded);
-    }
     drop(conn);
-    super::end_unowned(ctx, job).await
+    super::succeed_with(ctx, job, &report).await
 }

@@ -18,8 +18,12 @@ use kronos_models::{
     metrics::{Comparison, ForecastOutcome},
     Forecast,
 };
-use kronos_types::{jobs::evaluation::EvaluationPayload, jobs::payload::ForecastRow, rfc3339, Candle};
-use serde_json::{json, Value};
+use kronos_types::{
+    jobs::evaluation::EvaluationPayload,
+    jobs::payload::ForecastRow,
+    jobs::results::{AssetEvaluation, EvaluationAccuracy, EvaluationResult, ModelAccuracy, NaiveAccuracy},
+    Candle,
+};
 
 use super::{
     scoring::{score, Forecasted},
@@ -103,11 +107,8 @@ pub async fn run(ctx: &PoolContext, job: &Claimed) -> Result<Outcome, JobFailure
     let rows: Vec<NewEvaluationResult> = results.into_iter().map(|(_, r)| r.into()).collect();
     let mut conn = ctx.pool.get().await.map_err(SharedError::from)?;
     evaluation_results::insert_many(&mut conn, &rows).await?;
-    if jobs::mark_succeeded_with_result(&mut conn, job.id, job.attempts, &summary).await? {
-        return Ok(Outcome::Succeeded);
-    }
     drop(conn);
-    super::end_unowned(ctx, job).await
+    super::succeed_with(ctx, job, &summary).await
 }
 
 /// Asset `i`'s candles: `context − 1` bars before the range (the first forecast's
@@ -150,70 +151,76 @@ fn rows(plan: Plan<'_>, last: &Candle, forecast: &Forecast) -> Vec<ForecastRow> 
 
 /// The job's result: accuracy beside naive per asset and overall, and coverage of the
 /// forecasts' [p10, p90] band.
-fn summary(payload: &EvaluationPayload, loaded: &[Loaded], results: &[(usize, NewResult)], failed: &[usize]) -> Value {
-    let accuracy = |rows: &[&NewResult]| -> Value {
-        let outcomes: Vec<ForecastOutcome> = rows
-            .iter()
-            .map(|r| ForecastOutcome {
-                last_close: r.last_close,
-                previous_close: None,
-                forecast: r.forecast.clone(),
-                actual: r.actual.clone(),
-            })
-            .collect();
-        let steps: i32 = rows.iter().map(|r| r.steps).sum();
-        let covered: i32 = rows.iter().map(|r| r.covered_steps).sum();
-        let n = rows.len().max(1) as f64;
-        match Comparison::of(&outcomes) {
-            None => Value::Null,
-            // directions as verification scores them (naive: the last bar's direction)
-            Some(c) => json!({
-                "forecasts": rows.len(),
-                "steps": steps,
-                "model": {
-                    "mae": c.model.mae,
-                    "rmse": c.model.rmse,
-                    "mape": c.model.mape,
-                    "direction_accuracy": rows.iter().filter(|r| r.direction_hit).count() as f64 / n,
-                    "coverage_p10_p90": f64::from(covered) / f64::from(steps.max(1)),
-                },
-                "naive": {
-                    "mae": c.naive.mae,
-                    "rmse": c.naive.rmse,
-                    "mape": c.naive.mape,
-                    "direction_accuracy": rows.iter().filter(|r| r.naive_direction_hit).count() as f64 / n,
-                },
-                "beats_naive_mae": c.model.mae < c.naive.mae,
-            }),
-        }
-    };
-    let per_asset: Vec<Value> = payload
+fn summary(
+    payload: &EvaluationPayload,
+    loaded: &[Loaded],
+    results: &[(usize, NewResult)],
+    failed: &[usize],
+) -> EvaluationResult {
+    let assets = payload
         .symbols
         .iter()
         .enumerate()
         .map(|(i, symbol)| {
             let rows: Vec<&NewResult> = results.iter().filter(|(a, _)| *a == i).map(|(_, r)| r).collect();
             let bars = &loaded[i].windows;
-            json!({
-                "symbol": symbol,
-                "windows": bars.len(),
-                "failed_windows": failed[i],
-                "first_forecast": bars.first().map(|w| rfc3339(loaded[i].candles[w.end].ts)),
-                "last_forecast": bars.last().map(|w| rfc3339(loaded[i].candles[w.end].ts)),
-                "accuracy": accuracy(&rows),
-            })
+            AssetEvaluation {
+                symbol: symbol.clone(),
+                windows: bars.len(),
+                failed_windows: failed[i],
+                first_forecast: bars.first().map(|w| loaded[i].candles[w.end].ts),
+                last_forecast: bars.last().map(|w| loaded[i].candles[w.end].ts),
+                accuracy: accuracy(&rows),
+            }
         })
         .collect();
     let all: Vec<&NewResult> = results.iter().map(|(_, r)| r).collect();
-    json!({
-        "model": payload.model.name,
-        "settings": payload.model,
-        "interval": payload.interval,
-        "symbols": payload.symbols,
-        "forecasts": results.len(),
-        "failed_windows": failed.iter().sum::<usize>(),
-        "accuracy": accuracy(&all),
-        "assets": per_asset,
-        "accuracy_link": format!("/v1/accuracy?model={}&source=evaluation", payload.model.name),
+    EvaluationResult {
+        model: payload.model.name.clone(),
+        settings: payload.model.clone(),
+        interval: payload.interval,
+        symbols: payload.symbols.clone(),
+        forecasts: results.len(),
+        failed_windows: failed.iter().sum(),
+        accuracy: accuracy(&all),
+        assets,
+        accuracy_link: format!("/v1/accuracy?model={}&source=evaluation", payload.model.name),
+    }
+}
+
+/// Accuracy beside naive of `rows`; `None` when none has a step. Directions as
+/// verification scores them (naive: the last bar's direction).
+fn accuracy(rows: &[&NewResult]) -> Option<EvaluationAccuracy> {
+    let outcomes: Vec<ForecastOutcome> = rows
+        .iter()
+        .map(|r| ForecastOutcome {
+            last_close: r.last_close,
+            previous_close: None,
+            forecast: r.forecast.clone(),
+            actual: r.actual.clone(),
+        })
+        .collect();
+    let c = Comparison::of(&outcomes)?;
+    let steps: i32 = rows.iter().map(|r| r.steps).sum();
+    let covered: i32 = rows.iter().map(|r| r.covered_steps).sum();
+    let n = rows.len().max(1) as f64;
+    let finite = |x: f64| x.is_finite().then_some(x);
+    Some(EvaluationAccuracy {
+        forecasts: rows.len(),
+        steps: i64::from(steps),
+        model: ModelAccuracy {
+            mae: c.model.mae,
+            rmse: c.model.rmse,
+            mape: finite(c.model.mape),
+            direction_accuracy: rows.iter().filter(|r| r.direction_hit).count() as f64 / n,
+            coverage_p10_p90: f64::from(covered) / f64::from(steps.max(1)),
+        },
+        naive: NaiveAccuracy {
+            mae: c.naive.mae,
+            rmse: c.naive.rmse,
+            mape: finite(c.naive.mape),
+            direction_accuracy: rows.iter().filter(|r| r.naive_direction_hit).count() as f64 / n,
+        },
+        beats_naive_mae: c.model.mae < c.naive.mae,
     })
 }

@@ -58,6 +58,22 @@ pub(crate) async fn end_unowned(ctx: &crate::pool::PoolContext, job: &jobs::Clai
     }
 }
 
+/// Stores `result` as the job's result document and marks the attempt succeeded; an
+/// attempt that no longer owns the job writes nothing and ends as [`end_unowned`].
+pub(crate) async fn succeed_with<T: serde::Serialize>(
+    ctx: &crate::pool::PoolContext,
+    job: &jobs::Claimed,
+    result: &T,
+) -> Result<Outcome, JobFailure> {
+    let document = serde_json::to_value(result).map_err(SharedError::from)?;
+    let mut conn = ctx.pool.get().await.map_err(SharedError::from)?;
+    if jobs::mark_succeeded_with_result(&mut conn, job.id, job.attempts, &document).await? {
+        return Ok(Outcome::Succeeded);
+    }
+    drop(conn);
+    end_unowned(ctx, job).await
+}
+
 impl From<SharedError> for JobFailure {
     fn from(e: SharedError) -> Self {
         match e {

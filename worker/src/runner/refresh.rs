@@ -3,9 +3,11 @@
 
 use crate::error::Error as SharedError;
 use kronos_db::{assets, assets::AssetFilter, jobs, jobs::Claimed};
-use kronos_exchanges::{refresh::refresh_series, refresh::RefreshLimits, SourceAsset};
+use kronos_exchanges::{
+    refresh::{refresh_series, RefreshLimits, RefreshResult},
+    SourceAsset,
+};
 use kronos_types::jobs::payload::RefreshPayload;
-use serde_json::json;
 use tracing::info;
 
 use super::{JobFailure, Outcome};
@@ -51,22 +53,10 @@ pub async fn run(ctx: &PoolContext, job: &Claimed) -> Result<Outcome, JobFailure
         let mut conn = ctx.pool.get().await.map_err(SharedError::from)?;
         jobs::set_progress(&mut conn, job.id, job.attempts, (i + 1) as f32 / targets.len() as f32).await?;
     }
-    let failed = reports.iter().filter(|r| r.error.is_some()).count();
-    if !reports.is_empty() && failed == reports.len() {
-        let first = reports[0].error.clone().unwrap_or_default();
+    let result = RefreshResult::of(payload.interval, reports);
+    if result.failed > 0 && result.failed == result.series.len() {
+        let first = result.series[0].error.clone().unwrap_or_default();
         return Err(JobFailure::transient(format!("every series failed to refresh; first: {first}")));
     }
-    let result = json!({
-        "interval": payload.interval,
-        "series": reports,
-        "failed": failed,
-        "stored": reports.iter().map(|r| r.stored).sum::<usize>(),
-        "quarantined": reports.iter().map(|r| r.quarantined).sum::<usize>(),
-    });
-    let mut conn = ctx.pool.get().await.map_err(SharedError::from)?;
-    if jobs::mark_succeeded_with_result(&mut conn, job.id, job.attempts, &result).await? {
-        return Ok(Outcome::Succeeded);
-    }
-    drop(conn);
-    super::end_unowned(ctx, job).await
+    super::succeed_with(ctx, job, &result).await
 }

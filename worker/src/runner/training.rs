@@ -10,7 +10,6 @@ use std::{
     time::Duration,
 };
 
-use crate::error::Error as SharedError;
 use kronos_db::{jobs, jobs::Claimed, DbPool};
 use kronos_models::training::Progress;
 use kronos_types::jobs::training::TrainingPayload;
@@ -64,17 +63,14 @@ pub async fn run(ctx: &PoolContext, job: &Claimed) -> Result<Outcome, JobFailure
     reporter.abort();
     match result {
         Ok(outcome) => {
-            let result = outcome.summary();
-            let mut conn = ctx.pool.get().await.map_err(SharedError::from)?;
-            if jobs::mark_succeeded_with_result(&mut conn, job.id, job.attempts, &result).await? {
+            let ended = super::succeed_with(ctx, job, &outcome.summary()).await?;
+            if ended == Outcome::Succeeded {
                 info!(model = %outcome.model.name, promoted = outcome.promoted, "training finished");
                 if let Err(e) = checkpoints.delete_all().await {
                     warn!(error = %e, "could not delete the finished job's checkpoints");
                 }
-                return Ok(Outcome::Succeeded);
             }
-            drop(conn);
-            super::end_unowned(ctx, job).await
+            Ok(ended)
         }
         Err(RunError::Cancelled) => super::end_unowned(ctx, job).await,
         Err(RunError::Permanent(message)) => Err(JobFailure::permanent(message)),

@@ -12,8 +12,11 @@ use diesel_async::AsyncPgConnection;
 use kronos_db::{
     candles, jobs, jobs::Claimed, prediction_results, prediction_results::NewResult, predictions::Prediction,
 };
-use kronos_types::{jobs::payload::ForecastRow, jobs::payload::VerificationPayload, Interval};
-use serde_json::json;
+use kronos_types::{
+    jobs::payload::{ForecastRow, VerificationPayload},
+    jobs::results::VerificationResult,
+    Interval,
+};
 
 use super::{
     scoring::{score, Forecasted},
@@ -41,12 +44,9 @@ pub async fn run(ctx: &PoolContext, job: &Claimed) -> Result<Outcome, JobFailure
             None => awaiting += 1,
         }
     }
-    let result = json!({ "examined": pending.len(), "verified": verified, "awaiting_candles": awaiting });
-    if jobs::mark_succeeded_with_result(&mut conn, job.id, job.attempts, &result).await? {
-        return Ok(Outcome::Succeeded);
-    }
     drop(conn);
-    super::end_unowned(ctx, job).await
+    let result = VerificationResult { examined: pending.len(), verified, awaiting_candles: awaiting };
+    super::succeed_with(ctx, job, &result).await
 }
 
 /// The result of one prediction, or `None` while its actual candles are incomplete.

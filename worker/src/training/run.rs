@@ -21,7 +21,7 @@ use kronos_models::{
 };
 use kronos_storage::{model_files, ModelPart, Storage, StoragePrefix};
 use kronos_types::{
-    jobs::training::TrainingPayload,
+    jobs::{results::TrainingResult, training::TrainingPayload},
     registry::{ModelFamily, ModelStatus},
 };
 use serde_json::json;
@@ -154,29 +154,29 @@ impl TrainingOutcome {
     }
 
     /// The run's summary: the job's result document and `kronos train --json`.
-    pub fn summary(&self) -> serde_json::Value {
+    pub fn summary(&self) -> TrainingResult {
         let report = &self.report;
         let stage = self.final_stage();
         let (train_loss, val_loss) = report.state.losses(stage);
         let (tokenizer_train_loss, tokenizer_val_loss) = report.state.losses("tokenizer");
-        json!({
-            "model": self.model.name,
-            "lineage": self.model.lineage,
-            "version": self.model.version,
-            "status": self.model.status,
-            "promoted": self.promoted,
-            "promotion": self.promotion,
-            "beats_naive": self.beats_naive,
-            "steps": report.state.step,
-            "resumed_from": report.resumed_from,
-            "tokens_per_second": report.tokens_per_second,
-            "train_loss": train_loss,
-            "val_loss": val_loss,
-            "eval_steps": report.state.history.iter().filter(|p| p.stage == stage).map(|p| p.step).collect::<Vec<_>>(),
-            "tokenizer_train_loss": tokenizer_train_loss,
-            "tokenizer_val_loss": tokenizer_val_loss,
-            "metrics": self.model.metrics,
-        })
+        TrainingResult {
+            model: self.model.name.clone(),
+            lineage: self.model.lineage.clone(),
+            version: self.model.version,
+            status: self.model.status,
+            promoted: self.promoted,
+            promotion: self.promotion.clone(),
+            beats_naive: self.beats_naive,
+            steps: report.state.step,
+            resumed_from: report.resumed_from,
+            tokens_per_second: report.tokens_per_second,
+            train_loss,
+            val_loss,
+            eval_steps: report.state.history.iter().filter(|p| p.stage == stage).map(|p| p.step).collect(),
+            tokenizer_train_loss,
+            tokenizer_val_loss,
+            metrics: self.model.metrics.clone(),
+        }
     }
 }
 

@@ -12,7 +12,7 @@ use crate::{error::ApiResult, extract::ApiPath, routes::jobs::parse_id, state::A
     tag = "backtests",
     params(("id" = uuid::Uuid, Path, description = "Job id")),
     responses(
-        (status = 200, description = "Metrics, the sweep's best points and the tables' keys (409 until the job succeeded)", body = Object),
+        (status = 200, description = "Metrics, the sweep's best points and the tables' keys (409 until the job succeeded)", body = kronos_backtest::summary::BacktestSummary),
         (status = "4XX", description = "Refused; the body names the field", body = crate::dto::error::ErrorBody),
         (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
     )

@@ -3,6 +3,7 @@
 
 pub mod evaluation;
 pub mod payload;
+pub mod results;
 pub mod training;
 
 use std::{fmt, str::FromStr};
@@ -62,6 +63,13 @@ impl JobKind {
 impl fmt::Display for JobKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// The word stored in `jobs.kind`.
+impl From<JobKind> for String {
+    fn from(kind: JobKind) -> Self {
+        kind.as_str().to_owned()
     }
 }
 
