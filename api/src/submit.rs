@@ -43,7 +43,7 @@ pub async fn submit(state: &AppState, headers: &HeaderMap, body: &[u8], mut new:
     let (kind, hash) = (new.kind, new.request_hash.clone());
     let (job, replayed) = match state.enqueuer.enqueue(new).await? {
         Inserted::Created(job) => (job, false),
-        Inserted::Existing(job) if job.request_hash == hash && job.kind.as_str() == kind => (job, true),
+        Inserted::Existing(job) if job.request_hash == hash && job.kind == kind => (job, true),
         Inserted::Existing(_) => {
             return Err(ApiError::invalid(
                 "Idempotency-Key",

@@ -143,7 +143,7 @@ async fn register(
         conn,
         &models::NewModel {
             name: name.to_owned(),
-            source: source.as_str(),
+            source,
             storage_prefix: prefix,
             tokenizer_config: serde_json::to_value(model.tokenizer.config())?,
             predictor_config: serde_json::to_value(model.predictor.config())?,

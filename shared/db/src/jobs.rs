@@ -77,13 +77,12 @@ pub struct Job {
 }
 
 /// A job to insert.
-#[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = jobs)]
+#[derive(Debug, Clone)]
 pub struct NewJob {
     /// Job id.
     pub id: Uuid,
-    /// Kind (`JobKind::as_str`; [`NewJob::new`] sets it).
-    pub kind: &'static str,
+    /// Kind.
+    pub kind: JobKind,
     /// Validated request.
     pub payload: serde_json::Value,
     /// Owner.
@@ -105,7 +104,7 @@ impl NewJob {
     pub fn new(kind: JobKind, payload: serde_json::Value, max_attempts: i32) -> Self {
         Self {
             id: Uuid::now_v7(),
-            kind: kind.as_str(),
+            kind,
             payload,
             owner_id: None,
             idempotency_key: None,
@@ -129,6 +128,41 @@ impl NewJob {
     }
 }
 
+/// A [`NewJob`] as the `jobs` table stores it.
+#[derive(Insertable)]
+#[diesel(table_name = jobs)]
+struct JobRow<'a> {
+    id: Uuid,
+    kind: &'static str,
+    payload: &'a serde_json::Value,
+    owner_id: Option<i64>,
+    idempotency_key: Option<&'a str>,
+    request_hash: Option<&'a str>,
+    batch_id: Option<Uuid>,
+    priority: i16,
+    max_attempts: i32,
+}
+
+impl<'a> From<&'a NewJob> for JobRow<'a> {
+    fn from(job: &'a NewJob) -> Self {
+        Self {
+            id: job.id,
+            kind: job.kind.as_str(),
+            payload: &job.payload,
+            owner_id: job.owner_id,
+            idempotency_key: job.idempotency_key.as_deref(),
+            request_hash: job.request_hash.as_deref(),
+            batch_id: job.batch_id,
+            priority: job.priority,
+            max_attempts: job.max_attempts,
+        }
+    }
+}
+
+fn rows(new: &[NewJob]) -> Vec<JobRow<'_>> {
+    new.iter().map(JobRow::from).collect()
+}
+
 /// Outcome of an idempotent insert.
 #[derive(Debug, Clone)]
 pub enum Inserted {
@@ -143,7 +177,7 @@ pub enum Inserted {
 /// returned for it instead. One result per input, in order.
 pub async fn insert_batch(conn: &mut AsyncPgConnection, new: &[NewJob]) -> Result<Vec<Inserted>> {
     let created: Vec<Job> = diesel::insert_into(jobs::table)
-        .values(new)
+        .values(rows(new))
         .on_conflict_do_nothing()
         .returning(Job::as_returning())
         .get_results(conn)
@@ -172,7 +206,7 @@ pub async fn find_by_key(conn: &mut AsyncPgConnection, owner_id: Option<i64>, ke
 
 /// Inserts many jobs in one statement (no idempotency keys).
 pub async fn insert_many(conn: &mut AsyncPgConnection, new: &[NewJob]) -> Result<usize> {
-    Ok(diesel::insert_into(jobs::table).values(new).execute(conn).await?)
+    Ok(diesel::insert_into(jobs::table).values(rows(new)).execute(conn).await?)
 }
 
 /// One job by id.

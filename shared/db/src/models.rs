@@ -74,8 +74,9 @@ pub struct RegisteredModel {
 pub struct NewModel {
     /// Unique name (also the lineage).
     pub name: String,
-    /// How it enters the registry (`ModelSource::Import` or `Init`, as `as_str`).
-    pub source: &'static str,
+    /// How it enters the registry (`ModelSource::Import` or `Init`).
+    #[diesel(serialize_as = String)]
+    pub source: ModelSource,
     /// Object-store prefix of the weights.
     pub storage_prefix: String,
     /// The tokenizer's `config.json`.
@@ -169,7 +170,7 @@ pub async fn insert(conn: &mut AsyncPgConnection, model: &NewModel) -> Result<Re
     // version 1 of its own lineage, in production (the column default)
     let inserted = diesel::insert_into(models::table)
         .values((
-            model,
+            model.clone(),
             models::lineage.eq(&model.name),
             models::version.eq(1),
             models::promoted_at.eq(diesel::dsl::now),

@@ -37,6 +37,13 @@ macro_rules! word_enum {
             }
         }
 
+        /// The word stored in the database.
+        impl From<$name> for String {
+            fn from(value: $name) -> Self {
+                value.as_str().to_owned()
+            }
+        }
+
         impl FromStr for $name {
             type Err = Error;
             fn from_str(s: &str) -> Result<Self, Error> {

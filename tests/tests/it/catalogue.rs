@@ -156,7 +156,7 @@ async fn model_pools_take_symbols_and_whole_groups() {
             &mut conn,
             &NewModel {
                 name: "kronos-test".into(),
-                source: kronos_types::registry::ModelSource::Init.as_str(),
+                source: kronos_types::registry::ModelSource::Init,
                 storage_prefix: "models/test".into(),
                 tokenizer_config: json!({}),
                 predictor_config: json!({}),
