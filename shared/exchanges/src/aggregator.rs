@@ -28,6 +28,19 @@ pub struct AllSourcesFailed {
     pub attempts: Vec<(String, SourceError)>,
 }
 
+impl AllSourcesFailed {
+    /// Whether no source lists the asset (none was tried, or every one said it does
+    /// not know it): a definitive answer, not an outage.
+    pub fn unlisted(&self) -> bool {
+        self.attempts.iter().all(|(_, e)| matches!(e, SourceError::Unsupported(_)))
+    }
+
+    /// The sources tried, in order.
+    pub fn sources(&self) -> Vec<&str> {
+        self.attempts.iter().map(|(s, _)| s.as_str()).collect()
+    }
+}
+
 fn describe(attempts: &[(String, SourceError)]) -> String {
     if attempts.is_empty() {
         return "no configured source knows this asset".into();

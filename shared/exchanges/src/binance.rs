@@ -98,13 +98,13 @@ impl MarketSource for Binance {
         if let Some(since) = since {
             query.push(("startTime", since.timestamp_millis().to_string()));
         }
-        let body = self.http.get_json("/api/v3/klines", &query, KLINES_WEIGHT).await?;
+        let body = self.http.get_json("/api/v3/klines", &query, KLINES_WEIGHT).await.map_err(unlisted)?;
         Ok(finish_bars(parse_klines(&body)?, interval, since, limit, Utc::now()))
     }
 
     async fn ticker(&self, asset: &SourceAsset) -> Result<Ticker, SourceError> {
         let query = [("symbol", symbol(asset)?.to_owned())];
-        let body = self.http.get_json("/api/v3/ticker/24hr", &query, TICKER_WEIGHT).await?;
+        let body = self.http.get_json("/api/v3/ticker/24hr", &query, TICKER_WEIGHT).await.map_err(unlisted)?;
         let field = |name: &str| body.get(name).ok_or_else(|| SourceError::Malformed(format!("ticker has no {name}")));
         Ok(Ticker {
             symbol: asset.symbol.clone(),
@@ -115,5 +115,15 @@ impl MarketSource for Binance {
             source: self.name().into(),
             as_of: body.get("closeTime").map(|t| millis(t, "closeTime")).transpose()?.unwrap_or_else(Utc::now),
         })
+    }
+}
+
+/// Binance's "Invalid symbol." (HTTP 400, code -1121): Binance does not list the asset.
+fn unlisted(e: SourceError) -> SourceError {
+    match e {
+        SourceError::Status { status: 400, ref body } if body.contains("-1121") => {
+            SourceError::Unsupported("Binance lists no such symbol".into())
+        }
+        other => other,
     }
 }

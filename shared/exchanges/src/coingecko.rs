@@ -170,7 +170,7 @@ impl MarketSource for CoinGecko {
             ("include_last_updated_at", "true".to_owned()),
         ];
         let body = self.http.get_json("/api/v3/simple/price", &query, 1).await?;
-        let row = body.get(id).ok_or_else(|| SourceError::Api(format!("CoinGecko has no price for {id}")))?;
+        let row = body.get(id).ok_or_else(|| SourceError::Unsupported(format!("CoinGecko lists no coin {id}")))?;
         let field = |name: &str| row.get(name).ok_or_else(|| SourceError::Malformed(format!("price has no {name}")));
         let as_of = row
             .get("last_updated_at")

@@ -56,6 +56,10 @@ fn data(body: &Value) -> Result<&Vec<Value>, SourceError> {
     let code = body.get("code").and_then(Value::as_str).ok_or_else(|| SourceError::Malformed("no code".into()))?;
     if code != "0" {
         let msg = body.get("msg").and_then(Value::as_str).unwrap_or("");
+        // 51001: "Instrument ID does not exist": OKX does not list the asset
+        if code == "51001" {
+            return Err(SourceError::Unsupported(format!("OKX lists no such instrument ({msg})")));
+        }
         return Err(SourceError::Api(format!("OKX code {code}: {msg}")));
     }
     body.get("data").and_then(Value::as_array).ok_or_else(|| SourceError::Malformed("no data array".into()))

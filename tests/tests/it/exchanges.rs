@@ -132,14 +132,12 @@ async fn rate_limits_and_server_errors_are_retried_honouring_retry_after() {
     let err = data.candles(&btc(), Interval::H1, None, 5).await.unwrap_err();
     assert!(matches!(err.attempts[0].1, SourceError::RateLimited { .. }), "{err}");
     assert!(started.elapsed() < Duration::from_secs(60));
-    // client errors are not retried
+    // client errors are not retried; Binance's "Invalid symbol." means it lists no
+    // such asset (a definitive answer, not an outage)
     let before = ex.binance.hits(KLINES);
     let unknown = SourceAsset { binance_symbol: Some("NOPEUSDT".into()), ..btc() };
     let err = data.candles(&unknown, Interval::H1, None, 5).await.unwrap_err();
-    assert!(
-        matches!(&err.attempts[0].1, SourceError::Status { status: 400, body } if body.contains("Invalid symbol")),
-        "{err}"
-    );
+    assert!(matches!(&err.attempts[0].1, SourceError::Unsupported(m) if m.contains("lists no such symbol")), "{err}");
     assert_eq!(ex.binance.hits(KLINES), before + 1);
 }
 
@@ -168,12 +166,14 @@ async fn failover_on_timeouts_malformed_bodies_and_api_errors() {
     let names: Vec<&str> = err.attempts.iter().map(|(s, _)| s.as_str()).collect();
     assert_eq!(names, ["binance", "okx", "coingecko"]);
     assert!(err.to_string().contains("malformed"), "{err}");
-    // an asset only OKX knows goes straight to OKX; an OKX API error fails over too
+    // an asset only OKX knows goes straight to OKX; an instrument OKX does not list is
+    // its definitive "unsupported", not an outage
     let okx_only = SourceAsset { binance_symbol: None, coingecko_id: None, ..btc() };
     assert_eq!(data.candles(&okx_only, Interval::H1, None, 3).await.unwrap().source, "okx");
     let unknown = SourceAsset { okx_symbol: Some("NOPE-USDT".into()), ..okx_only };
     let err = data.candles(&unknown, Interval::H1, None, 3).await.unwrap_err();
-    assert!(matches!(&err.attempts[0].1, SourceError::Api(m) if m.contains("51001")), "{err}");
+    assert!(matches!(&err.attempts[0].1, SourceError::Unsupported(m) if m.contains("does not exist")), "{err}");
+    assert!(err.unlisted(), "{err}");
     let nothing = SourceAsset { symbol: "AAPL".into(), binance_symbol: None, okx_symbol: None, coingecko_id: None };
     assert!(data.candles(&nothing, Interval::D1, None, 3).await.unwrap_err().attempts.is_empty());
     // tickers fail over the same way

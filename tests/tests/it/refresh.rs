@@ -97,7 +97,7 @@ async fn refresh_jobs_fetch_check_and_store_incrementally() {
     let eth = by_symbol("ETHUSDT");
     assert_eq!(eth["sources"], serde_json::json!(["okx"]));
     assert!(eth["stored"].as_u64().unwrap() >= 999, "{eth}");
-    assert!(by_symbol("DOGEUSDT")["error"].as_str().unwrap().contains("Invalid symbol"));
+    assert!(by_symbol("DOGEUSDT")["error"].as_str().unwrap().contains("Binance lists no such symbol"));
 
     // what was stored is the exchange's series, with its source; the bad bar is quarantined
     let btc_asset = assets::find_by_symbol(&mut conn, "BTCUSDT").await.unwrap().unwrap();
@@ -197,6 +197,11 @@ async fn the_ticker_endpoint_answers_from_the_first_source_that_can() {
     assert_eq!(api.get("/v1/assets/NOPE/ticker").await.0, 404);
     let (status, body) = api.get("/v1/assets/AAPL/ticker").await;
     assert_eq!(status, 404, "{body}");
+    // Binance answers "Invalid symbol." for DOGE: nobody lists it, a 404
+    let (status, body) = api.get("/v1/assets/DOGEUSDT/ticker").await;
+    assert_eq!(status, 404, "{body}");
+    // a source that is down is an outage: 503
+    s.binance.script("/api/v3/ticker/24hr", (0..6).map(|_| Behaviour::Status(500, None)));
     let (status, body) = api.get("/v1/assets/DOGEUSDT/ticker").await;
     assert_eq!(status, 503, "{body}");
     assert!(body["error"]["message"].as_str().unwrap().contains("binance"), "{body}");
