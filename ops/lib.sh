@@ -99,12 +99,64 @@ SCHEMATHESIS_VENV="$KRONOS_CACHE/schemathesis-venv"
 # ensure_schemathesis: the OpenAPI fuzzer (PyPI) the test suite runs against the API's
 # /openapi.json (no 5xx, no answer outside its schema), in its own virtualenv.
 ensure_schemathesis() {
-  if [ -x "$SCHEMATHESIS_VENV/bin/schemathesis" ] && \
-     "$SCHEMATHESIS_VENV/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
+  if ! { [ -x "$SCHEMATHESIS_VENV/bin/schemathesis" ] && \
+         "$SCHEMATHESIS_VENV/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; }; then
+    log "installing schemathesis==$SCHEMATHESIS_VERSION into $SCHEMATHESIS_VENV"
+    venv_install "$SCHEMATHESIS_VENV" "schemathesis==$SCHEMATHESIS_VERSION"
+  fi
+  # Python 3.11's ast module turns a recursion limit reached while hypothesis parses
+  # its own sources into "SystemError: AST constructor recursion depth mismatch"
+  # (CPython gh-106905); its limit follows sys.getrecursionlimit(), so the venv raises it.
+  local site
+  site="$("$SCHEMATHESIS_VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+  if ! grep -q setrecursionlimit "$site/sitecustomize.py" 2>/dev/null; then
+    echo "import sys; sys.setrecursionlimit(20000)" >"$site/sitecustomize.py"
+  fi
+}
+
+# The SMTP server emails are delivered to on this machine: aiosmtpd (PyPI) filing every
+# message in a maildir. ops/test reads what the platform sent there; ops/up uses it when
+# no SMTP server is configured (KRONOS_SMTP_HOST), so sign-up links can be followed
+# locally.
+AIOSMTPD_VERSION=1.4.6
+SMTP_VENV="$KRONOS_CACHE/smtp-venv"
+ensure_smtp_capture() {
+  if [ -x "$SMTP_VENV/bin/python" ] && \
+     "$SMTP_VENV/bin/python" -c "import aiosmtpd,sys; sys.exit(aiosmtpd.__version__ != '$AIOSMTPD_VERSION')" 2>/dev/null; then
     return 0
   fi
-  log "installing schemathesis==$SCHEMATHESIS_VERSION into $SCHEMATHESIS_VENV"
-  venv_install "$SCHEMATHESIS_VENV" "schemathesis==$SCHEMATHESIS_VERSION"
+  log "installing aiosmtpd==$AIOSMTPD_VERSION into $SMTP_VENV"
+  venv_install "$SMTP_VENV" "aiosmtpd==$AIOSMTPD_VERSION"
+}
+
+# start_smtp_capture PORT MAILDIR: starts aiosmtpd on 127.0.0.1:PORT (if nothing listens
+# there) filing messages in MAILDIR.
+start_smtp_capture() {
+  local port="$1" maildir="$2"
+  mkdir -p "$maildir"/tmp "$maildir"/new "$maildir"/cur "$KRONOS_CACHE/run"
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+  log "starting the SMTP capture server on 127.0.0.1:$port (messages in $maildir)"
+  (cd "$maildir" && exec nohup "$SMTP_VENV/bin/python" -m aiosmtpd -n -l "127.0.0.1:$port" \
+    -c aiosmtpd.handlers.Mailbox "$maildir" >"$KRONOS_CACHE/run/smtp-$port.log" 2>&1) &
+  echo $! >"$KRONOS_CACHE/run/smtp-$port.pid"
+  for _ in $(seq 1 40); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0; sleep 0.25; done
+  echo "the SMTP capture server did not start; see $KRONOS_CACHE/run/smtp-$port.log"; exit 1
+}
+
+# ensure_jwt_keys: the access-token signing key of this machine's platform, made once
+# ($KRONOS_HOME/jwt.keys, readable by this user only) and kept, so tokens survive a
+# restart; KRONOS_JWT_KEYS in the environment wins.
+ensure_jwt_keys() {
+  local file="$KRONOS_HOME/jwt.keys"
+  if [ -z "${KRONOS_JWT_KEYS:-}" ]; then
+    if [ ! -s "$file" ]; then
+      mkdir -p "$KRONOS_HOME"
+      (umask 077; echo "k$(date -u +%Y%m%d)=$(head -c 48 /dev/urandom | base64 | tr -d '/+=\n')" >"$file")
+      log "made an access-token signing key ($file)"
+    fi
+    KRONOS_JWT_KEYS="$(cat "$file")"
+    export KRONOS_JWT_KEYS
+  fi
 }
 
 S3S_BIN="$KRONOS_CACHE/s3s/bin/s3s-fs"
@@ -197,7 +249,8 @@ ensure_api_docs() {
 # write_env_file: the one configuration every Kronos process reads ($KRONOS_HOME/kronos.env,
 # after its own environment): the services ops/up starts, ops/kronos and a kronos
 # binary run by hand all agree on the database, Redis, the object store and the model
-# cache. Written atomically, readable by this user only (it may hold S3 secrets).
+# cache. Written atomically, readable by this user only (it holds the token signing key
+# and may hold S3 and SMTP secrets).
 write_env_file() {
   local file="$KRONOS_HOME/kronos.env"
   mkdir -p "$KRONOS_HOME"
@@ -209,6 +262,14 @@ write_env_file() {
       echo "REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}"
       echo "KRONOS_API_ADDR=${KRONOS_API_ADDR:-127.0.0.1:8080}"
       echo "KRONOS_MODEL_CACHE=${KRONOS_MODEL_CACHE:-$KRONOS_HOME/model-cache}"
+      echo "KRONOS_JWT_KEYS=$KRONOS_JWT_KEYS"
+      echo "KRONOS_PUBLIC_URL=${KRONOS_PUBLIC_URL:-http://${KRONOS_API_ADDR:-127.0.0.1:8080}}"
+      echo "KRONOS_SMTP_HOST=$KRONOS_SMTP_HOST"
+      echo "KRONOS_SMTP_PORT=$KRONOS_SMTP_PORT"
+      echo "KRONOS_SMTP_SECURITY=$KRONOS_SMTP_SECURITY"
+      if [ -n "${KRONOS_SMTP_USERNAME:-}" ]; then echo "KRONOS_SMTP_USERNAME=$KRONOS_SMTP_USERNAME"; fi
+      if [ -n "${KRONOS_SMTP_PASSWORD:-}" ]; then echo "KRONOS_SMTP_PASSWORD=$KRONOS_SMTP_PASSWORD"; fi
+      echo "KRONOS_EMAIL_FROM=${KRONOS_EMAIL_FROM:-Kronos <no-reply@kronos.localhost>}"
       if [ -n "${KRONOS_API_DOCS_ASSETS:-}" ]; then echo "KRONOS_API_DOCS_ASSETS=$KRONOS_API_DOCS_ASSETS"; fi
       if [ "${KRONOS_STORAGE:-local}" = s3 ]; then
         echo "KRONOS_STORAGE=s3"

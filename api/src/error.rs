@@ -1,12 +1,12 @@
 //! The one HTTP error type: `{"error": {"code", "message", "field"}}`.
 
 use axum::{
-    http::StatusCode,
+    http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     Json,
 };
 
-use crate::dto::error::{ErrorBody, ErrorDetail};
+use crate::dto::error::{ErrorBody, ErrorDetail, QuotaDetail};
 
 /// An error answered to a client.
 #[derive(Debug)]
@@ -15,11 +15,50 @@ pub struct ApiError {
     code: &'static str,
     message: String,
     field: Option<String>,
+    retry_after: Option<u64>,
+    quota: Option<Box<QuotaDetail>>,
 }
 
 impl ApiError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>, field: Option<&str>) -> Self {
-        Self { status, code, message: message.into(), field: field.map(str::to_owned) }
+        Self { status, code, message: message.into(), field: field.map(str::to_owned), retry_after: None, quota: None }
+    }
+
+    /// 401: no credential where one is needed, or one that does not authenticate
+    /// (the answer is the same for every reason).
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", message, None)
+    }
+
+    /// 403: authenticated, but not allowed (`code` says why: `forbidden`,
+    /// `missing_scope`, `email_not_verified`, `session_required`, `csrf`).
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, code, message, None)
+    }
+
+    /// 429: a rate limit; try again in `retry_after` seconds.
+    pub fn rate_limited(message: impl Into<String>, retry_after: u64) -> Self {
+        Self {
+            retry_after: Some(retry_after),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message, None)
+        }
+    }
+
+    /// 429: a daily quota is used up until `quota.resets_at`.
+    pub fn over_quota(quota: QuotaDetail, retry_after: u64) -> Self {
+        let message = format!(
+            "the {} tier allows {} {} a day; used {}; resets at {} (upgrade for more)",
+            quota.tier.as_str(),
+            quota.limit,
+            quota.metric.as_str().replace('_', " "),
+            quota.used,
+            quota.resets_at.format("%Y-%m-%dT%H:%M:%SZ")
+        );
+        Self {
+            retry_after: Some(retry_after),
+            quota: Some(Box::new(quota)),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, "quota_exceeded", message, None)
+        }
     }
 
     /// 400: the body is not valid JSON.
@@ -75,6 +114,8 @@ impl ApiError {
             StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
             StatusCode::UNPROCESSABLE_ENTITY => "invalid_field",
             StatusCode::TOO_MANY_REQUESTS => "too_many_requests",
+            StatusCode::UNAUTHORIZED => "unauthenticated",
+            StatusCode::FORBIDDEN => "forbidden",
             StatusCode::SERVICE_UNAVAILABLE => "unavailable",
             s if s.is_server_error() => "internal",
             _ => "error",
@@ -95,6 +136,11 @@ impl ApiError {
     /// The machine-readable code.
     pub fn code(&self) -> &'static str {
         self.code
+    }
+
+    /// What a person reads.
+    pub fn message(&self) -> &str {
+        &self.message
     }
 }
 
@@ -124,6 +170,22 @@ impl From<kronos_db::Error> for ApiError {
             Db::Database(e) => e.into(),
             other => {
                 tracing::error!(error = %other, "request failed");
+                Self::internal()
+            }
+        }
+    }
+}
+
+impl From<kronos_auth::Error> for ApiError {
+    fn from(e: kronos_auth::Error) -> Self {
+        match e {
+            kronos_auth::Error::Invalid { field, message } => Self::invalid(field, message),
+            kronos_auth::Error::Unauthenticated(why) => {
+                tracing::debug!(why, "credential refused");
+                Self::unauthenticated("the credential does not authenticate")
+            }
+            kronos_auth::Error::Internal(m) => {
+                tracing::error!(error = %m, "auth failure");
                 Self::internal()
             }
         }
@@ -244,8 +306,16 @@ impl From<diesel::result::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody { error: ErrorDetail { code: self.code, message: self.message, field: self.field } };
-        (self.status, Json(body)).into_response()
+        let detail =
+            ErrorDetail { code: self.code, message: self.message, field: self.field, quota: self.quota.map(|q| *q) };
+        let mut response = (self.status, Json(ErrorBody { error: detail })).into_response();
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
     }
 }
 

@@ -1,7 +1,10 @@
 //! The Kronos HTTP API: thin handlers (one file per action) over the platform crates
-//! under `shared/` (types, db, queue, storage, market data, exchanges, backtest).
-//! No model inference or other slow work runs on the request path.
+//! under `shared/` (types, db, queue, storage, market data, exchanges, backtest, auth,
+//! email). Every request is authorized against its route's class (`auth`) before its
+//! handler runs. No model inference or other slow work runs on the request path.
 
+pub mod accounts;
+pub mod auth;
 pub mod dto;
 pub mod error;
 pub mod extract;

@@ -24,10 +24,12 @@ use crate::{error::ApiError, state::AppState};
     info(
         title = "Kronos platform API",
         version = "1",
-        description = "Forecasts for stocks and crypto from the Kronos model, measured beside naive baselines. Submissions (`POST /v1/predictions`, `/v1/backtests`, `/v1/evaluations`, `/v1/trainings`, `/v1/verifications`) answer `202` with a job; poll `GET /v1/jobs/{id}` and read the result at the job's `links.result`. Every failure answers `{\"error\": {\"code\", \"message\", \"field\"}}`. Concepts: docs/api.md.",
+        description = "Forecasts for stocks and crypto from the Kronos model, measured beside naive baselines. Authenticate with `Authorization: Bearer <token>`: an access token from `POST /v1/auth/login` (15 minutes; `POST /v1/auth/refresh` renews it) or an API key from `POST /v1/me/api-keys` (`kr_live_…`, with scopes). Reading the catalogue, candles and the model registry is public; your jobs and results are yours alone (another user's answer `404`); admins manage the catalogue, models and users. Daily quotas by tier answer `429` with `Retry-After`. Submissions (`POST /v1/predictions`, `/v1/backtests`, `/v1/evaluations`, `/v1/trainings`, `/v1/verifications`) answer `202` with a job; poll `GET /v1/jobs/{id}` and read the result at the job's `links.result`. Every failure answers `{\"error\": {\"code\", \"message\", \"field\"}}`. Concepts: docs/api.md.",
         license(name = "MIT")
     ),
     components(schemas(crate::dto::error::ErrorBody)),
+    modifiers(&BearerAuth),
+    security(("bearer" = []), ()),
     tags(
         (name = "predictions", description = "Forecast a series"),
         (name = "jobs", description = "Status, progress, cancellation and results of every job"),
@@ -40,9 +42,29 @@ use crate::{error::ApiError, state::AppState};
         (name = "assets", description = "The catalogue and asset groups"),
         (name = "market data", description = "Candles, indicators, data quality, tickers"),
         (name = "operations", description = "Health, readiness, metrics"),
+        (name = "auth", description = "Register, verify the address, log in, refresh, log out, reset the password"),
+        (name = "me", description = "Your account, usage against your tier, API keys"),
+        (name = "admin", description = "Users and the audit log (admins only)"),
     )
 )]
 pub struct ApiDoc;
+
+/// The bearer scheme: an access token or an API key.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let scheme = HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .description(Some("An access token (POST /v1/auth/login) or an API key (kr_live_…)"))
+            .build();
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}
 
 impl ApiDoc {
     /// The fixed parts as a document to add the routes to.
@@ -75,7 +97,10 @@ pub struct Document(pub Arc<String>);
 
 /// This document.
 #[utoipa::path(get, path = "/openapi.json", operation_id = "openapiDocument", tag = "operations",
-    responses((status = 200, description = "The OpenAPI 3.1 document of this API", body = Object)))]
+    responses(
+        (status = 200, description = "The OpenAPI 3.1 document of this API", body = Object),
+        (status = 401, description = "A credential was sent that does not authenticate", body = crate::dto::error::ErrorBody),
+    ))]
 pub async fn document(Extension(document): Extension<Document>) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], document.0.as_ref().clone()).into_response()
 }
@@ -85,6 +110,7 @@ pub async fn document(Extension(document): Extension<Document>) -> Response {
     responses(
         (status = 200, description = "Swagger UI", body = String, content_type = "text/html"),
         (status = 404, description = "Its files are not installed on this server", body = crate::dto::error::ErrorBody),
+        (status = 401, description = "A credential was sent that does not authenticate", body = crate::dto::error::ErrorBody),
     ))]
 pub async fn docs(State(state): State<AppState>) -> Response {
     if installed(state.config.api.docs_assets.as_deref()).is_some() {

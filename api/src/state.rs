@@ -1,8 +1,15 @@
 //! Shared handles every handler gets.
 
-use crate::heavy::HeavyWork;
+use crate::{
+    auth::{limits::Counters, resolve::Authenticator},
+    heavy::HeavyWork,
+};
 use std::sync::Arc;
 
+use kronos_auth::{
+    jwt::{SigningKey, TokenKeys},
+    password::{HashParams, Passwords},
+};
 use kronos_config::Config;
 use kronos_db::DbPool;
 use kronos_exchanges::{aggregator::MarketData, aggregator::TickerCache};
@@ -33,6 +40,12 @@ pub struct AppState {
     pub weights_present: Arc<KnownWeights>,
     /// The bounded runner of CPU-heavy request work.
     pub heavy: HeavyWork,
+    /// Verifies credentials (and caches what the database says of them).
+    pub auth: Arc<Authenticator>,
+    /// Hashes and verifies passwords.
+    pub passwords: Arc<Passwords>,
+    /// Rate limits and API-call counts in Redis.
+    pub counters: Counters,
 }
 
 /// Ids of registered models whose weights are known to be in the object store (models
@@ -71,6 +84,13 @@ impl AppState {
         let enqueuer = Enqueuer::start(pool.clone(), signal.clone());
         let cache = TickerCache::new(transport.connection(), &config.queue.prefix, config.exchanges.ticker_cache);
         let market = Arc::new(MarketData::from_config(&config.exchanges, Some(cache))?);
+        let auth = Arc::new(Authenticator::new(token_keys(&config.auth)?, config.auth.cache_ttl));
+        let passwords = Arc::new(Passwords::new(HashParams {
+            memory_kib: config.auth.argon2_memory_kib,
+            iterations: config.auth.argon2_iterations,
+            parallelism: config.auth.argon2_parallelism,
+        })?);
+        let counters = Counters::new(transport.connection(), &config.queue.prefix);
         Ok(Self {
             pool,
             transport,
@@ -82,6 +102,23 @@ impl AppState {
             heavy: HeavyWork::new(config.api.heavy_limit, config.api.heavy_wait),
             config: Arc::new(config),
             weights_present: Arc::default(),
+            auth,
+            passwords,
+            counters,
         })
     }
+}
+
+/// The access-token keys of `config` (`KRONOS_JWT_KEYS`: the first signs).
+fn token_keys(config: &kronos_config::AuthConfig) -> anyhow::Result<TokenKeys> {
+    let mut keys = config
+        .jwt_keys
+        .iter()
+        .map(|(kid, secret)| SigningKey::new(kid.clone(), secret.expose().as_bytes().to_vec()))
+        .collect::<Result<Vec<_>, _>>()?;
+    if keys.is_empty() {
+        anyhow::bail!("KRONOS_JWT_KEYS is not set: the API needs a key to sign access tokens (ops/up writes one)");
+    }
+    let current = keys.remove(0);
+    Ok(TokenKeys::new(current, keys, config.access_ttl)?)
 }

@@ -49,6 +49,12 @@ enum Command {
     Train(commands::train::TrainArgs),
     /// Backtest a strategy on a candle file or stored candles.
     Backtest(commands::backtest::BacktestArgs),
+    /// Accounts: create, list, set-role, set-tier, disable, enable.
+    #[command(subcommand)]
+    Users(commands::users::UsersCommand),
+    /// API keys of an account: create, list, revoke.
+    #[command(subcommand)]
+    ApiKeys(commands::users::ApiKeysCommand),
 }
 
 /// Commands that need the platform's configuration (database, object store).
@@ -68,6 +74,8 @@ async fn run_with_config(command: Command) -> anyhow::Result<()> {
         Command::Forecast(args) => commands::forecast::run(args),
         Command::Train(args) => commands::train::run(&config, args).await,
         Command::Backtest(args) => commands::backtest::run(args).await,
+        Command::Users(cmd) => commands::users::run_users(&config, cmd).await,
+        Command::ApiKeys(cmd) => commands::users::run_api_keys(&config, cmd).await,
     }
 }
 

@@ -177,7 +177,8 @@ async fn enqueue_retraining(conn: &mut AsyncPgConnection, slot: DateTime<Utc>) -
         .into_iter()
         .filter_map(|i| match i {
             Inserted::Created(job) => Some(job.id),
-            Inserted::Existing(_) => None,
+            // the scheduler's jobs carry no charge: never over quota
+            Inserted::Existing(_) | Inserted::OverQuota { .. } => None,
         })
         .collect())
 }

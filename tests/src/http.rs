@@ -1,4 +1,5 @@
-//! An in-process API server on an ephemeral port, for API tests.
+//! An in-process API server on an ephemeral port, for API tests. Its `client`
+//! authenticates as an admin (with an API key) unless a test asks for another caller.
 
 use kronos_api::{
     router,
@@ -6,15 +7,21 @@ use kronos_api::{
     AppState,
 };
 use kronos_queue::{dispatcher::Dispatcher, reconciler::Reconciler};
+use kronos_types::accounts::{Role, Tier};
 
-use crate::TestEnv;
+use crate::{
+    accounts::{create_user, TestUser},
+    TestEnv,
+};
 
 /// A running API.
 pub struct TestApi {
     /// `http://127.0.0.1:PORT`.
     pub base: String,
-    /// HTTP client.
+    /// HTTP client, authenticated as [`TestApi::admin`].
     pub client: reqwest::Client,
+    /// The admin the client authenticates as.
+    pub admin: TestUser,
     /// The state the server runs with (for direct database access in assertions).
     pub state: AppState,
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -58,7 +65,10 @@ impl TestApi {
                 .run(std::time::Duration::from_millis(500)),
             ));
         }
-        Self { base, client: reqwest::Client::new(), state, tasks }
+        // an admin of its own: a test may start more than one API on its database
+        let name = format!("admin-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        let admin = create_user(env, &name, Role::Admin, Tier::Enterprise, true).await;
+        Self { base, client: admin.client(), admin, state, tasks }
     }
 
     /// `base + path`.
@@ -75,8 +85,19 @@ impl TestApi {
     /// Sends `method` with an optional JSON body, returns (status, body) after checking
     /// them against the OpenAPI document.
     pub async fn send(&self, method: &str, path: &str, body: Option<&serde_json::Value>) -> (u16, serde_json::Value) {
+        self.send_with(&self.client, method, path, body).await
+    }
+
+    /// As [`TestApi::send`], with `client` (another caller, or none).
+    pub async fn send_with(
+        &self,
+        client: &reqwest::Client,
+        method: &str,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut request = self.client.request(method.clone(), self.url(path));
+        let mut request = client.request(method.clone(), self.url(path));
         if let Some(body) = body {
             request = request.json(body);
         }

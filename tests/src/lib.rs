@@ -3,6 +3,7 @@
 //! in parallel against the real services. Nothing here mocks PostgreSQL, Redis or the
 //! object store.
 
+pub mod accounts;
 pub mod db;
 pub mod demo;
 pub mod fake_exchange;
@@ -12,11 +13,13 @@ pub mod openapi;
 pub mod process;
 pub mod redis_server;
 pub mod sample;
+pub mod smtp;
 
 use std::path::PathBuf;
 
 use kronos_config::{
-    ApiConfig, Config, CronConfig, ExchangeConfig, QueueConfig, RefreshSchedule, S3Config, StorageConfig,
+    ApiConfig, AuthConfig, Config, CronConfig, EmailConfig, ExchangeConfig, QueueConfig, Rate, RefreshSchedule,
+    S3Config, Secret, SmtpSecurity, StorageConfig,
 };
 use std::time::Duration;
 
@@ -84,6 +87,8 @@ impl TestEnv {
             exchanges: offline_exchanges(),
             refresh: RefreshSchedule { intervals: Vec::new(), settle: Duration::from_secs(30) },
             cron: CronConfig { entries: Vec::new(), catch_up: 24, retention: Duration::from_secs(90 * 86_400) },
+            auth: test_auth(&id),
+            email: test_email(),
             log_json: false,
             model_cache: scratch.join("model-cache"),
             env_file: None,
@@ -115,6 +120,18 @@ impl TestEnv {
             // a developer's ~/.cache/kronos/kronos.env must not leak into tests
             ("KRONOS_ENV_FILE".into(), "none".into()),
             ("KRONOS_MODEL_CACHE".into(), c.model_cache.display().to_string()),
+            ("KRONOS_JWT_KEYS".into(), jwt_keys(&c.auth)),
+            ("KRONOS_ARGON2_MEMORY_KIB".into(), c.auth.argon2_memory_kib.to_string()),
+            ("KRONOS_ARGON2_ITERATIONS".into(), c.auth.argon2_iterations.to_string()),
+            ("KRONOS_ARGON2_PARALLELISM".into(), c.auth.argon2_parallelism.to_string()),
+            ("KRONOS_PUBLIC_URL".into(), c.auth.public_url.clone()),
+            ("KRONOS_RATE_REGISTER".into(), rate(c.auth.rate_register)),
+            ("KRONOS_RATE_LOGIN".into(), rate(c.auth.rate_login)),
+            ("KRONOS_RATE_PASSWORD_RESET".into(), rate(c.auth.rate_password_reset)),
+            ("KRONOS_SMTP_HOST".into(), c.email.host.clone()),
+            ("KRONOS_SMTP_PORT".into(), c.email.port.to_string()),
+            ("KRONOS_SMTP_SECURITY".into(), "none".into()),
+            ("KRONOS_EMAIL_FROM".into(), c.email.from.clone()),
         ];
         match &c.storage {
             StorageConfig::Local { root } => {
@@ -126,12 +143,58 @@ impl TestEnv {
                 env.push(("KRONOS_S3_BUCKET".into(), s3.bucket.clone()));
                 env.push(("KRONOS_S3_ENDPOINT".into(), s3.endpoint.clone().unwrap_or_default()));
                 env.push(("KRONOS_S3_ACCESS_KEY_ID".into(), s3.access_key_id.clone()));
-                env.push(("KRONOS_S3_SECRET_ACCESS_KEY".into(), s3.secret_access_key.clone()));
+                env.push(("KRONOS_S3_SECRET_ACCESS_KEY".into(), s3.secret_access_key.expose().to_owned()));
                 env.push(("KRONOS_S3_REGION".into(), s3.region.clone()));
             }
         }
         env
     }
+}
+
+/// Accounts settings of a test: a signing key of its own, cheap password hashing
+/// (the login benchmark measures the production parameters), rate limits no ordinary
+/// test reaches (the rate-limit tests lower them).
+fn test_auth(id: &str) -> AuthConfig {
+    let generous = Rate { max: 10_000, window: Duration::from_secs(300) };
+    AuthConfig {
+        jwt_keys: vec![("test".into(), Secret::new(format!("test-signing-key-{id}")))],
+        access_ttl: Duration::from_secs(900),
+        refresh_ttl: Duration::from_secs(30 * 86_400),
+        argon2_memory_kib: 1024,
+        argon2_iterations: 1,
+        argon2_parallelism: 1,
+        cache_ttl: Duration::from_secs(5),
+        public_url: "http://kronos.test".into(),
+        secure_cookies: false,
+        rate_register: generous,
+        rate_login: generous,
+        rate_password_reset: generous,
+        verify_link: Duration::from_secs(24 * 3600),
+        reset_link: Duration::from_secs(3600),
+        metrics_token: None,
+        trusted_proxy_hops: 0,
+    }
+}
+
+/// The SMTP capture server `ops/test` starts (`KRONOS_TEST_SMTP_PORT`, default 2526).
+fn test_email() -> EmailConfig {
+    EmailConfig {
+        host: "127.0.0.1".into(),
+        port: std::env::var("KRONOS_TEST_SMTP_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(2526),
+        security: SmtpSecurity::None,
+        username: None,
+        password: None,
+        from: "Kronos <no-reply@kronos.test>".into(),
+        timeout: Duration::from_secs(5),
+    }
+}
+
+fn jwt_keys(auth: &AuthConfig) -> String {
+    auth.jwt_keys.iter().map(|(kid, secret)| format!("{kid}={}", secret.expose())).collect::<Vec<_>>().join(",")
+}
+
+fn rate(r: Rate) -> String {
+    format!("{}/{}", r.max, r.window.as_secs())
 }
 
 /// Exchange settings whose URLs lead nowhere (port 9 on loopback refuses connections),
@@ -167,7 +230,7 @@ pub fn s3_config() -> S3Config {
         endpoint: Some(var("KRONOS_S3_ENDPOINT", "http://127.0.0.1:9000")),
         region: "us-east-1".into(),
         access_key_id: var("KRONOS_S3_ACCESS_KEY_ID", "kronos"),
-        secret_access_key: var("KRONOS_S3_SECRET_ACCESS_KEY", "kronos-secret-key"),
+        secret_access_key: kronos_config::Secret::new(var("KRONOS_S3_SECRET_ACCESS_KEY", "kronos-secret-key")),
         path_style: true,
     }
 }

@@ -35,7 +35,16 @@ impl Platform {
         let api = Proc::start("kronos-api", &env, &[], &[("KRONOS_API_ADDR", format!("127.0.0.1:{port}"))]);
         let worker = Proc::start("kronos-worker", &env, &WORKER_ARGS, &[]);
         let base = format!("http://127.0.0.1:{port}");
-        let client = reqwest::Client::new();
+        // an enterprise admin: no quota stands between the tests and their thousands of jobs
+        let admin = kronos_tests::accounts::create_user(
+            &env,
+            "admin",
+            kronos_types::accounts::Role::Admin,
+            kronos_types::accounts::Tier::Enterprise,
+            true,
+        )
+        .await;
+        let client = admin.client();
         let started = Instant::now();
         while client.get(format!("{base}/readyz")).send().await.map(|r| r.status() != 200).unwrap_or(true) {
             assert!(started.elapsed() < Duration::from_secs(30), "API did not become ready");

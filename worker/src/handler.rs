@@ -39,6 +39,7 @@ pub async fn handle(job: JobRef, ctx: Data<Arc<PoolContext>>) -> Result<(), BoxD
             JobKind::Backtest => runner::backtest::run(&ctx, &claimed).await,
             JobKind::Evaluation => runner::evaluation::run(&ctx, &claimed).await,
             JobKind::Cleanup => runner::cleanup::run(&ctx, &claimed).await,
+            JobKind::Email => runner::email::run(&ctx, &claimed).await,
         };
         let outcome = match &result {
             Ok(Outcome::Succeeded) => "succeeded",

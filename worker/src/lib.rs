@@ -10,6 +10,7 @@ pub mod executor;
 pub mod handler;
 pub mod heartbeat;
 pub mod identity;
+pub mod mailer;
 pub mod model_library;
 pub mod pool;
 pub mod progress;

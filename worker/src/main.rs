@@ -20,6 +20,7 @@ use kronos_types::{jobs::JobKind, jobs::JobRef};
 use kronos_worker::{
     batcher::BatchLimits,
     handler, heartbeat, identity,
+    mailer::Mailer,
     model_library::ModelLibrary,
     pool::{PoolContext, PoolSettings},
 };
@@ -105,6 +106,7 @@ async fn main() -> anyhow::Result<()> {
     let metrics = Metrics::new();
     // refresh jobs read candles only: no ticker cache here
     let market = Arc::new(MarketData::from_config(&config.exchanges, None).context("exchange sources")?);
+    let mailer = Arc::new(Mailer::from_config(&config.email).context("the SMTP settings")?);
     let process = identity::process_name();
     info!(worker = %process, devices = ?args.devices, concurrency = args.concurrency, "kronos-worker starting");
 
@@ -137,6 +139,7 @@ async fn main() -> anyhow::Result<()> {
             config.queue.clone(),
             Arc::clone(&models),
             Arc::clone(&market),
+            Arc::clone(&mailer),
         )?;
         refresh_ctx.get_or_insert_with(|| Arc::clone(&ctx));
         let name = format!("{process}-{device}-prediction");
@@ -173,7 +176,10 @@ async fn main() -> anyhow::Result<()> {
         let name = format!("{process}-verification");
         monitor = register(monitor, &transport, JobKind::Verification, 1, poll, name, Arc::clone(&ctx));
         let name = format!("{process}-cleanup");
-        monitor = register(monitor, &transport, JobKind::Cleanup, 1, poll, name, ctx);
+        monitor = register(monitor, &transport, JobKind::Cleanup, 1, poll, name, Arc::clone(&ctx));
+        // email is network-bound and small: a few at once per process
+        let name = format!("{process}-email");
+        monitor = register(monitor, &transport, JobKind::Email, 4, poll, name, ctx);
     }
     monitor.run_with_signal(shutdown_signal()).await?;
     info!("kronos-worker drained and stopped");

@@ -13,6 +13,7 @@ use kronos_storage::Storage;
 use crate::{
     batcher::{BatchLimits, Batcher},
     executor::ComputeExecutor,
+    mailer::Mailer,
     model_library::ModelLibrary,
     recorder::Recorder,
 };
@@ -39,6 +40,8 @@ pub struct PoolContext {
     pub models: Arc<ModelLibrary>,
     /// Exchange data sources (refresh jobs).
     pub market: Arc<MarketData>,
+    /// The SMTP client (email jobs).
+    pub mailer: Arc<Mailer>,
 }
 
 /// Settings of one device pool.
@@ -68,6 +71,7 @@ impl PoolContext {
         queue: QueueConfig,
         models: Arc<ModelLibrary>,
         market: Arc<MarketData>,
+        mailer: Arc<Mailer>,
     ) -> std::io::Result<Arc<Self>> {
         let executor = ComputeExecutor::start(&format!("compute-{}", settings.device), settings.threads)?;
         let batcher = Batcher::start(executor.clone(), settings.device, settings.batch);
@@ -83,6 +87,7 @@ impl PoolContext {
             queue,
             models,
             market,
+            mailer,
         }))
     }
 }

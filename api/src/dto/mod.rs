@@ -5,12 +5,16 @@
 //! platform sets (resolved ids, calendars, model ids) has no place in a request.
 
 pub mod accuracy;
+pub mod admin;
+pub mod auth;
 pub mod backtests;
 pub mod catalogue;
 pub mod error;
 pub mod evaluations;
 pub mod health;
+pub mod history;
 pub mod jobs;
+pub mod me;
 pub mod models;
 pub mod predictions;
 pub mod results;

@@ -3,7 +3,7 @@
 
 use kronos_backtest::summary::BacktestSummary;
 use kronos_exchanges::refresh::RefreshResult;
-use kronos_types::jobs::results::{CleanupResult, EvaluationResult, TrainingResult, VerificationResult};
+use kronos_types::jobs::results::{CleanupResult, EmailResult, EvaluationResult, TrainingResult, VerificationResult};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -25,4 +25,6 @@ pub enum JobResult {
     Refresh(Box<RefreshResult>),
     /// A cleanup job's.
     Cleanup(CleanupResult),
+    /// An email job's.
+    Email(EmailResult),
 }

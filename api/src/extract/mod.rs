@@ -2,10 +2,12 @@
 //! strings once, here, and fails with an [`crate::error::ApiError`] naming the field.
 
 mod json;
+mod page;
 mod path;
 mod query;
 pub mod text;
 
 pub use json::{canonical_hash, ValidJson};
+pub use page::page_size;
 pub use path::ApiPath;
 pub use query::ApiQuery;

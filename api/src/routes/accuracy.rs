@@ -1,6 +1,7 @@
-//! `GET /v1/accuracy?model=&asset=&user=&from=&to=&group_by=`: how good verified
-//! forecasts were, per model version (default), asset, user or all together, always
-//! beside the naive baseline's accuracy on the same predictions.
+//! `GET /v1/accuracy?model=&asset=&user=&from=&to=&group_by=`: how good the caller's
+//! verified forecasts were (an admin may ask for anyone's or everyone's), per model
+//! version (default), asset, user or all together, always beside the naive baseline's
+//! accuracy on the same predictions.
 
 use axum::{extract::State, Json};
 use kronos_db::{assets, prediction_results, prediction_results::AccuracyFilter, prediction_results::GroupBy};
@@ -23,7 +24,7 @@ pub struct AccuracyParams {
     pub model: Option<String>,
     /// Asset symbol.
     pub asset: Option<String>,
-    /// Owner id.
+    /// Whose predictions: the caller's (default); admins may name a user id or `all`.
     pub user: Option<String>,
     /// Predictions made at or after (RFC 3339, YYYY-MM-DD or Unix seconds).
     pub from: Option<String>,
@@ -49,6 +50,7 @@ pub struct AccuracyParams {
 )]
 pub async fn accuracy(
     State(state): State<AppState>,
+    crate::auth::Caller(caller): crate::auth::Caller,
     ApiQuery(params): ApiQuery<AccuracyParams>,
 ) -> ApiResult<Json<AccuracyReport>> {
     let group: GroupBy = params.group_by.as_deref().unwrap_or("model").parse()?;
@@ -59,11 +61,7 @@ pub async fn accuracy(
             return Err(ApiError::invalid("from", "from must be before to"));
         }
     }
-    let owner_id = params
-        .user
-        .as_deref()
-        .map(|raw| raw.parse::<i64>().map_err(|_| ApiError::invalid("user", "user must be a numeric user id")))
-        .transpose()?;
+    let owner_id = crate::routes::jobs::whose(&caller, params.user.as_deref())?;
     let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     if let Some(source) = params.source.as_deref() {
         if !["live", "evaluation"].contains(&source) {

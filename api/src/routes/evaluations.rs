@@ -34,6 +34,7 @@ const MAX_ATTEMPTS: i32 = 3;
 )]
 pub async fn create(
     State(state): State<AppState>,
+    crate::auth::Caller(caller): crate::auth::Caller,
     headers: HeaderMap,
     ValidJson { value: request, bytes }: ValidJson<CreateEvaluation>,
 ) -> ApiResult<Response> {
@@ -74,5 +75,13 @@ pub async fn create(
     }
     drop(conn);
     let payload = serde_json::to_value(&payload).map_err(kronos_db::Error::from)?;
-    crate::submit::submit(&state, &headers, &bytes, NewJob::new(JobKind::Evaluation, payload, MAX_ATTEMPTS)).await
+    crate::submit::submit(
+        &state,
+        &caller,
+        &headers,
+        &bytes,
+        NewJob::new(JobKind::Evaluation, payload, MAX_ATTEMPTS),
+        Some(kronos_types::accounts::Metric::Backtests),
+    )
+    .await
 }

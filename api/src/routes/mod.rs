@@ -1,15 +1,19 @@
 //! Every route, in one router.
 
 mod accuracy;
+mod admin;
 mod asset_groups;
 mod assets;
+mod auth;
 mod backtests;
 mod evaluations;
 mod health;
 mod jobs;
+mod me;
 mod metrics;
 mod model_assets;
 mod models;
+mod pages;
 mod predictions;
 mod results;
 mod trainings;
@@ -40,6 +44,24 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(metrics::render))
         .routes(routes!(openapi::document))
         .routes(routes!(openapi::docs))
+        .routes(routes!(auth::register::register))
+        .routes(routes!(auth::verify_email::verify_email))
+        .routes(routes!(auth::login::login))
+        .routes(routes!(auth::refresh::refresh))
+        .routes(routes!(auth::logout::logout))
+        .routes(routes!(auth::password_reset::request))
+        .routes(routes!(auth::password_reset::confirm))
+        .routes(routes!(pages::verify_page, pages::verify_form))
+        .routes(routes!(pages::reset_page, pages::reset_form))
+        .routes(routes!(me::show::show, me::update::update))
+        .routes(routes!(me::password::change))
+        .routes(routes!(me::verification::resend))
+        .routes(routes!(me::usage::usage))
+        .routes(routes!(me::api_keys::list, me::api_keys::create))
+        .routes(routes!(me::api_keys::revoke))
+        .routes(routes!(admin::users::list))
+        .routes(routes!(admin::users::show, admin::users::update))
+        .routes(routes!(admin::audit::list))
         .routes(routes!(models::list::list))
         .routes(routes!(models::show::show, models::delete::delete))
         .routes(routes!(models::promote::promote))
@@ -64,7 +86,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(assets::indicators::indicators))
         .routes(routes!(assets::quality::quality))
         .routes(routes!(assets::ticker::ticker))
-        .routes(routes!(predictions::create::create))
+        .routes(routes!(predictions::create::create, predictions::list::list))
         .routes(routes!(predictions::show::show))
         .routes(routes!(jobs::list::list))
         .routes(routes!(jobs::show::show))
@@ -85,6 +107,7 @@ pub fn router(state: AppState) -> Router {
     routes
         .merge(openapi::assets(state.config.api.docs_assets.as_deref()))
         .fallback(|| async { crate::error::ApiError::not_found("no such route") })
+        .layer(middleware::from_fn_with_state(state.clone(), crate::auth::middleware::authorize))
         .layer(Extension(document))
         .layer(RequestBodyTimeoutLayer::new(state.config.api.body_read_timeout))
         .layer(middleware::from_fn(crate::responses::harden))

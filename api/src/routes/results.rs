@@ -7,27 +7,28 @@
 //! the types the worker wrote them from (`kronos_types::jobs::results`).
 
 use axum::{extract::State, Json};
-use kronos_db::jobs;
 use kronos_types::jobs::{JobKind, JobStatus};
 use serde_json::Value;
 
 use crate::{
+    auth::{Caller, Principal},
     error::ApiResult,
     extract::ApiPath,
-    routes::jobs::{not_ready, parse_id},
+    routes::jobs::{not_ready, parse_id, visible},
     state::AppState,
 };
 
-/// The result of succeeded job `raw` of `kind` (any kind when `None`).
-async fn result_of(state: &AppState, raw: &str, kind: Option<JobKind>) -> ApiResult<Json<Value>> {
+/// The result of succeeded job `raw` of `kind` (any kind when `None`), when `caller`
+/// may see it.
+async fn result_of(state: &AppState, caller: &Principal, raw: &str, kind: Option<JobKind>) -> ApiResult<Json<Value>> {
     let id = parse_id(raw)?;
     let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
-    let job = jobs::find(&mut conn, id).await?;
+    let job = visible(&mut conn, id, caller).await?;
     match job {
         Some(job) if kind.is_none_or(|k| job.kind == k) && job.status == JobStatus::Succeeded => {
             Ok(Json(job.result.unwrap_or(Value::Null)))
         }
-        _ => Err(not_ready(&mut conn, id, kind).await),
+        _ => Err(not_ready(&mut conn, id, kind, caller).await),
     }
 }
 
@@ -43,8 +44,12 @@ async fn result_of(state: &AppState, raw: &str, kind: Option<JobKind>) -> ApiRes
         (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
     )
 )]
-pub async fn training(State(state): State<AppState>, ApiPath(raw): ApiPath<String>) -> ApiResult<Json<Value>> {
-    result_of(&state, &raw, Some(JobKind::Training)).await
+pub async fn training(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath(raw): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
+    result_of(&state, &caller, &raw, Some(JobKind::Training)).await
 }
 
 /// `GET /v1/verifications/{id}`.
@@ -59,8 +64,12 @@ pub async fn training(State(state): State<AppState>, ApiPath(raw): ApiPath<Strin
         (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
     )
 )]
-pub async fn verification(State(state): State<AppState>, ApiPath(raw): ApiPath<String>) -> ApiResult<Json<Value>> {
-    result_of(&state, &raw, Some(JobKind::Verification)).await
+pub async fn verification(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath(raw): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
+    result_of(&state, &caller, &raw, Some(JobKind::Verification)).await
 }
 
 /// `GET /v1/evaluations/{id}`.
@@ -75,8 +84,12 @@ pub async fn verification(State(state): State<AppState>, ApiPath(raw): ApiPath<S
         (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
     )
 )]
-pub async fn evaluation(State(state): State<AppState>, ApiPath(raw): ApiPath<String>) -> ApiResult<Json<Value>> {
-    result_of(&state, &raw, Some(JobKind::Evaluation)).await
+pub async fn evaluation(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath(raw): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
+    result_of(&state, &caller, &raw, Some(JobKind::Evaluation)).await
 }
 
 /// `GET /v1/jobs/{id}/result`.
@@ -91,6 +104,10 @@ pub async fn evaluation(State(state): State<AppState>, ApiPath(raw): ApiPath<Str
         (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
     )
 )]
-pub async fn any(State(state): State<AppState>, ApiPath(raw): ApiPath<String>) -> ApiResult<Json<Value>> {
-    result_of(&state, &raw, None).await
+pub async fn any(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath(raw): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
+    result_of(&state, &caller, &raw, None).await
 }

@@ -22,11 +22,12 @@ use crate::{dto::verifications::CreateVerification, error::ApiResult, extract::V
 )]
 pub async fn create(
     State(state): State<AppState>,
+    crate::auth::Caller(caller): crate::auth::Caller,
     headers: HeaderMap,
     ValidJson { value: request, bytes }: ValidJson<CreateVerification>,
 ) -> ApiResult<Response> {
     let payload = request.into_payload();
     kronos_types::ranges::check_int("limit", payload.limit, 1, 1_000_000)?;
     let payload = serde_json::to_value(&payload).map_err(kronos_db::Error::from)?;
-    crate::submit::submit(&state, &headers, &bytes, NewJob::new(JobKind::Verification, payload, 3)).await
+    crate::submit::submit(&state, &caller, &headers, &bytes, NewJob::new(JobKind::Verification, payload, 3), None).await
 }

@@ -11,3 +11,4 @@ pub mod migrate;
 pub mod models;
 pub mod quality;
 pub mod train;
+pub mod users;

@@ -8,9 +8,11 @@
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
+pub mod accounts;
 mod env;
 pub mod error;
 
+pub use accounts::{AuthConfig, EmailConfig, Rate, Secret, SmtpSecurity};
 pub use env::{home, Env};
 use env::{list, parse, parse_bool};
 pub use error::{Error, Result};
@@ -36,6 +38,10 @@ pub struct Config {
     pub refresh: RefreshSchedule,
     /// The scheduler's cron table.
     pub cron: CronConfig,
+    /// Accounts: tokens, password hashing, rate limits, links.
+    pub auth: AuthConfig,
+    /// The SMTP server transactional email goes through.
+    pub email: EmailConfig,
     /// Emit JSON logs (`KRONOS_LOG_FORMAT=json`).
     pub log_json: bool,
     /// Where workers and the CLI keep downloaded model weights (`KRONOS_MODEL_CACHE`,
@@ -88,7 +94,7 @@ pub struct S3Config {
     /// Access key id (`KRONOS_S3_ACCESS_KEY_ID`).
     pub access_key_id: String,
     /// Secret access key (`KRONOS_S3_SECRET_ACCESS_KEY`).
-    pub secret_access_key: String,
+    pub secret_access_key: Secret,
     /// Path-style addressing, as MinIO wants (`KRONOS_S3_PATH_STYLE`, default true).
     pub path_style: bool,
 }
@@ -263,7 +269,7 @@ impl Config {
                 endpoint: env.var("KRONOS_S3_ENDPOINT"),
                 region: env.var("KRONOS_S3_REGION").unwrap_or_else(|| "us-east-1".into()),
                 access_key_id: env.var("KRONOS_S3_ACCESS_KEY_ID").unwrap_or_default(),
-                secret_access_key: env.var("KRONOS_S3_SECRET_ACCESS_KEY").unwrap_or_default(),
+                secret_access_key: Secret::new(env.var("KRONOS_S3_SECRET_ACCESS_KEY").unwrap_or_default()),
                 path_style: parse_bool(env, "KRONOS_S3_PATH_STYLE", true)?,
             }),
             other => return Err(Error::Config(format!("KRONOS_STORAGE={other:?}: expected local or s3"))),
@@ -297,6 +303,8 @@ impl Config {
             exchanges: ExchangeConfig::from_env(env)?,
             refresh: RefreshSchedule::from_env(env)?,
             cron: CronConfig::from_env(env)?,
+            auth: AuthConfig::from_env(env)?,
+            email: EmailConfig::from_env(env)?,
             log_json: env.var("KRONOS_LOG_FORMAT").as_deref() == Some("json"),
             model_cache: env.var("KRONOS_MODEL_CACHE").map_or_else(|| home.join("model-cache"), PathBuf::from),
             env_file: env.path().map(std::path::Path::to_path_buf),

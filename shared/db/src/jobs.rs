@@ -17,6 +17,7 @@ use super::schema::jobs;
 use crate::error::Result;
 
 mod dispatch;
+mod submit;
 pub use dispatch::{dispatched_before, queued_in_transport, take_for_dispatch, undispatch, Dispatch};
 
 /// A row of `jobs`, without its payload (read it with [`payload`]): status reads are
@@ -76,138 +77,7 @@ pub struct Job {
     pub result: Option<serde_json::Value>,
 }
 
-/// A job to insert.
-#[derive(Debug, Clone)]
-pub struct NewJob {
-    /// Job id.
-    pub id: Uuid,
-    /// Kind.
-    pub kind: JobKind,
-    /// Validated request.
-    pub payload: serde_json::Value,
-    /// Owner.
-    pub owner_id: Option<i64>,
-    /// Idempotency key.
-    pub idempotency_key: Option<String>,
-    /// Body hash.
-    pub request_hash: Option<String>,
-    /// Batch.
-    pub batch_id: Option<Uuid>,
-    /// Priority.
-    pub priority: i16,
-    /// Most attempts.
-    pub max_attempts: i32,
-}
-
-impl NewJob {
-    /// A job of `kind` with a fresh id, no owner, key or batch, priority 0.
-    pub fn new(kind: JobKind, payload: serde_json::Value, max_attempts: i32) -> Self {
-        Self {
-            id: Uuid::now_v7(),
-            kind,
-            payload,
-            owner_id: None,
-            idempotency_key: None,
-            request_hash: None,
-            batch_id: None,
-            priority: 0,
-            max_attempts,
-        }
-    }
-
-    /// With an idempotency key (a second insert under it returns the first job).
-    pub fn with_key(mut self, key: String) -> Self {
-        self.idempotency_key = Some(key);
-        self
-    }
-
-    /// With a priority (higher runs first).
-    pub fn with_priority(mut self, priority: i16) -> Self {
-        self.priority = priority;
-        self
-    }
-}
-
-/// A [`NewJob`] as the `jobs` table stores it.
-#[derive(Insertable)]
-#[diesel(table_name = jobs)]
-struct JobRow<'a> {
-    id: Uuid,
-    kind: &'static str,
-    payload: &'a serde_json::Value,
-    owner_id: Option<i64>,
-    idempotency_key: Option<&'a str>,
-    request_hash: Option<&'a str>,
-    batch_id: Option<Uuid>,
-    priority: i16,
-    max_attempts: i32,
-}
-
-impl<'a> From<&'a NewJob> for JobRow<'a> {
-    fn from(job: &'a NewJob) -> Self {
-        Self {
-            id: job.id,
-            kind: job.kind.as_str(),
-            payload: &job.payload,
-            owner_id: job.owner_id,
-            idempotency_key: job.idempotency_key.as_deref(),
-            request_hash: job.request_hash.as_deref(),
-            batch_id: job.batch_id,
-            priority: job.priority,
-            max_attempts: job.max_attempts,
-        }
-    }
-}
-
-fn rows(new: &[NewJob]) -> Vec<JobRow<'_>> {
-    new.iter().map(JobRow::from).collect()
-}
-
-/// Outcome of an idempotent insert.
-#[derive(Debug, Clone)]
-pub enum Inserted {
-    /// A new row was written.
-    Created(Job),
-    /// The idempotency key was already used; this is the earlier job.
-    Existing(Job),
-}
-
-/// Inserts a batch of jobs in one statement. A job whose idempotency key already
-/// exists (in the table or earlier in the batch) is not written; the earlier job is
-/// returned for it instead. One result per input, in order.
-pub async fn insert_batch(conn: &mut AsyncPgConnection, new: &[NewJob]) -> Result<Vec<Inserted>> {
-    let created: Vec<Job> = diesel::insert_into(jobs::table)
-        .values(rows(new))
-        .on_conflict_do_nothing()
-        .returning(Job::as_returning())
-        .get_results(conn)
-        .await?;
-    let mut created: std::collections::HashMap<Uuid, Job> = created.into_iter().map(|j| (j.id, j)).collect();
-    let mut out = Vec::with_capacity(new.len());
-    for job in new {
-        match created.remove(&job.id) {
-            Some(row) => out.push(Inserted::Created(row)),
-            None => {
-                out.push(Inserted::Existing(find_by_key(conn, job.owner_id, job.idempotency_key.as_deref()).await?))
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// The job an owner submitted under an idempotency key.
-pub async fn find_by_key(conn: &mut AsyncPgConnection, owner_id: Option<i64>, key: Option<&str>) -> Result<Job> {
-    Ok(diesel::sql_query("SELECT * FROM jobs WHERE owner_id IS NOT DISTINCT FROM $1 AND idempotency_key = $2")
-        .bind::<diesel::sql_types::Nullable<BigInt>, _>(owner_id)
-        .bind::<diesel::sql_types::Nullable<Text>, _>(key)
-        .get_result(conn)
-        .await?)
-}
-
-/// Inserts many jobs in one statement (no idempotency keys).
-pub async fn insert_many(conn: &mut AsyncPgConnection, new: &[NewJob]) -> Result<usize> {
-    Ok(diesel::insert_into(jobs::table).values(rows(new)).execute(conn).await?)
-}
+pub use submit::{find_by_key, insert_batch, insert_many, Charge, Inserted, NewJob};
 
 /// One job by id.
 pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> Result<Option<Job>> {
@@ -230,11 +100,16 @@ pub struct ListFilter {
     pub batch_id: Option<Uuid>,
     /// Keyset cursor: jobs strictly older than this id (ids are UUIDv7, time-ordered).
     pub before: Option<Uuid>,
+    /// Only this owner's jobs (`None`: everyone's).
+    pub owner_id: Option<i64>,
 }
 
 /// Newest jobs first, at most `limit`, after the cursor.
 pub async fn list(conn: &mut AsyncPgConnection, filter: &ListFilter, limit: i64) -> Result<Vec<Job>> {
     let mut query = jobs::table.select(Job::as_select()).into_boxed();
+    if let Some(owner) = filter.owner_id {
+        query = query.filter(jobs::owner_id.eq(owner));
+    }
     if let Some(kind) = filter.kind {
         query = query.filter(jobs::kind.eq(kind.as_str()));
     }

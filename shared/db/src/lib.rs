@@ -1,9 +1,11 @@
 //! Kronos platform: PostgreSQL access: connection pool, migrations, and one module of
 //! queries per table. The only crate that names tables.
 
+pub mod api_keys;
 pub mod artifacts;
 pub mod asset_groups;
 pub mod assets;
+pub mod audit;
 pub mod batching;
 pub mod candles;
 pub mod candles_bulk;
@@ -12,15 +14,20 @@ pub mod error;
 pub mod evaluation_results;
 pub mod jobs;
 pub mod leader;
+pub mod link_tokens;
 pub mod model_pools;
 pub mod models;
 pub mod notifications;
+pub mod outbox;
 pub mod prediction_results;
 pub mod predictions;
 pub mod quality;
 pub mod quarantine;
 pub mod schedule_runs;
 pub mod schema;
+pub mod sessions;
+pub mod usage;
+pub mod users;
 pub mod words;
 
 use diesel_async::{

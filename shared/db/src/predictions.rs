@@ -78,3 +78,55 @@ pub async fn find(conn: &mut AsyncPgConnection, job_id: Uuid) -> Result<Option<P
 pub async fn count_for_jobs(conn: &mut AsyncPgConnection, job_ids: &[Uuid]) -> Result<i64> {
     Ok(predictions::table.filter(predictions::job_id.eq_any(job_ids)).count().get_result(conn).await?)
 }
+
+/// What verification found of a prediction (see `prediction_results`).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = crate::schema::prediction_results)]
+pub struct Verification {
+    /// Steps compared.
+    pub steps: i32,
+    /// Σ |error|.
+    pub abs_error_sum: f64,
+    /// Σ error².
+    pub sq_error_sum: f64,
+    /// The final direction was right.
+    pub direction_hit: bool,
+    /// Steps whose actual close fell inside [p10, p90].
+    pub covered_steps: i32,
+    /// Naive Σ |error|.
+    pub naive_abs_error_sum: f64,
+    /// The naive direction was right.
+    pub naive_direction_hit: bool,
+    /// When it was verified.
+    pub verified_at: DateTime<Utc>,
+}
+
+/// A prediction of the history: the forecast, its asset's symbol (stored series) and
+/// its verification when it exists.
+pub type HistoryRow = (Prediction, Option<String>, Option<Verification>);
+
+/// Predictions of `owner` (everyone's when `None`), newest first, older than job
+/// `before` when given, at most `limit`.
+pub async fn history(
+    conn: &mut AsyncPgConnection,
+    owner: Option<i64>,
+    before: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<HistoryRow>> {
+    use crate::schema::{assets, jobs, prediction_results};
+    let mut query = predictions::table
+        .inner_join(jobs::table)
+        .left_join(prediction_results::table)
+        .left_join(assets::table.on(assets::id.nullable().eq(predictions::asset_id)))
+        .select((Prediction::as_select(), assets::symbol.nullable(), Option::<Verification>::as_select()))
+        .order(predictions::job_id.desc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(owner) = owner {
+        query = query.filter(jobs::owner_id.eq(owner));
+    }
+    if let Some(before) = before {
+        query = query.filter(predictions::job_id.lt(before));
+    }
+    Ok(query.load(conn).await?)
+}

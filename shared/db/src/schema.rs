@@ -254,6 +254,112 @@ diesel::table! {
 diesel::joinable!(evaluation_results -> jobs (job_id));
 diesel::joinable!(predictions -> jobs (job_id));
 diesel::joinable!(prediction_results -> predictions (job_id));
+
+diesel::table! {
+    users (id) {
+        id -> Int8,
+        email -> Text,
+        password_hash -> Text,
+        email_verified_at -> Nullable<Timestamptz>,
+        role -> Text,
+        tier -> Text,
+        disabled -> Bool,
+        display_name -> Nullable<Text>,
+        avatar_url -> Nullable<Text>,
+        risk_tolerance -> Nullable<Text>,
+        investment_experience -> Nullable<Text>,
+        preferred_sectors -> Array<Text>,
+        notification_preferences -> Jsonb,
+        last_login_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> Int8,
+        user_id -> Int8,
+        family_id -> Uuid,
+        token_hash -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> Int8,
+        user_id -> Int8,
+        name -> Text,
+        shown -> Text,
+        key_hash -> Text,
+        scopes -> Array<Text>,
+        expires_at -> Nullable<Timestamptz>,
+        last_used_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    link_tokens (token_hash) {
+        token_hash -> Text,
+        user_id -> Int8,
+        purpose -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> Int8,
+        at -> Timestamptz,
+        actor_id -> Nullable<Int8>,
+        user_id -> Nullable<Int8>,
+        action -> Text,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        details -> Jsonb,
+    }
+}
+
+diesel::table! {
+    usage_daily (user_id, day, metric) {
+        user_id -> Int8,
+        day -> Date,
+        metric -> Text,
+        count -> Int8,
+    }
+}
+
+diesel::table! {
+    email_outbox (id) {
+        id -> Uuid,
+        user_id -> Nullable<Int8>,
+        kind -> Text,
+        to_address -> Text,
+        subject -> Text,
+        text_body -> Text,
+        html_body -> Text,
+        created_at -> Timestamptz,
+        sent_at -> Nullable<Timestamptz>,
+        attempts -> Int4,
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(api_keys -> users (user_id));
+diesel::joinable!(link_tokens -> users (user_id));
+diesel::joinable!(usage_daily -> users (user_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     assets,
     candles,
@@ -268,5 +374,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     candle_quarantine,
     asset_groups,
     asset_group_members,
-    model_asset_pools
+    model_asset_pools,
+    users,
+    refresh_tokens,
+    api_keys,
+    link_tokens,
+    audit_log,
+    usage_daily,
+    email_outbox
 );

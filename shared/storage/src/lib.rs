@@ -272,7 +272,7 @@ impl Storage {
                     .with_bucket_name(&s3.bucket)
                     .with_region(&s3.region)
                     .with_access_key_id(&s3.access_key_id)
-                    .with_secret_access_key(&s3.secret_access_key)
+                    .with_secret_access_key(s3.secret_access_key.expose())
                     .with_virtual_hosted_style_request(!s3.path_style);
                 if let Some(endpoint) = &s3.endpoint {
                     builder = builder.with_endpoint(endpoint).with_allow_http(endpoint.starts_with("http://"));

@@ -4,6 +4,7 @@
 //! specifications, job kinds and statuses, job payloads, walk-forward plans, the one
 //! time parser and the range checks. No I/O: no database, queue, store or network.
 
+pub mod accounts;
 pub mod calendar;
 pub mod candle;
 pub mod catalogue;
@@ -14,6 +15,7 @@ pub mod ranges;
 pub mod registry;
 pub mod time;
 pub mod walk_forward;
+mod words;
 
 pub use calendar::Calendar;
 pub use candle::{rfc3339, Candle, RejectedRow};

@@ -18,6 +18,16 @@ use diesel::QueryableByName;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use futures::{stream, StreamExt};
 
+/// A client for the benchmarks: it sends `KRONOS_BENCH_TOKEN` (an access token or an
+/// API key) as a bearer token when it is set.
+fn bench_client(concurrency: usize) -> anyhow::Result<reqwest::Client> {
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(token) = std::env::var("KRONOS_BENCH_TOKEN").ok().filter(|t| !t.is_empty()) {
+        headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse()?);
+    }
+    Ok(reqwest::Client::builder().pool_max_idle_per_host(concurrency).default_headers(headers).build()?)
+}
+
 fn arg(args: &[String], name: &str, default: &str) -> String {
     args.windows(2).find(|w| w[0] == name).map(|w| w[1].clone()).unwrap_or_else(|| default.to_owned())
 }
@@ -37,6 +47,12 @@ async fn main() -> anyhow::Result<()> {
             let seconds: u64 = arg(&args, "--seconds", "10").parse()?;
             status(&api, Duration::from_secs(seconds), concurrency).await
         }
+        Some("login") => {
+            let seconds: u64 = arg(&args, "--seconds", "10").parse()?;
+            let email = arg(&args, "--email", "bench@kronos.localhost");
+            let password = std::env::var("KRONOS_BENCH_PASSWORD").context("KRONOS_BENCH_PASSWORD")?;
+            login(&api, &email, &password, Duration::from_secs(seconds), concurrency).await
+        }
         Some("gen-candles") => {
             let rows: usize = arg(&args, "--rows", "1000000").parse()?;
             gen_candles(rows, &arg(&args, "--out", "candles.csv"))
@@ -53,13 +69,13 @@ async fn main() -> anyhow::Result<()> {
             let label = format!("candles limit={}", arg(&args, "--limit", "5000"));
             hammer(&label, urls, Duration::from_secs(seconds), concurrency).await
         }
-        _ => bail!("usage: kronos-bench throughput|status|gen-candles|candles [--api URL] [--concurrency N] [--jobs N] [--seconds N] [--database-url URL] [--rows N --out FILE] [--symbol S --interval I --limit N]"),
+        _ => bail!("usage: kronos-bench throughput|status|login|gen-candles|candles [--api URL] [--concurrency N] [--jobs N] [--seconds N] [--database-url URL] [--rows N --out FILE] [--symbol S --interval I --limit N]"),
     }
 }
 
 async fn throughput(api: &str, db: &str, jobs: usize, concurrency: usize) -> anyhow::Result<()> {
     let mut conn = AsyncPgConnection::establish(db).await.context("connect to the bench database")?;
-    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
+    let client = bench_client(concurrency)?;
     let body = Arc::new(serde_json::to_vec(&serde_json::json!({
         "candles": kronos_tests::sample::candles(32), "interval": "1d", "horizon": 1, "model": "naive"
     }))?);
@@ -117,7 +133,7 @@ async fn throughput(api: &str, db: &str, jobs: usize, concurrency: usize) -> any
 }
 
 async fn status(api: &str, duration: Duration, concurrency: usize) -> anyhow::Result<()> {
-    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
+    let client = bench_client(concurrency)?;
     let page: serde_json::Value = client.get(format!("{api}/v1/jobs?limit=500")).send().await?.json().await?;
     let ids: Vec<String> = page["jobs"]
         .as_array()
@@ -136,7 +152,7 @@ async fn status(api: &str, duration: Duration, concurrency: usize) -> anyhow::Re
 /// `concurrency` clients GET `urls` (round robin) for `duration`; prints requests/s and
 /// latency percentiles of the successful requests.
 async fn hammer(label: &str, urls: Arc<Vec<String>>, duration: Duration, concurrency: usize) -> anyhow::Result<()> {
-    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
+    let client = bench_client(concurrency)?;
     let deadline = Instant::now() + duration;
     let mut tasks = Vec::new();
     for worker in 0..concurrency {
@@ -161,6 +177,16 @@ async fn hammer(label: &str, urls: Arc<Vec<String>>, duration: Duration, concurr
             (latencies, errors)
         }));
     }
+    report(label, tasks, duration, concurrency).await
+}
+
+/// Prints requests/s and latency percentiles of what `tasks` measured.
+async fn report(
+    label: &str,
+    tasks: Vec<tokio::task::JoinHandle<(Vec<u64>, u64)>>,
+    duration: Duration,
+    concurrency: usize,
+) -> anyhow::Result<()> {
     let mut all = Vec::new();
     let mut errors = 0;
     for t in tasks {
@@ -184,6 +210,40 @@ async fn hammer(label: &str, urls: Arc<Vec<String>>, duration: Duration, concurr
         pct(1.0)
     );
     Ok(())
+}
+
+/// `concurrency` clients log in as `email` for `duration` (argon2 verification is the
+/// cost measured); prints logins/s and latency percentiles.
+async fn login(api: &str, email: &str, password: &str, duration: Duration, concurrency: usize) -> anyhow::Result<()> {
+    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
+    let body = Arc::new(serde_json::to_vec(&serde_json::json!({"email": email, "password": password}))?);
+    let url = Arc::new(format!("{api}/v1/auth/login"));
+    let deadline = Instant::now() + duration;
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (client, body, url) = (client.clone(), Arc::clone(&body), Arc::clone(&url));
+        tasks.push(tokio::spawn(async move {
+            let (mut latencies, mut errors) = (Vec::new(), 0u64);
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                let sent = client
+                    .post(url.as_str())
+                    .header("content-type", "application/json")
+                    .body((*body).clone())
+                    .send()
+                    .await;
+                match sent {
+                    Ok(r) if r.status() == 200 => {
+                        let _ = r.bytes().await;
+                        latencies.push(t.elapsed().as_micros() as u64);
+                    }
+                    _ => errors += 1,
+                }
+            }
+            (latencies, errors)
+        }));
+    }
+    report("login", tasks, duration, concurrency).await
 }
 
 /// A CSV of `rows` 1-minute candles from 2020-01-01 (a deterministic random walk).

@@ -50,7 +50,7 @@ async fn backtest(api: &TestApi, body: &Value) -> (String, Value) {
 }
 
 async fn parquet(api: &TestApi, id: &str, table: &str) -> polars::prelude::DataFrame {
-    let response = reqwest::get(api.url(&format!("/v1/backtests/{id}/{table}"))).await.unwrap();
+    let response = api.client.get(api.url(&format!("/v1/backtests/{id}/{table}"))).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "application/vnd.apache.parquet");
     read_parquet(response.bytes().await.unwrap().to_vec()).unwrap()

@@ -22,6 +22,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("kronos-market-data", &["kronos-types"]),
     ("kronos-exchanges", &["kronos-types", "kronos-config", "kronos-db", "kronos-market-data"]),
     ("kronos-backtest", &["kronos-types"]),
+    ("kronos-auth", &["kronos-types"]),
+    ("kronos-email", &[]),
     ("kronos-models", &[]),
     ("kronos-scheduler", &["kronos-types", "kronos-config", "kronos-db", "kronos-queue", "kronos-observability"]),
     (
@@ -36,6 +38,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "kronos-exchanges",
             "kronos-backtest",
             "kronos-observability",
+            "kronos-auth",
+            "kronos-email",
         ],
     ),
     (
@@ -65,6 +69,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "kronos-backtest",
             "kronos-models",
             "kronos-worker",
+            "kronos-auth",
         ],
     ),
 ];
@@ -81,6 +86,9 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
     ("kronos-backtest", &["tch", "diesel", "redis", "apalis"]),
     ("kronos-scheduler", &["polars", "tch", "object_store"]),
     ("kronos-models", &["polars", "diesel", "redis", "object_store", "apalis"]),
+    // pure: no I/O of any kind
+    ("kronos-auth", &["tokio", "diesel", "redis", "object_store", "reqwest", "polars", "tch"]),
+    ("kronos-email", &["tokio", "diesel", "redis", "lettre", "reqwest"]),
 ];
 
 struct Graph {

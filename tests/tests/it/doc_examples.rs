@@ -101,11 +101,13 @@ async fn every_documented_example_runs() {
     );
     std::fs::write(work.join("ops/kronos"), wrapper).unwrap();
     Command::new("chmod").args(["+x", "ops/kronos"]).current_dir(&work).status().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    std::fs::copy(root.join("ops/mail-link"), work.join("ops/mail-link")).unwrap();
     let cache = env.scratch.join("cache");
     std::fs::create_dir_all(cache.join("demo")).unwrap();
     std::os::unix::fs::symlink(&demo, cache.join("demo/files")).unwrap();
 
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let maildir = std::env::var("KRONOS_TEST_MAILDIR").expect("KRONOS_TEST_MAILDIR: run through ops/test");
     let mut ran = 0;
     for doc in ["README.md", "docs/api.md", "docs/CLI.md"] {
         for (line, block) in bash_blocks(&root.join(doc)) {
@@ -113,6 +115,7 @@ async fn every_documented_example_runs() {
                 format!("set -euo pipefail\n{CURL}\n{}", block.replace("localhost:8080", &format!("127.0.0.1:{port}")));
             let out = tokio::task::spawn_blocking({
                 let (work, cache, file) = (work.clone(), cache.clone(), file.clone());
+                let (token, maildir) = (api.admin.key.clone(), maildir.clone());
                 move || {
                     let mut cmd = Command::new("timeout");
                     cmd.args(["180", "bash", "-c", &script]).current_dir(&work);
@@ -122,7 +125,14 @@ async fn every_documented_example_runs() {
                             cmd.env_remove(key);
                         }
                     }
-                    cmd.env("KRONOS_CACHE", &cache).env("KRONOS_ENV_FILE", &file).output().unwrap()
+                    // the reader's key ($TOKEN: the admin's, as the README suggests) and the
+                    // maildir ops/mail-link reads (the SMTP capture server of ops/test)
+                    cmd.env("KRONOS_CACHE", &cache)
+                        .env("KRONOS_ENV_FILE", &file)
+                        .env("TOKEN", &token)
+                        .env("KRONOS_MAILDIR", &maildir)
+                        .output()
+                        .unwrap()
                 }
             })
             .await

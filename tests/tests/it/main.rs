@@ -1,7 +1,9 @@
 //! Integration tests against real PostgreSQL, Redis and object stores, each in an
 //! isolated database and Redis key prefix.
 
+mod accounts;
 mod api;
+mod authorization;
 mod backtest;
 mod backtest_jobs;
 mod candles_cli;
@@ -21,6 +23,7 @@ mod migrations;
 mod openapi_spec;
 mod prediction_flow;
 mod quality;
+mod quotas;
 mod refresh;
 mod scheduler;
 mod slow_clients;

@@ -47,7 +47,13 @@ async fn incomplete_headers_and_stalled_bodies_are_cut_off() {
     // a body that stops arriving: 408 with the JSON error body
     let mut stalled = connect(&api).await;
     stalled
-        .write_all(b"POST /v1/predictions HTTP/1.1\r\nHost: kronos\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"model\":")
+        .write_all(
+            format!(
+                "POST /v1/predictions HTTP/1.1\r\nHost: kronos\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"model\":",
+                api.admin.key
+            )
+            .as_bytes(),
+        )
         .await
         .unwrap();
     let answer = read_to_close(&mut stalled, Duration::from_secs(5)).await.expect("an answer within 5 s");

@@ -8,11 +8,15 @@ use chrono::{TimeZone, Utc};
 use diesel_async::RunQueryDsl;
 use kronos_db::{assets, jobs, jobs::NewJob, predictions, predictions::Prediction};
 use kronos_tests::{
+    accounts::create_user,
     http::TestApi,
     process::{run_to_end, Proc},
     TestEnv,
 };
-use kronos_types::jobs::payload::ForecastRow;
+use kronos_types::{
+    accounts::{Role, Tier},
+    jobs::payload::ForecastRow,
+};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -31,11 +35,11 @@ fn import_series(env: &TestEnv) {
 }
 
 /// A finished prediction job forecasting `closes` (with p10/p90) after day `last_day`.
-async fn predict(env: &TestEnv, model: &str, last_day: u32, closes: &[(f64, f64, f64)]) -> Uuid {
+async fn predict(env: &TestEnv, owner: i64, model: &str, last_day: u32, closes: &[(f64, f64, f64)]) -> Uuid {
     let pool = kronos_db::pool(&env.config.database_url, 1).unwrap();
     let mut conn = pool.get().await.unwrap();
     let asset = assets::find_by_symbol(&mut conn, "VER").await.unwrap().unwrap();
-    let job = NewJob { owner_id: Some(7), ..NewJob::new(kronos_types::jobs::JobKind::Prediction, json!({}), 1) };
+    let job = NewJob { owner_id: Some(owner), ..NewJob::new(kronos_types::jobs::JobKind::Prediction, json!({}), 1) };
     let id = job.id;
     jobs::insert_batch(&mut conn, &[job]).await.unwrap();
     diesel::sql_query("UPDATE jobs SET status = 'succeeded', dispatched_at = now() WHERE id = $1")
@@ -93,11 +97,14 @@ async fn verification_matches_hand_computed_accuracy() {
     let env = TestEnv::new().await;
     import_series(&env);
     // after day 3 (close 102): actual 103, 104, 105
-    predict(&env, "ver-model", 3, &[(104.0, 102.0, 106.0), (103.0, 103.5, 104.5), (106.0, 100.0, 104.0)]).await;
+    let owner = create_user(&env, "owner", Role::User, Tier::Pro, true).await;
+    let as_owner = owner.client();
+    predict(&env, owner.id, "ver-model", 3, &[(104.0, 102.0, 106.0), (103.0, 103.5, 104.5), (106.0, 100.0, 104.0)])
+        .await;
     // after day 5 (close 104): actual 105, 106
-    predict(&env, "ver-model", 5, &[(103.0, 102.0, 105.0), (108.0, 104.0, 107.0)]).await;
+    predict(&env, owner.id, "ver-model", 5, &[(103.0, 102.0, 105.0), (108.0, 104.0, 107.0)]).await;
     // after day 9 (close 108): only day 10 exists, so it waits
-    predict(&env, "ver-model", 9, &[(109.0, 108.0, 110.0), (110.0, 109.0, 111.0)]).await;
+    predict(&env, owner.id, "ver-model", 9, &[(109.0, 108.0, 110.0), (110.0, 109.0, 111.0)]).await;
 
     let api = TestApi::start(&env, true).await;
     let _worker = Proc::start("kronos-worker", &env, &["--devices", "cpu", "--torch-threads", "1"], &[]);
@@ -123,7 +130,13 @@ async fn verification_matches_hand_computed_accuracy() {
     // (108 > 104), actual 106 > 104: hit → 1.
     // Naive (last close every step): first −1, −2, −3; second −1, −2 → MAE 9/5,
     // RMSE √(1+4+9+1+4)/5 = √(19/5); direction = last bar's (always up here): hits 2/2.
-    let (status, accuracy) = api.get("/v1/accuracy?model=ver-model").await;
+    // the owner sees their accuracy; the admin sees their own (none) unless they ask
+    // for everyone's
+    let (status, accuracy) = api.send_with(&as_owner, "GET", "/v1/accuracy?model=ver-model", None).await;
+    let (_, admins_own) = api.get("/v1/accuracy?model=ver-model").await;
+    assert_eq!(admins_own["groups"], json!([]), "{admins_own}");
+    let (_, everyone) = api.get("/v1/accuracy?model=ver-model&user=all").await;
+    assert_eq!(everyone["groups"], accuracy["groups"], "{everyone}");
     assert_eq!(status, 200, "{accuracy}");
     let g = &accuracy["groups"][0];
     assert_eq!(g["key"], "ver-model");
@@ -140,14 +153,14 @@ async fn verification_matches_hand_computed_accuracy() {
     assert_eq!(g["beats_naive_mae"], true);
 
     // other groupings and filters
-    let (_, by_asset) = api.get("/v1/accuracy?group_by=asset&asset=VER").await;
+    let (_, by_asset) = api.send_with(&as_owner, "GET", "/v1/accuracy?group_by=asset&asset=VER", None).await;
     assert_eq!(by_asset["groups"][0]["key"], "VER");
-    let (_, by_user) = api.get("/v1/accuracy?group_by=user").await;
-    assert_eq!(by_user["groups"][0]["key"], "7");
-    let (_, later) = api.get("/v1/accuracy?from=2024-01-04").await;
+    let (_, by_user) = api.get("/v1/accuracy?group_by=user&user=all").await;
+    assert_eq!(by_user["groups"][0]["key"], owner.id.to_string());
+    let (_, later) = api.send_with(&as_owner, "GET", "/v1/accuracy?from=2024-01-04", None).await;
     assert_eq!(later["groups"][0]["predictions"], 1, "only the forecast made on day 5: {later}");
     // a model filter naming nothing known is a 404, not an empty list
-    let (status, none) = api.get("/v1/accuracy?model=other").await;
+    let (status, none) = api.send_with(&as_owner, "GET", "/v1/accuracy?model=other", None).await;
     assert_eq!(status, 404, "{none}");
 
     // a second run verifies nothing twice

@@ -3,6 +3,7 @@
 
 pub mod backtest;
 pub mod cleanup;
+pub mod email;
 pub mod evaluation;
 pub mod prediction;
 pub mod refresh;

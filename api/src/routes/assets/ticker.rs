@@ -32,11 +32,16 @@ pub async fn ticker(State(state): State<AppState>, ApiPath(symbol): ApiPath<Stri
     drop(conn);
     let source = SourceAsset::from(&asset);
     let ticker = state.market.ticker(&source).await.map_err(|e| {
-        if e.attempts.is_empty() {
+        if e.unlisted() {
             ApiError::not_found(format!("no configured exchange lists {}", asset.symbol))
         } else {
+            // the sources' own errors (addresses included) go to the log, not the client
             tracing::warn!(error = %e, "ticker sources failed");
-            ApiError::unavailable(e.to_string())
+            ApiError::unavailable(format!(
+                "no exchange could serve the {} ticker just now (tried {}); try again",
+                asset.symbol,
+                e.sources().join(", ")
+            ))
         }
     })?;
     Ok(Json(ticker))

@@ -36,6 +36,7 @@ const ROUND_THE_CLOCK: [&str; 2] = ["crypto", "fx"];
 )]
 pub async fn create(
     State(state): State<AppState>,
+    crate::auth::Caller(caller): crate::auth::Caller,
     headers: HeaderMap,
     ValidJson { value: request, bytes }: ValidJson<CreateBacktest>,
 ) -> ApiResult<Response> {
@@ -70,5 +71,13 @@ pub async fn create(
     payload.periods_per_year =
         Some(payload.periods_per_year.unwrap_or_else(|| default_periods_per_year(payload.interval, trading_days)));
     let payload = serde_json::to_value(&payload).map_err(kronos_db::Error::from)?;
-    crate::submit::submit(&state, &headers, &bytes, NewJob::new(JobKind::Backtest, payload, MAX_ATTEMPTS)).await
+    crate::submit::submit(
+        &state,
+        &caller,
+        &headers,
+        &bytes,
+        NewJob::new(JobKind::Backtest, payload, MAX_ATTEMPTS),
+        Some(kronos_types::accounts::Metric::Backtests),
+    )
+    .await
 }

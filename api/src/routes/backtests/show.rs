@@ -3,7 +3,7 @@
 
 use axum::{extract::State, Json};
 
-use crate::{error::ApiResult, extract::ApiPath, routes::jobs::parse_id, state::AppState};
+use crate::{auth::Caller, error::ApiResult, extract::ApiPath, routes::jobs::parse_id, state::AppState};
 
 /// Handler.
 #[utoipa::path(
@@ -17,7 +17,11 @@ use crate::{error::ApiResult, extract::ApiPath, routes::jobs::parse_id, state::A
         (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
     )
 )]
-pub async fn show(State(state): State<AppState>, ApiPath(raw): ApiPath<String>) -> ApiResult<Json<serde_json::Value>> {
+pub async fn show(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath(raw): ApiPath<String>,
+) -> ApiResult<Json<serde_json::Value>> {
     let id = parse_id(&raw)?;
-    Ok(Json(super::summary_of(&state, id).await?))
+    Ok(Json(super::summary_of(&state, &caller, id).await?))
 }

@@ -43,6 +43,7 @@ pub struct TableQuery {
 )]
 pub async fn table(
     State(state): State<AppState>,
+    crate::auth::Caller(caller): crate::auth::Caller,
     ApiPath((raw, table)): ApiPath<(String, String)>,
     ApiQuery(q): ApiQuery<TableQuery>,
 ) -> ApiResult<Response> {
@@ -57,7 +58,7 @@ pub async fn table(
             return Err(ApiError::invalid("format", format!("unknown format {other:?}; expected parquet or json")))
         }
     };
-    let summary = super::summary_of(&state, id).await?;
+    let summary = super::summary_of(&state, &caller, id).await?;
     if summary["artifacts"].get(file.name()).is_none() {
         return Err(ApiError::not_found(format!("backtest {id} has no {table} table (only sweeps have one)")));
     }

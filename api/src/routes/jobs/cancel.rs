@@ -4,8 +4,9 @@
 use axum::{extract::State, Json};
 use kronos_db::jobs;
 
-use super::parse_id;
+use super::{parse_id, visible};
 use crate::{
+    auth::Caller,
     dto::jobs::JobView,
     error::{ApiError, ApiResult},
     extract::ApiPath,
@@ -24,9 +25,16 @@ use crate::{
         (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
     )
 )]
-pub async fn cancel(State(state): State<AppState>, ApiPath(raw): ApiPath<String>) -> ApiResult<Json<JobView>> {
+pub async fn cancel(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath(raw): ApiPath<String>,
+) -> ApiResult<Json<JobView>> {
     let id = parse_id(&raw)?;
     let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
+    if visible(&mut conn, id, &caller).await?.is_none() {
+        return Err(ApiError::not_found(format!("job {id} not found")));
+    }
     if let Some(job) = jobs::request_cancel(&mut conn, id).await? {
         return Ok(Json(job.into()));
     }

@@ -1,4 +1,5 @@
-//! `GET /v1/jobs?kind=&status=&limit=&cursor=`: newest first, keyset-paginated.
+//! `GET /v1/jobs?kind=&status=&limit=&cursor=&user=`: the caller's jobs (an admin may
+//! ask for anyone's), newest first, keyset-paginated.
 
 use axum::{extract::State, Json};
 use kronos_db::{jobs, jobs::ListFilter};
@@ -6,10 +7,12 @@ use kronos_types::{jobs::JobKind, jobs::JobStatus};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::whose;
 use crate::{
+    auth::Caller,
     dto::jobs::{JobPage, JobView},
     error::{ApiError, ApiResult},
-    extract::ApiQuery,
+    extract::{page_size, ApiQuery},
     state::AppState,
 };
 
@@ -31,6 +34,8 @@ pub struct ListParams {
     limit: Option<String>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
+    /// Whose jobs: the caller's (default); admins may name a user id or `all`.
+    user: Option<String>,
 }
 
 /// Handler.
@@ -45,16 +50,13 @@ pub struct ListParams {
         (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
     )
 )]
-pub async fn list(State(state): State<AppState>, ApiQuery(params): ApiQuery<ListParams>) -> ApiResult<Json<JobPage>> {
-    let limit: i64 = match params.limit.as_deref() {
-        None => 50,
-        Some(raw) => raw
-            .parse()
-            .ok()
-            .filter(|n| (1..=500).contains(n))
-            .ok_or_else(|| ApiError::invalid("limit", "limit must be a whole number from 1 to 500"))?,
-    };
-    let mut filter = ListFilter::default();
+pub async fn list(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> ApiResult<Json<JobPage>> {
+    let limit = page_size(params.limit.as_deref(), 50, 500)?;
+    let mut filter = ListFilter { owner_id: whose(&caller, params.user.as_deref())?, ..ListFilter::default() };
     if let Some(kind) = params.kind {
         filter.kind = Some(kind.parse::<JobKind>()?);
     }

@@ -1,10 +1,10 @@
 //! `GET /v1/jobs/{id}`: status, progress, attempts, error, timestamps.
 
 use axum::{extract::State, Json};
-use kronos_db::jobs;
 
-use super::parse_id;
+use super::{parse_id, visible};
 use crate::{
+    auth::Caller,
     dto::jobs::JobView,
     error::{ApiError, ApiResult},
     extract::ApiPath,
@@ -23,9 +23,14 @@ use crate::{
         (status = "5XX", description = "Unavailable or failed", body = crate::dto::error::ErrorBody),
     )
 )]
-pub async fn show(State(state): State<AppState>, ApiPath(raw): ApiPath<String>) -> ApiResult<Json<JobView>> {
+pub async fn show(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath(raw): ApiPath<String>,
+) -> ApiResult<Json<JobView>> {
     let id = parse_id(&raw)?;
     let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
-    let job = jobs::find(&mut conn, id).await?.ok_or_else(|| ApiError::not_found(format!("job {id} not found")))?;
+    let job =
+        visible(&mut conn, id, &caller).await?.ok_or_else(|| ApiError::not_found(format!("job {id} not found")))?;
     Ok(Json(job.into()))
 }

@@ -34,6 +34,7 @@ const MAX_ATTEMPTS: i32 = 3;
 )]
 pub async fn create(
     State(state): State<AppState>,
+    crate::auth::Caller(caller): crate::auth::Caller,
     headers: HeaderMap,
     body: ValidJson<CreatePrediction>,
 ) -> ApiResult<Response> {
@@ -123,7 +124,8 @@ pub async fn create(
     let mut new =
         NewJob::new(JobKind::Prediction, serde_json::to_value(&payload).map_err(kronos_db::Error::from)?, MAX_ATTEMPTS);
     new.priority = priority;
-    crate::submit::submit(&state, &headers, &bytes, new).await
+    crate::submit::submit(&state, &caller, &headers, &bytes, new, Some(kronos_types::accounts::Metric::Predictions))
+        .await
 }
 
 /// Baselines run without settings; any other name must be a registered model (a

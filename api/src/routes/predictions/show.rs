@@ -6,10 +6,11 @@ use kronos_types::jobs::JobKind;
 use serde::Deserialize;
 
 use crate::{
+    auth::Caller,
     dto::predictions::PredictionView,
     error::{ApiError, ApiResult},
     extract::{ApiPath, ApiQuery},
-    routes::jobs::{not_ready, parse_id},
+    routes::jobs::{not_ready, parse_id, visible},
     state::AppState,
 };
 
@@ -36,6 +37,7 @@ pub struct ShowParams {
 )]
 pub async fn show(
     State(state): State<AppState>,
+    Caller(caller): Caller,
     ApiPath(raw): ApiPath<String>,
     ApiQuery(params): ApiQuery<ShowParams>,
 ) -> ApiResult<Json<PredictionView>> {
@@ -46,8 +48,11 @@ pub async fn show(
         Some(other) => return Err(ApiError::invalid("include", format!("unknown include {other:?}; expected raw"))),
     };
     let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
+    if visible(&mut conn, id, &caller).await?.is_none() {
+        return Err(ApiError::not_found(format!("prediction {id} not found")));
+    }
     let Some(prediction) = predictions::find(&mut conn, id).await? else {
-        return Err(not_ready(&mut conn, id, Some(JobKind::Prediction)).await);
+        return Err(not_ready(&mut conn, id, Some(JobKind::Prediction), &caller).await);
     };
     let symbol = match prediction.asset_id {
         Some(asset_id) => assets::find(&mut conn, asset_id).await?.map(|a| a.symbol),

@@ -32,11 +32,13 @@ pub enum JobKind {
     Evaluation,
     /// Delete stored artifacts past their retention.
     Cleanup,
+    /// Deliver one message of the email outbox.
+    Email,
 }
 
 impl JobKind {
     /// Every kind.
-    pub const ALL: [JobKind; 7] = [
+    pub const ALL: [JobKind; 8] = [
         Self::Prediction,
         Self::Training,
         Self::Verification,
@@ -44,6 +46,7 @@ impl JobKind {
         Self::Refresh,
         Self::Evaluation,
         Self::Cleanup,
+        Self::Email,
     ];
 
     /// Database spelling.
@@ -56,6 +59,7 @@ impl JobKind {
             Self::Refresh => "refresh",
             Self::Evaluation => "evaluation",
             Self::Cleanup => "cleanup",
+            Self::Email => "email",
         }
     }
 }

@@ -361,3 +361,12 @@ pub struct CleanupPayload {
     /// The retention cut-off.
     pub before: DateTime<Utc>,
 }
+
+/// An email job: deliver message `outbox_id` of the email outbox (once: a delivered
+/// message is not sent again).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailPayload {
+    /// The outbox row.
+    pub outbox_id: uuid::Uuid,
+}

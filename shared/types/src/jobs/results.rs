@@ -161,3 +161,17 @@ pub struct TrainingResult {
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub metrics: Option<serde_json::Value>,
 }
+
+/// An email job's result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EmailResult {
+    /// The outbox message.
+    pub outbox_id: uuid::Uuid,
+    /// What it was.
+    pub kind: crate::accounts::EmailKind,
+    /// When the SMTP server took it.
+    pub delivered_at: DateTime<Utc>,
+    /// Whether this job sent it (`false`: an earlier delivery of the job had).
+    pub sent_now: bool,
+}
