@@ -35,7 +35,8 @@ pub fn display_name(raw: &str) -> ApiResult<String> {
     Ok(name.to_owned())
 }
 
-/// Registers `req` from `client` (rate-limited per address).
+/// Registers `req` from `client` (rate-limited per client address and per email
+/// address).
 pub async fn register(state: &AppState, req: &RegisterRequest, client: &Client) -> ApiResult<()> {
     let rate = state.config.auth.rate_register;
     if let Err(exceeded) = state.counters.hit(&format!("register:ip:{}", client.ip), rate).await? {
@@ -45,6 +46,12 @@ pub async fn register(state: &AppState, req: &RegisterRequest, client: &Client) 
         ));
     }
     let email = address::parse("email", &req.email)?;
+    if let Err(exceeded) = state.counters.hit(&format!("register:account:{}", email.to_lowercase()), rate).await? {
+        return Err(ApiError::rate_limited(
+            "too many registrations of this email address; try again later",
+            exceeded.retry_after,
+        ));
+    }
     password::check_rule("password", &req.password, &email)?;
     let name = req.display_name.as_deref().map(display_name).transpose()?;
     let hash = passwords::hash(&state.passwords, &req.password).await?;

@@ -53,11 +53,16 @@ pub struct Client {
 impl Client {
     /// The client of a request with these parts, trusting `hops` proxies.
     pub fn of(parts: &Parts, hops: usize) -> Self {
-        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+        Self::from_request(&parts.headers, &parts.extensions, hops)
+    }
+
+    /// The client of a request with these headers and extensions, trusting `hops`
+    /// proxies.
+    pub fn from_request(headers: &axum::http::HeaderMap, extensions: &axum::http::Extensions, hops: usize) -> Self {
+        let peer = extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
         let forwarded = (hops > 0)
             .then(|| {
-                let chain: Vec<&str> = parts
-                    .headers
+                let chain: Vec<&str> = headers
                     .get_all("x-forwarded-for")
                     .iter()
                     .filter_map(|v| v.to_str().ok())
@@ -68,8 +73,7 @@ impl Client {
                 chain.len().checked_sub(hops).and_then(|i| chain.get(i)).map(|s| (*s).to_owned())
             })
             .flatten();
-        let user_agent = parts
-            .headers
+        let user_agent = headers
             .get(axum::http::header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(|ua| ua.chars().take(256).collect());

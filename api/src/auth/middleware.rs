@@ -17,6 +17,7 @@ use kronos_types::accounts::Metric;
 use super::{
     access::{self, Access},
     cookies,
+    extract::Client,
     limits::next_midnight,
     principal::{Credential, Principal},
     resolve::Presented,
@@ -32,9 +33,42 @@ pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Ne
     let Some(access) = access::classify(req.method(), &route) else {
         return unclassified(req.method(), &route);
     };
-    match check(&state, &mut req, access).await {
-        Ok(()) => next.run(req).await,
-        Err(e) => e.into_response(),
+    let admin_write = access == Access::Admin && !is_safe(req.method());
+    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+    if let Err(e) = check(&state, &mut req, access).await {
+        return e.into_response();
+    }
+    let actor = req.extensions().get::<Principal>().map(|p| p.user_id);
+    let client = admin_write
+        .then(|| Client::from_request(req.headers(), req.extensions(), state.config.auth.trusted_proxy_hops));
+    let response = next.run(req).await;
+    if let Some(client) = client {
+        audit_admin_write(&state, &client, actor, &method, &route, &path, response.status().as_u16()).await;
+    }
+    response
+}
+
+/// Records an admin's write (catalogue, groups, pools, models, verifications, users)
+/// in the audit log once it was answered: who, what route, which path, what status.
+/// User changes also record their own, finer entries in their transaction.
+async fn audit_admin_write(
+    state: &AppState,
+    client: &Client,
+    actor: Option<i64>,
+    method: &Method,
+    route: &str,
+    path: &str,
+    status: u16,
+) {
+    let details = serde_json::json!({ "method": method.as_str(), "route": route, "path": path, "status": status });
+    let recorded = async {
+        let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
+        crate::accounts::audit(&mut conn, client, actor, None, kronos_types::accounts::AuditAction::AdminWrite, details)
+            .await
+    }
+    .await;
+    if let Err(e) = recorded {
+        tracing::error!(error = %e, route, "could not audit an admin write");
     }
 }
 

@@ -325,6 +325,27 @@ async fn bad_input_names_the_field_and_keys_and_roles_are_audited() {
         let (status, answer) = api.send_with(&me, "PATCH", "/v1/me", Some(&body)).await;
         assert_eq!((status, answer["error"]["field"].as_str()), (422, Some(field)), "{body}: {answer}");
     }
+    // a new address needs the current password and is unverified again
+    let new_address = address("moved");
+    let (status, moved) =
+        api.send_with(&me, "PATCH", "/v1/me", Some(&json!({"email": new_address, "current_password": PASSWORD}))).await;
+    assert_eq!(
+        (status, moved["email"].as_str(), moved["email_verified"].as_bool()),
+        (200, Some(new_address.as_str()), Some(false)),
+        "{moved}"
+    );
+    // an admin's catalogue write is audited
+    let (status, _) =
+        api.post_json("/v1/assets", &json!({"symbol": "AUDITED", "name": "Audited", "class": "stock"})).await;
+    assert_eq!(status, 201);
+    let (_, writes) = api.get("/v1/admin/audit?action=admin_write").await;
+    let write = &writes["entries"][0];
+    assert_eq!(
+        (write["details"]["route"].as_str(), write["details"]["status"].as_i64()),
+        (Some("/v1/assets"), Some(201)),
+        "{writes}"
+    );
+    assert_eq!(write["actor_id"], json!(api.admin.id));
     // a key is shown once, works at once, and stops at once when revoked
     let (status, created) = post(&api, &me, "/v1/me/api-keys", json!({"name": "script", "scopes": ["read"]})).await;
     assert_eq!(status, 201, "{created}");
@@ -354,7 +375,9 @@ async fn bad_input_names_the_field_and_keys_and_roles_are_audited() {
     let (_, audit) = api.get(&format!("/v1/admin/audit?user={}", user.id)).await;
     let actions: Vec<&str> =
         audit["entries"].as_array().expect("entries").iter().filter_map(|e| e["action"].as_str()).collect();
-    for action in ["api_key_created", "api_key_revoked", "role_changed", "tier_changed", "user_disabled"] {
+    for action in
+        ["email_changed", "api_key_created", "api_key_revoked", "role_changed", "tier_changed", "user_disabled"]
+    {
         assert!(actions.contains(&action), "no {action} in {actions:?}");
     }
     let (status, _) = api.get("/v1/admin/audit?action=teleported").await;
