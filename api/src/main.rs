@@ -63,7 +63,11 @@ async fn main() -> anyhow::Result<()> {
         max_connections: state.config.api.max_connections,
     };
     info!(%addr, storage = state.storage.describe(), env_file = ?state.config.env_file, "kronos-api listening");
+    let api_calls = state.api_calls.clone();
     serve(listener, router(state), limits, shutdown_signal()).await?;
+    if let Err(e) = api_calls.flush().await {
+        tracing::warn!(error = %e.message(), "the last API calls counted were not added to Redis");
+    }
     for task in background {
         task.abort();
     }

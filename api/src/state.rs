@@ -1,7 +1,7 @@
 //! Shared handles every handler gets.
 
 use crate::{
-    auth::{limits::Counters, resolve::Authenticator},
+    auth::{limits::Counters, meter::ApiCallMeter, resolve::Authenticator},
     heavy::HeavyWork,
 };
 use std::sync::Arc;
@@ -44,8 +44,10 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
     /// Hashes and verifies passwords.
     pub passwords: Arc<Passwords>,
-    /// Rate limits and API-call counts in Redis.
+    /// Rate limits in Redis.
     pub counters: Counters,
+    /// API calls per user and day.
+    pub api_calls: ApiCallMeter,
 }
 
 /// Ids of registered models whose weights are known to be in the object store (models
@@ -91,6 +93,7 @@ impl AppState {
             parallelism: config.auth.argon2_parallelism,
         })?);
         let counters = Counters::new(transport.connection(), &config.queue.prefix);
+        let api_calls = ApiCallMeter::start(transport.connection(), &config.queue.prefix);
         Ok(Self {
             pool,
             transport,
@@ -105,6 +108,7 @@ impl AppState {
             auth,
             passwords,
             counters,
+            api_calls,
         })
     }
 }

@@ -1,6 +1,5 @@
 //! Counters in Redis: fixed-window rate limits (registrations and logins per client
-//! address and per account) and the daily count of API calls (requests made with an
-//! API key) against the caller's tier. A window's key expires with the window.
+//! address and per account). A window's key expires with the window.
 
 use chrono::{DateTime, Utc};
 use kronos_config::Rate;
@@ -35,27 +34,6 @@ impl Counters {
     pub async fn hit(&self, what: &str, rate: Rate) -> Result<Result<u64, Exceeded>, ApiError> {
         let key = format!("{}:limit:{what}", self.prefix);
         self.count(&key, rate.max, rate.window.as_secs().max(1)).await
-    }
-
-    /// Counts one API call of user `user_id` today (UTC) against `limit` (`None`:
-    /// unlimited).
-    pub async fn api_call(&self, user_id: i64, limit: Option<i64>) -> Result<Result<u64, Exceeded>, ApiError> {
-        let now = Utc::now();
-        let key = format!("{}:usage:{user_id}:{}:api_calls", self.prefix, now.format("%Y%m%d"));
-        let until_midnight = seconds_to_midnight(now);
-        let max = limit.map_or(u64::MAX, |l| u64::try_from(l).unwrap_or(0));
-        // the key outlives the day by an hour so that /v1/me/usage can read it to the end
-        self.count(&key, max, until_midnight + 3600)
-            .await
-            .map(|r| r.map_err(|e| Exceeded { retry_after: until_midnight, ..e }))
-    }
-
-    /// User `user_id`'s API calls today.
-    pub async fn api_calls_today(&self, user_id: i64) -> Result<u64, ApiError> {
-        let key = format!("{}:usage:{user_id}:{}:api_calls", self.prefix, Utc::now().format("%Y%m%d"));
-        let mut conn = self.conn.clone();
-        let count: Option<u64> = redis::cmd("GET").arg(&key).query_async(&mut conn).await.map_err(redis_error)?;
-        Ok(count.unwrap_or(0))
     }
 
     async fn count(&self, key: &str, max: u64, window_secs: u64) -> Result<Result<u64, Exceeded>, ApiError> {

@@ -212,7 +212,7 @@ pub fn allow(access: Access, principal: Option<&Principal>) -> Result<(), ApiErr
 /// Counts an API-key request against the caller's daily API calls (admins: no limit).
 async fn count_api_call(state: &AppState, p: &Principal) -> Result<(), ApiError> {
     let limit = if p.is_admin() { None } else { p.tier.daily_limit(Metric::ApiCalls) };
-    match state.counters.api_call(p.user_id, limit).await? {
+    match state.api_calls.call(p.user_id, limit).await? {
         Ok(_) => Ok(()),
         Err(exceeded) => {
             let quota = QuotaDetail {

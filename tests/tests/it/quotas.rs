@@ -1,8 +1,8 @@
 //! Daily quotas: taken in the transaction that writes the job, so 50 concurrent
 //! submissions of a free user (3 predictions a day) give exactly 3 jobs; an
 //! idempotent replay is not charged twice; an over-quota answer is a 429 naming the
-//! limit and the reset; API-key requests count against the tier's API calls; admins
-//! have no quota.
+//! limit and the reset; API-key requests count against the tier's API calls, shared by
+//! every API process; admins have no quota.
 
 use futures::{stream, StreamExt};
 use kronos_tests::{accounts::create_user, http::TestApi, sample, TestEnv};
@@ -97,4 +97,30 @@ async fn replays_are_free_keys_count_api_calls_and_admins_have_no_quota() {
     }
     let (_, admin_usage) = api.get("/v1/me/usage").await;
     assert!(admin_usage["metrics"].as_array().expect("metrics").iter().all(|m| m["limit"].is_null()), "{admin_usage}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn api_processes_share_the_daily_api_call_count() {
+    let env = TestEnv::new().await;
+    let (a, b) = (TestApi::start(&env, false).await, TestApi::start(&env, false).await);
+    let user = create_user(&env, "two-apis", Role::User, Tier::Free, true).await;
+    let client = user.client();
+    for _ in 0..5 {
+        assert_eq!(a.send_with(&client, "GET", "/v1/me", None).await.0, 200);
+    }
+    // reading the usage sends this process's count first
+    assert_eq!(used(&a.send_with(&client, "GET", "/v1/me/usage", None).await.1, "api_calls"), 6);
+    // the other process starts from the shared count
+    assert_eq!(used(&b.send_with(&client, "GET", "/v1/me/usage", None).await.1, "api_calls"), 7);
+    for _ in 0..3 {
+        assert_eq!(b.send_with(&client, "GET", "/v1/me", None).await.0, 200);
+    }
+    assert_eq!(b.send_with(&client, "GET", "/v1/me", None).await.0, 429, "10 of 10 used");
+    // the first process learns the others' calls with its next flush: one call over
+    // the limit at most here (it admits what it counts between two flushes)
+    assert_eq!(a.send_with(&client, "GET", "/v1/me", None).await.0, 200);
+    tokio::time::sleep(kronos_api::auth::meter::FLUSH_EVERY * 5).await;
+    let (status, over) = a.send_with(&client, "GET", "/v1/me", None).await;
+    assert_eq!((status, over["error"]["quota"]["metric"].as_str()), (429, Some("api_calls")), "{over}");
+    assert_eq!(b.state.api_calls.today(user.id).await.expect("count"), 11, "every admitted call counted once");
 }

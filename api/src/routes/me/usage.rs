@@ -27,7 +27,7 @@ pub async fn usage(State(state): State<AppState>, Caller(caller): Caller) -> Api
     let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     let counted = usage::today_counts(&mut conn, caller.user_id).await?;
     drop(conn);
-    let api_calls = i64::try_from(state.counters.api_calls_today(caller.user_id).await?).unwrap_or(i64::MAX);
+    let api_calls = i64::try_from(state.api_calls.today(caller.user_id).await?).unwrap_or(i64::MAX);
     let metrics = Metric::ALL
         .iter()
         .map(|&metric| MetricUsage {
