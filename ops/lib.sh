@@ -235,15 +235,40 @@ ensure_database() {
 # pulls in a telemetry postinstall); skipped when they are installed and the lock file
 # has not changed since. Sets KRONOS_API_DOCS_ASSETS.
 ensure_api_docs() {
-  local dir="$ROOT/api/docs-ui"
-  local stamp="$dir/node_modules/.installed-lock"
-  if ! cmp -s "$dir/package-lock.json" "$stamp" 2>/dev/null; then
-    command -v npm >/dev/null || apt_install nodejs npm
-    log "installing Swagger UI for /docs (npm ci)"
-    (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
-    cp "$dir/package-lock.json" "$stamp"
+  npm_ci_once "$ROOT/api/docs-ui" "installing Swagger UI for /docs (npm ci)"
+  export KRONOS_API_DOCS_ASSETS="$ROOT/api/docs-ui/node_modules/swagger-ui-dist"
+}
+
+# npm_ci_once DIR MESSAGE: DIR's npm packages at its lock file's versions (no install
+# scripts run), skipped when they were installed from this lock file.
+npm_ci_once() {
+  local dir="$1" stamp="$1/node_modules/.installed-lock"
+  cmp -s "$dir/package-lock.json" "$stamp" 2>/dev/null && return 0
+  command -v npm >/dev/null || apt_install nodejs npm
+  log "$2"
+  (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+  cp "$dir/package-lock.json" "$stamp"
+}
+
+# ensure_web: the web application (api/web), served by kronos-api at /: its npm
+# packages at the lock file's versions (skipped when installed from this lock file; no
+# install scripts run) and its build in api/web/dist (skipped when no source changed
+# since the last build). Sets KRONOS_WEB_DIR.
+ensure_web() {
+  local dir="$ROOT/api/web"
+  npm_ci_once "$dir" "installing the web application's packages (npm ci)"
+  local built="$dir/dist/index.html"
+  if [ ! -f "$built" ] || [ -n "$(find "$dir/src" "$dir/index.html" "$dir/vite.config.js" "$dir/svelte.config.js" \
+      "$dir/package-lock.json" "$dir/scripts" -newer "$built" -print -quit)" ]; then
+    log "building the web application"
+    (cd "$dir" && npm run build --silent)
   fi
-  export KRONOS_API_DOCS_ASSETS="$dir/node_modules/swagger-ui-dist"
+  export KRONOS_WEB_DIR="$dir/dist"
+}
+
+# ensure_chromium: Debian's Chromium, the browser of the web tests.
+ensure_chromium() {
+  apt_install chromium fonts-dejavu-core
 }
 
 # write_env_file: the one configuration every Kronos process reads ($KRONOS_HOME/kronos.env,
@@ -271,6 +296,7 @@ write_env_file() {
       if [ -n "${KRONOS_SMTP_PASSWORD:-}" ]; then echo "KRONOS_SMTP_PASSWORD=$KRONOS_SMTP_PASSWORD"; fi
       echo "KRONOS_EMAIL_FROM=${KRONOS_EMAIL_FROM:-Kronos <no-reply@kronos.localhost>}"
       if [ -n "${KRONOS_API_DOCS_ASSETS:-}" ]; then echo "KRONOS_API_DOCS_ASSETS=$KRONOS_API_DOCS_ASSETS"; fi
+      if [ -n "${KRONOS_WEB_DIR:-}" ]; then echo "KRONOS_WEB_DIR=$KRONOS_WEB_DIR"; fi
       if [ "${KRONOS_STORAGE:-local}" = s3 ]; then
         echo "KRONOS_STORAGE=s3"
         echo "KRONOS_S3_BUCKET=$KRONOS_S3_BUCKET"

@@ -1,7 +1,8 @@
 //! The Kronos HTTP API: thin handlers (one file per action) over the platform crates
 //! under `shared/` (types, db, queue, storage, market data, exchanges, backtest, auth,
 //! email). Every request is authorized against its route's class (`auth`) before its
-//! handler runs. No model inference or other slow work runs on the request path.
+//! handler runs; `live` follows jobs for the server-sent event streams, and `web`
+//! serves the web application at `/`. No model inference or other slow work runs on the request path.
 
 pub mod accounts;
 pub mod auth;
@@ -10,12 +11,15 @@ pub mod error;
 pub mod extract;
 pub mod heavy;
 pub mod large_json;
+pub mod live;
 pub mod openapi;
 pub mod responses;
 pub mod routes;
 pub mod server;
+pub mod sse;
 pub mod state;
 pub mod submit;
+pub mod web;
 
 pub use routes::{api_document, router};
 pub use state::AppState;

@@ -6,7 +6,11 @@
 
 use std::{future::Future, sync::Arc, time::Duration};
 
-use axum::Router;
+use axum::{
+    extract::{ConnectInfo, Request},
+    Router,
+};
+use hyper::body::Incoming;
 use hyper_util::{
     rt::{TokioExecutor, TokioIo, TokioTimer},
     server::{conn::auto, graceful::GracefulShutdown},
@@ -62,7 +66,11 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         // the client's address, for rate limits and the audit log
-        let app = app.clone().layer(axum::Extension(axum::extract::ConnectInfo(peer)));
+        // (set on each request: layering the router per connection would rebuild it)
+        let app = tower::ServiceExt::map_request(app.clone(), move |mut req: Request<Incoming>| {
+            req.extensions_mut().insert(ConnectInfo(peer));
+            req
+        });
         let service = TowerToHyperService::new(app);
         let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
         let connection = graceful.watch(connection);

@@ -3,6 +3,8 @@
 use crate::{
     auth::{limits::Counters, meter::ApiCallMeter, resolve::Authenticator},
     heavy::HeavyWork,
+    live::JobWatch,
+    web::WebApp,
 };
 use std::sync::Arc;
 
@@ -48,6 +50,10 @@ pub struct AppState {
     pub counters: Counters,
     /// API calls per user and day.
     pub api_calls: ApiCallMeter,
+    /// Live job status for the event streams.
+    pub live: JobWatch,
+    /// The web application's files.
+    pub web: Arc<WebApp>,
 }
 
 /// Ids of registered models whose weights are known to be in the object store (models
@@ -94,6 +100,8 @@ impl AppState {
         })?);
         let counters = Counters::new(transport.connection(), &config.queue.prefix);
         let api_calls = ApiCallMeter::start(transport.connection(), &config.queue.prefix);
+        let live = JobWatch::start(pool.clone());
+        let web = Arc::new(WebApp::new(config.api.web_dir.as_deref()));
         Ok(Self {
             pool,
             transport,
@@ -109,6 +117,8 @@ impl AppState {
             passwords,
             counters,
             api_calls,
+            live,
+            web,
         })
     }
 }

@@ -14,6 +14,7 @@ pub mod process;
 pub mod redis_server;
 pub mod sample;
 pub mod smtp;
+pub mod sse;
 
 use std::path::PathBuf;
 
@@ -83,6 +84,7 @@ impl TestEnv {
                 heavy_limit: 2,
                 heavy_wait: Duration::from_secs(10),
                 docs_assets: None,
+                web_dir: None,
             },
             exchanges: offline_exchanges(),
             refresh: RefreshSchedule { intervals: Vec::new(), settle: Duration::from_secs(30) },

@@ -108,6 +108,8 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/v1/accuracy", Access::User(READ)),
     ("GET", "/v1/jobs", Access::User(READ)),
     ("GET", "/v1/jobs/{id}", Access::User(READ)),
+    ("GET", "/v1/jobs/events", Access::User(READ)),
+    ("GET", "/v1/jobs/{id}/events", Access::User(READ)),
     ("POST", "/v1/jobs/{id}/cancel", Access::User(SUBMIT_ANY)),
     ("GET", "/v1/jobs/{id}/result", Access::User(READ)),
 ];

@@ -90,6 +90,8 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(predictions::show::show))
         .routes(routes!(jobs::list::list))
         .routes(routes!(jobs::show::show))
+        .routes(routes!(jobs::events::events))
+        .routes(routes!(jobs::feed::feed))
         .routes(routes!(jobs::cancel::cancel))
         .routes(routes!(results::any))
 }
@@ -106,7 +108,7 @@ pub fn router(state: AppState) -> Router {
     let document = Document(Arc::new(document.to_pretty_json().unwrap_or_else(|_| "{}".to_owned())));
     routes
         .merge(openapi::assets(state.config.api.docs_assets.as_deref()))
-        .fallback(|| async { crate::error::ApiError::not_found("no such route") })
+        .fallback(|State(state): State<AppState>, req: Request| async move { state.web.answer(req).await })
         .layer(middleware::from_fn_with_state(state.clone(), crate::auth::middleware::authorize))
         .layer(Extension(document))
         .layer(RequestBodyTimeoutLayer::new(state.config.api.body_read_timeout))

@@ -126,6 +126,9 @@ pub struct ApiConfig {
     /// served from at `/docs` (`KRONOS_API_DOCS_ASSETS`; unset: `/docs` says how to
     /// install them, `/openapi.json` is always served).
     pub docs_assets: Option<PathBuf>,
+    /// The web application's build (`api/web/dist`), served at `/` (`KRONOS_WEB_DIR`;
+    /// set by `ops/up`; unset: `/` answers 404 and the API works alone).
+    pub web_dir: Option<PathBuf>,
 }
 
 /// Exchange data sources: where they are, how hard we may call them, in which order
@@ -299,6 +302,7 @@ impl Config {
                 heavy_limit: parse(env, "KRONOS_API_HEAVY_LIMIT", 2)?,
                 heavy_wait: Duration::from_secs(parse(env, "KRONOS_API_HEAVY_WAIT_SECS", 10)?),
                 docs_assets: env.var("KRONOS_API_DOCS_ASSETS").map(PathBuf::from),
+                web_dir: env.var("KRONOS_WEB_DIR").map(PathBuf::from),
             },
             exchanges: ExchangeConfig::from_env(env)?,
             refresh: RefreshSchedule::from_env(env)?,

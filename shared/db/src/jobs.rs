@@ -18,6 +18,7 @@ use crate::error::Result;
 
 mod dispatch;
 mod submit;
+pub mod watch;
 pub use dispatch::{dispatched_before, queued_in_transport, take_for_dispatch, undispatch, Dispatch};
 
 /// A row of `jobs`, without its payload (read it with [`payload`]): status reads are
@@ -245,7 +246,7 @@ pub async fn set_progress(conn: &mut AsyncPgConnection, id: Uuid, attempt: i32, 
         .filter(jobs::id.eq(id))
         .filter(jobs::status.eq(JobStatus::Running.as_str()))
         .filter(jobs::attempts.eq(attempt))
-        .set((jobs::progress.eq(progress), jobs::heartbeat_at.eq(diesel::dsl::now)))
+        .set((jobs::progress.eq(progress), jobs::heartbeat_at.eq(diesel::dsl::now), jobs::updated_at.eq(diesel::dsl::now)))
         .execute(conn)
         .await?;
     Ok(())

@@ -1,6 +1,8 @@
 //! `/v1/jobs`.
 
 pub mod cancel;
+pub mod events;
+pub mod feed;
 pub mod list;
 pub mod show;
 

@@ -1,0 +1,201 @@
+//! Live job status behind the server-sent event streams.
+//!
+//! One task per API process reads PostgreSQL (the system of record) every
+//! [`POLL_EVERY`] while anyone watches, whatever the number of streams: the watched
+//! jobs by id in one query, and the recent jobs of the watched owners that changed
+//! since the last read in another. Nothing is added to the write path of jobs. A
+//! stream sees each job's latest state: a change that is overtaken within one poll
+//! (a job queued and finished in 100 ms) is seen as its outcome.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, MutexGuard, PoisonError, Weak},
+    time::Duration,
+};
+
+use chrono::{DateTime, Utc};
+use kronos_db::{
+    jobs::{watch as reads, Job},
+    DbPool,
+};
+use tokio::sync::{broadcast, watch, Notify};
+use uuid::Uuid;
+
+/// How often watched jobs are read.
+pub const POLL_EVERY: Duration = Duration::from_millis(250);
+
+/// An owner's feed shows the jobs created within this long.
+pub const FEED_WINDOW: Duration = Duration::from_secs(24 * 3600);
+
+/// How far back each owner read looks again (a change committed late by a long
+/// transaction carries its start time): what was already sent is not sent twice.
+const LATE_COMMIT: Duration = Duration::from_secs(5);
+
+/// Changes buffered per owner stream before it is told it missed some.
+const FEED_BUFFER: usize = 256;
+
+/// The watcher of one API process; cheap to clone.
+#[derive(Clone)]
+pub struct JobWatch {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: DbPool,
+    jobs: Mutex<HashMap<Uuid, watch::Sender<Arc<Job>>>>,
+    owners: Mutex<Owners>,
+    wake: Notify,
+}
+
+#[derive(Default)]
+struct Owners {
+    feeds: HashMap<i64, broadcast::Sender<Arc<Job>>>,
+    /// What each feed last got of a job: (status, progress, updated_at).
+    sent: HashMap<Uuid, (kronos_types::jobs::JobStatus, u32, DateTime<Utc>)>,
+    /// The last read's start: the next one looks from [`LATE_COMMIT`] before it.
+    read_at: Option<DateTime<Utc>>,
+}
+
+impl JobWatch {
+    /// A watcher reading with `pool`, and its polling task (which ends when the last
+    /// clone is dropped).
+    pub fn start(pool: DbPool) -> Self {
+        let watcher = Self {
+            inner: Arc::new(Inner {
+                pool,
+                jobs: Mutex::default(),
+                owners: Mutex::default(),
+                wake: Notify::new(),
+            }),
+        };
+        tokio::spawn(poll(Arc::downgrade(&watcher.inner)));
+        watcher
+    }
+
+    /// Changes of `job` (its state as read now first).
+    pub fn job(&self, job: Job) -> watch::Receiver<Arc<Job>> {
+        let receiver = {
+            let mut jobs = lock(&self.inner.jobs);
+            match jobs.get(&job.id) {
+                Some(sender) if !sender.is_closed() => sender.subscribe(),
+                _ => {
+                    let id = job.id;
+                    let (sender, receiver) = watch::channel(Arc::new(job));
+                    jobs.insert(id, sender);
+                    receiver
+                }
+            }
+        };
+        self.inner.wake.notify_one();
+        receiver
+    }
+
+    /// Changes of the jobs of `owner` created within [`FEED_WINDOW`].
+    pub fn owner(&self, owner: i64) -> broadcast::Receiver<Arc<Job>> {
+        let receiver = lock(&self.inner.owners)
+            .feeds
+            .entry(owner)
+            .or_insert_with(|| broadcast::channel(FEED_BUFFER).0)
+            .subscribe();
+        self.inner.wake.notify_one();
+        receiver
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // plain maps of channels: usable whatever panicked while holding them
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+async fn poll(watcher: Weak<Inner>) {
+    loop {
+        let Some(inner) = watcher.upgrade() else { return };
+        if inner.idle() {
+            // sleep until someone watches (looking again now and then: a wake-up may
+            // come between the check and the wait, and the process may end)
+            drop(inner);
+            let Some(inner) = watcher.upgrade() else { return };
+            let wake = inner.wake.notified();
+            let _ = tokio::time::timeout(Duration::from_millis(500), wake).await;
+            continue;
+        }
+        if let Err(e) = inner.read().await {
+            tracing::warn!(error = %e, "live job status: read failed; retrying");
+        }
+        drop(inner);
+        tokio::time::sleep(POLL_EVERY).await;
+    }
+}
+
+impl Inner {
+    /// Forgets what nobody watches any more; `true` when nothing is watched.
+    fn idle(&self) -> bool {
+        let mut jobs = lock(&self.jobs);
+        jobs.retain(|_, sender| !sender.is_closed());
+        let mut owners = lock(&self.owners);
+        owners.feeds.retain(|_, sender| sender.receiver_count() > 0);
+        if owners.feeds.is_empty() {
+            owners.sent.clear();
+            owners.read_at = None;
+        }
+        jobs.is_empty() && owners.feeds.is_empty()
+    }
+
+    async fn read(&self) -> anyhow::Result<()> {
+        let ids: Vec<Uuid> = lock(&self.jobs).keys().copied().collect();
+        let (owners, since) = {
+            let o = lock(&self.owners);
+            (o.feeds.keys().copied().collect::<Vec<_>>(), o.read_at)
+        };
+        if ids.is_empty() && owners.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.pool.get().await?;
+        if !ids.is_empty() {
+            let found = reads::find_many(&mut conn, &ids).await?;
+            let jobs = lock(&self.jobs);
+            for job in found {
+                if let Some(sender) = jobs.get(&job.id) {
+                    sender.send_if_modified(|seen| {
+                        let changed = differs(seen, &job);
+                        if changed {
+                            *seen = Arc::new(job);
+                        }
+                        changed
+                    });
+                }
+            }
+        }
+        if !owners.is_empty() {
+            let now = Utc::now();
+            let window = chrono::Duration::from_std(FEED_WINDOW)?;
+            let late = chrono::Duration::from_std(LATE_COMMIT)?;
+            let changed_after = since.map_or(now - late, |t| t - late);
+            let changed = reads::changed_of_owners(&mut conn, &owners, now - window, changed_after).await?;
+            let mut o = lock(&self.owners);
+            for job in changed {
+                let state = (job.status, job.progress.to_bits(), job.updated_at);
+                if o.sent.get(&job.id) == Some(&state) {
+                    continue;
+                }
+                o.sent.insert(job.id, state);
+                if let Some(feed) = job.owner_id.and_then(|owner| o.feeds.get(&owner)) {
+                    let _ = feed.send(Arc::new(job));
+                }
+            }
+            // what can no longer come back in a read is forgotten
+            let horizon = changed_after - late;
+            o.sent.retain(|_, (_, _, updated_at)| *updated_at >= horizon);
+            o.read_at = Some(now);
+        }
+        Ok(())
+    }
+}
+
+/// Whether `job` is news to a stream that last saw `seen`.
+fn differs(seen: &Job, job: &Job) -> bool {
+    seen.status != job.status
+        || seen.progress.to_bits() != job.progress.to_bits()
+        || seen.updated_at != job.updated_at
+        || seen.cancel_requested != job.cancel_requested
+}
