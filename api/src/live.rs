@@ -61,12 +61,7 @@ impl JobWatch {
     /// clone is dropped).
     pub fn start(pool: DbPool) -> Self {
         let watcher = Self {
-            inner: Arc::new(Inner {
-                pool,
-                jobs: Mutex::default(),
-                owners: Mutex::default(),
-                wake: Notify::new(),
-            }),
+            inner: Arc::new(Inner { pool, jobs: Mutex::default(), owners: Mutex::default(), wake: Notify::new() }),
         };
         tokio::spawn(poll(Arc::downgrade(&watcher.inner)));
         watcher

@@ -246,7 +246,11 @@ pub async fn set_progress(conn: &mut AsyncPgConnection, id: Uuid, attempt: i32, 
         .filter(jobs::id.eq(id))
         .filter(jobs::status.eq(JobStatus::Running.as_str()))
         .filter(jobs::attempts.eq(attempt))
-        .set((jobs::progress.eq(progress), jobs::heartbeat_at.eq(diesel::dsl::now), jobs::updated_at.eq(diesel::dsl::now)))
+        .set((
+            jobs::progress.eq(progress),
+            jobs::heartbeat_at.eq(diesel::dsl::now),
+            jobs::updated_at.eq(diesel::dsl::now),
+        ))
         .execute(conn)
         .await?;
     Ok(())

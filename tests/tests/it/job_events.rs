@@ -80,11 +80,17 @@ async fn the_callers_feed_shows_their_jobs_and_nobody_elses() {
     let _bobs = submit(&api, &bob.client()).await;
     let mine = submit(&api, &alice.client()).await;
     let created = feed.next(WAIT).await.expect("alice's new job");
-    assert_eq!((created.data["id"].as_str(), created.data["status"].as_str()), (Some(&*mine.to_string()), Some("queued")));
+    assert_eq!(
+        (created.data["id"].as_str(), created.data["status"].as_str()),
+        (Some(&*mine.to_string()), Some("queued"))
+    );
     let mut conn = api.state.pool.get().await.expect("conn");
     jobs::claim(&mut conn, mine, "w1", "cpu").await.expect("claim").expect("claimed");
     let running = feed.next(WAIT).await.expect("running");
-    assert_eq!((running.data["id"].as_str(), running.data["status"].as_str()), (Some(&*mine.to_string()), Some("running")));
+    assert_eq!(
+        (running.data["id"].as_str(), running.data["status"].as_str()),
+        (Some(&*mine.to_string()), Some("running"))
+    );
     assert!(feed.next(Duration::from_secs(1)).await.is_none(), "bob's job is not in alice's feed");
     assert!(trainings.next(Duration::from_millis(200)).await.is_none(), "a prediction is not a training");
 
