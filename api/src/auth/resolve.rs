@@ -3,7 +3,9 @@
 //! What the database says (the user's role, tier and state, the session's or key's
 //! revocation) is cached for a few seconds per credential (`KRONOS_AUTH_CACHE_SECS`,
 //! default 5), so a revocation or a role change applies within that time on every
-//! replica, and at once on the replica that made it.
+//! replica, and at once on the replica that made it. An access token's signature is
+//! checked once: what it says (user, session, expiry) is a pure function of the token
+//! and the keys, so a token seen before is only checked against the clock.
 
 use std::{
     collections::HashMap,
@@ -43,12 +45,23 @@ pub struct Authenticator {
     keys: TokenKeys,
     ttl: Duration,
     cache: Mutex<HashMap<CacheKey, (Instant, Option<Principal>)>>,
+    /// Access tokens whose signature was verified, with what they say.
+    verified: Mutex<HashMap<Box<str>, Verified>>,
+}
+
+/// What a verified access token says.
+#[derive(Debug, Clone, Copy)]
+struct Verified {
+    user_id: i64,
+    family: Uuid,
+    /// Unix seconds.
+    expires: u64,
 }
 
 impl Authenticator {
     /// An authenticator over `keys`, caching for `ttl`.
     pub fn new(keys: TokenKeys, ttl: Duration) -> Self {
-        Self { keys, ttl, cache: Mutex::default() }
+        Self { keys, ttl, cache: Mutex::default(), verified: Mutex::default() }
     }
 
     /// The token keys (login and refresh sign with them).
@@ -65,12 +78,7 @@ impl Authenticator {
         let key = if secret::is_api_key(raw) && !cookie {
             CacheKey::Key(secret::hash_secret(raw))
         } else {
-            let claims = self.keys.verify(raw).map_err(|e| {
-                tracing::debug!(error = %e, "access token refused");
-                ApiError::unauthenticated("the access token is invalid or expired")
-            })?;
-            let user_id = claims.user_id().map_err(|_| ApiError::unauthenticated("the access token is invalid"))?;
-            let family = claims.sid.parse().map_err(|_| ApiError::unauthenticated("the access token is invalid"))?;
+            let Verified { user_id, family, .. } = self.verify(raw)?;
             CacheKey::Session { user_id, family }
         };
         let principal = match self.cached(&key) {
@@ -88,6 +96,34 @@ impl Authenticator {
             *c = cookie;
         }
         Ok(principal)
+    }
+
+    /// What access token `raw` says, once its signature and expiry are checked (the
+    /// signature only the first time this process sees it).
+    fn verify(&self, raw: &str) -> Result<Verified, ApiError> {
+        let now = u64::try_from(Utc::now().timestamp()).unwrap_or(0);
+        let seen = self.verified.lock().ok().and_then(|v| v.get(raw).copied());
+        if let Some(seen) = seen.filter(|v| v.expires > now) {
+            return Ok(seen);
+        }
+        let claims = self.keys.verify(raw).map_err(|e| {
+            tracing::debug!(error = %e, "access token refused");
+            ApiError::unauthenticated("the access token is invalid or expired")
+        })?;
+        let user_id = claims.user_id().map_err(|_| ApiError::unauthenticated("the access token is invalid"))?;
+        let family = claims.sid.parse().map_err(|_| ApiError::unauthenticated("the access token is invalid"))?;
+        let verified = Verified { user_id, family, expires: claims.exp };
+        if let Ok(mut memo) = self.verified.lock() {
+            if memo.len() >= MAX_CACHED {
+                // expired tokens go first; a flood of fresh ones empties it
+                memo.retain(|_, v| v.expires > now);
+                if memo.len() >= MAX_CACHED / 2 {
+                    memo.clear();
+                }
+            }
+            memo.insert(raw.into(), verified);
+        }
+        Ok(verified)
     }
 
     fn cached(&self, key: &CacheKey) -> Option<Option<Principal>> {
