@@ -22,10 +22,11 @@ use tower_http::services::{ServeDir, ServeFile};
 
 use crate::error::ApiError;
 
-/// What the application's pages may load: only this origin (no CDN, no remote font);
-/// inline style attributes are set by the chart library.
+/// What the application's pages may load: only this origin (no CDN, no remote font,
+/// no remote image that would tell a third party who reads the page); inline style
+/// attributes are set by the chart library.
 const PAGE_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
-     img-src 'self' data: https:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
+     img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
      form-action 'self'; frame-ancestors 'none'";
 
 /// Where the build puts its hashed files (`build.assetsDir` in `api/web/vite.config.js`).

@@ -3,12 +3,12 @@
 //!
 //! A Redis round trip on every keyed request cost a fifth of the API's throughput, so
 //! calls are counted here and a background task adds them to the shared day counter
-//! (`{prefix}:usage:{user}:{yyyymmdd}:api_calls`) every [`FLUSH_EVERY`]. The first call
-//! of a user in a day reads the shared count, and every flush brings back the total of
-//! all API processes, so one process alone enforces the limit exactly; with several,
-//! a process learns the others' calls when it next flushes, so each may admit over the
-//! limit the calls it counts between two of its flushes (at most [`FLUSH_EVERY`] of its
-//! own traffic). Reading the count (`GET /v1/me/usage`) flushes
+//! (`{prefix}:usage:{user}:{yyyymmdd}:api_calls`) every [`FLUSH_EVERY`], reading back
+//! the total of all API processes for every user this process served in the last
+//! [`FRESH_FOR`]. The first call of a user in a day reads the shared count. One process
+//! alone enforces the limit exactly; with several, a count reaches the others within
+//! two flushes, so together they may admit over the limit the calls made within about
+//! 200 ms of each other. Reading the count (`GET /v1/me/usage`) flushes
 //! first. Calls over the limit are answered `429` and not counted. While Redis is
 //! unreachable calls are still counted here and added once it answers; a process that
 //! cannot read a user's shared count for the first time answers `503`.
@@ -16,7 +16,7 @@
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex, Weak},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use chrono::{NaiveDate, Utc};
@@ -27,6 +27,9 @@ use crate::error::ApiError;
 
 /// How often the calls counted here are added to Redis.
 pub const FLUSH_EVERY: Duration = Duration::from_millis(100);
+
+/// Users served within this long have their shared count read back at every flush.
+pub const FRESH_FOR: Duration = Duration::from_secs(60);
 
 /// The day counters outlive their day by this long, so that usage can be read to its end.
 const KEEP_AFTER_DAY_SECS: u64 = 3600;
@@ -54,6 +57,8 @@ struct Tally {
     pending: u64,
     /// Calls being sent by the running flush.
     sending: u64,
+    /// The last call counted (or refused).
+    last_call: Option<Instant>,
 }
 
 impl Tally {
@@ -65,6 +70,7 @@ impl Tally {
     /// Counts one call when it fits under `max`.
     fn admit(&mut self, max: u64) -> Option<Result<u64, u64>> {
         let total = self.total()?;
+        self.last_call = Some(Instant::now());
         if total >= max {
             return Some(Err(total));
         }
@@ -143,9 +149,11 @@ impl Inner {
             let mut tallies = self.lock();
             // days gone by with nothing left to send are forgotten
             tallies.retain(|(_, day), t| *day >= today || t.pending > 0);
+            // what was counted here, and the view of every user served lately (INCRBY 0)
+            let fresh = |t: &Tally| t.last_call.is_some_and(|at| at.elapsed() < FRESH_FOR);
             tallies
                 .iter_mut()
-                .filter(|(_, t)| t.pending > 0)
+                .filter(|(_, t)| t.pending > 0 || fresh(t))
                 .map(|(at, t)| {
                     t.sending = std::mem::take(&mut t.pending);
                     (*at, t.sending)

@@ -138,6 +138,8 @@ fn routes() -> Vec<Route> {
             ("cursor", "0192a3b4-0000-7000-8000-000000000000", Typed),
         ]),
         route("GET", "/v1/jobs/{id}"),
+        route("GET", "/v1/jobs/{id}/events"),
+        route("GET", "/v1/jobs/events").query(&[("kind", "prediction", Typed)]),
         route("POST", "/v1/jobs/{id}/cancel"),
         route("GET", "/v1/jobs/{id}/result"),
     ]

@@ -116,11 +116,13 @@ async fn api_processes_share_the_daily_api_call_count() {
         assert_eq!(b.send_with(&client, "GET", "/v1/me", None).await.0, 200);
     }
     assert_eq!(b.send_with(&client, "GET", "/v1/me", None).await.0, 429, "10 of 10 used");
-    // the first process learns the others' calls with its next flush: one call over
-    // the limit at most here (it admits what it counts between two flushes)
-    assert_eq!(a.send_with(&client, "GET", "/v1/me", None).await.0, 200);
+    // the first process learns the others' calls within two flushes: a call made at
+    // once may pass (the documented overshoot), one made later may not
+    let at_once = a.send_with(&client, "GET", "/v1/me", None).await.0;
+    assert!(matches!(at_once, 200 | 429), "{at_once}");
     tokio::time::sleep(kronos_api::auth::meter::FLUSH_EVERY * 5).await;
     let (status, over) = a.send_with(&client, "GET", "/v1/me", None).await;
     assert_eq!((status, over["error"]["quota"]["metric"].as_str()), (429, Some("api_calls")), "{over}");
-    assert_eq!(b.state.api_calls.today(user.id).await.expect("count"), 11, "every admitted call counted once");
+    let admitted = 10 + u64::from(at_once == 200);
+    assert_eq!(b.state.api_calls.today(user.id).await.expect("count"), admitted, "every admitted call counted once");
 }
