@@ -271,3 +271,24 @@ async function bandPixels(page) {
     return n;
   }, png.toString('base64'));
 }
+
+test('the asset page with 5,000 candles: first load and time to the chart (measured, not asserted)', async () => {
+  const { context, page } = await person();
+  await page.goto('/assets/IXIC?interval=1d');
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid=price-chart]')?.dataset.bars) >= 5000, null, {
+    timeout: WAIT,
+    polling: 'raf',
+  });
+  const measured = await page.evaluate(() => {
+    const entries = [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')];
+    const code = entries.filter((e) => /\.(js|css)$/.test(new URL(e.name).pathname) || e.entryType === 'navigation');
+    return {
+      interactive_ms: Math.round(performance.now()),
+      code_bytes_transferred: code.reduce((sum, e) => sum + (e.transferSize || e.encodedBodySize || 0), 0),
+      code_files: code.length,
+    };
+  });
+  findings.timings.first_load_5000_candles = { bars: 5000, ...measured };
+  assert.ok(measured.code_files >= 3, 'the page, its script and its styles were loaded');
+  await context.close();
+});
