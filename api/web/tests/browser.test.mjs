@@ -198,6 +198,19 @@ test('a person signs up, forecasts with Kronos, and manages an API key', async (
   );
   findings.timings.backtest_markers = Number(await charts.nth(1).getAttribute('data-markers'));
   await check(page, 'backtest');
+  // a two-parameter sweep: the ranking as a sortable table and a heatmap (3 × 3)
+  await page.getByLabel('Sweep the parameters').check();
+  await page.getByLabel('fast values').fill('5, 10, 20');
+  await page.getByLabel('slow values').fill('50, 100, 150');
+  await page.getByRole('button', { name: 'Run the backtest' }).click();
+  await page.getByTestId('sweep-heatmap').waitFor({ timeout: WAIT });
+  assert.equal(await page.getByTestId('sweep-heatmap').locator('tbody tr').count(), 3);
+  assert.equal(await page.getByTestId('sweep-table').locator('tbody tr').count(), 9);
+  await page.getByTestId('sweep-table').getByRole('button', { name: /total return/ }).click();
+  const returns = await page.getByTestId('sweep-table').locator('tbody tr td:nth-child(6)').allTextContents();
+  const values = returns.map((t) => parseFloat(t));
+  assert.deepEqual(values, [...values].sort((a, b) => b - a), 'sorted by total return, best first');
+  await check(page, 'backtest-sweep');
 
   // an API key, shown once, then revoked
   await page.getByRole('link', { name: 'Account' }).click();
