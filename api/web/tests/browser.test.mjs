@@ -244,6 +244,32 @@ test('an admin deactivates an asset', { skip: !ADMIN_EMAIL && 'no admin credenti
   assert.equal(asset.active, false);
   await page.getByRole('button', { name: 'Activate IXIC' }).click();
   await page.getByTestId('admin-assets').getByText('active', { exact: true }).waitFor();
+  // a group in the order the admin sets
+  await page.getByRole('link', { name: 'Groups' }).click();
+  await page.getByRole('button', { name: 'New group…' }).click();
+  const editor = page.getByTestId('group-editor');
+  await editor.getByLabel('Slug').fill('web-test');
+  await editor.getByLabel('Name', { exact: true }).fill('Web test');
+  for (const symbol of ['GOOGL', 'IXIC']) {
+    await editor.getByLabel('Add a member').fill(symbol);
+    await editor.getByRole('button', { name: 'Add', exact: true }).click();
+  }
+  await editor.getByRole('button', { name: 'Move IXIC up' }).click();
+  await editor.getByRole('button', { name: 'Save the group' }).click();
+  await editor.getByText('Saved.').waitFor();
+  await check(page, 'admin-groups');
+  const group = await (await fetch(`${BASE}/v1/asset-groups/web-test`)).json();
+  assert.deepEqual(group.members.map((m) => m.symbol), ['IXIC', 'GOOGL'], 'the order set in the page');
+  // a model's pool: GOOGL added, then disabled
+  await page.getByRole('link', { name: 'Model pools' }).click();
+  await page.getByLabel('Add assets').fill('GOOGL');
+  await page.getByRole('button', { name: 'Add', exact: true }).click();
+  await page.getByTestId('pool').getByRole('cell', { name: 'GOOGL', exact: true }).waitFor();
+  await page.getByLabel('GOOGL enabled').uncheck();
+  await page.waitForFunction(() => !document.querySelector('[data-testid=pool] input[type=checkbox]')?.checked);
+  await check(page, 'admin-pools');
+  const pool = await (await fetch(`${BASE}/v1/models/kronos-mini/assets`)).json();
+  assert.deepEqual(pool.assets.map((a) => [a.symbol, a.enabled]), [['GOOGL', false]]);
   await page.getByRole('link', { name: 'Audit log' }).click();
   await page.getByRole('cell', { name: 'admin_write' }).first().waitFor();
   await check(page, 'admin-audit');
