@@ -1,14 +1,14 @@
-//! `kronos models import|init|list|delete`: the model registry.
+//! `kronos models import|init|list|promote|delete`: the model registry.
 
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use kronos_config::Config;
-use kronos_db::models;
+use kronos_db::{audit, models};
 use kronos_models::kronos::{KronosModel, Preset};
 use kronos_storage::{model_files, model_files::ModelDirs, Storage, StoragePrefix};
-use kronos_types::{registry::ModelSource, rfc3339};
+use kronos_types::{accounts::AuditAction, registry::ModelSource, rfc3339};
 
 /// `kronos models …`.
 #[derive(Debug, Subcommand)]
@@ -19,6 +19,13 @@ pub enum ModelsCommand {
     Init(InitArgs),
     /// List registered models.
     List,
+    /// Make a version its lineage's production version (the previous one is archived;
+    /// promoting an archived version rolls back). Says so when it does not beat naive.
+    /// Audited as done from the command line.
+    Promote {
+        /// Version name, `lineage@N`.
+        name: String,
+    },
     /// Delete a version registered by mistake (its pool and weights go too; forecasts
     /// made with it keep its name). Refused while versions were trained from it or
     /// unfinished jobs would run it.
@@ -74,6 +81,32 @@ pub async fn run(config: &Config, command: ModelsCommand) -> anyhow::Result<()> 
                     m.max_context,
                     rfc3339(m.created_at)
                 );
+            }
+            Ok(())
+        }
+        ModelsCommand::Promote { name } => {
+            let Some(model) = models::resolve(&mut conn, &name).await? else {
+                bail!("no registered model {name:?} (kronos models list)");
+            };
+            let (promoted, archived) = models::promote(&mut conn, model.id).await?;
+            let details = serde_json::json!({
+                "by": "cli", "route": "kronos models promote", "model": promoted.name,
+                "archived": archived.as_ref().map(|a| a.name.clone()),
+            });
+            let entry = audit::NewAuditEntry {
+                actor_id: None,
+                user_id: None,
+                action: AuditAction::AdminWrite,
+                ip: Some("cli"),
+                user_agent: Some("kronos"),
+                details,
+            };
+            audit::record(&mut conn, &entry).await?;
+            let archived = archived.map_or(String::new(), |a| format!("; {} archived", a.name));
+            println!("{} is the production version of {}{archived}", promoted.name, promoted.lineage);
+            let beats_naive = promoted.metrics.as_ref().and_then(|m| m.get("beats_naive")).and_then(|b| b.as_bool());
+            if beats_naive == Some(false) {
+                println!("warning: {} does not beat the naive baseline on its validation windows", promoted.name);
             }
             Ok(())
         }

@@ -314,6 +314,16 @@ async fn the_cli_trains_a_baseline_and_prints_json() {
         doc["promotion"].as_str().unwrap().starts_with("not promoted: it does not beat the naive baseline"),
         "{doc}"
     );
+    // an operator may promote it by hand, and is told it does not beat naive
+    let name = doc["model"].as_str().unwrap().to_owned();
+    let promoted = run_to_end("kronos", &env, &["models", "promote", &name]);
+    let said = String::from_utf8_lossy(&promoted.stdout);
+    assert!(promoted.status.success(), "{}", String::from_utf8_lossy(&promoted.stderr));
+    assert!(said.contains(&format!("{name} is the production version of worse-gru")), "{said}");
+    assert!(said.contains("warning:") && said.contains("does not beat the naive baseline"), "{said}");
+    let unknown = run_to_end("kronos", &env, &["models", "promote", "no-such-model"]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no registered model"));
     // and the table says so too
     let table = worse("worse-gru-2", false);
     assert!(
