@@ -133,7 +133,7 @@ impl From<&RegisteredModel> for ModelView {
             training_job_id: m.training_job_id,
             training_config: m.training_config.clone(),
             metrics: m.metrics.clone(),
-            beats_naive: m.metrics.as_ref().and_then(|x| x.get("beats_naive")).and_then(Value::as_bool),
+            beats_naive: m.beats_naive(),
             predictor_config: m.predictor_config.clone(),
             tokenizer_config: m.tokenizer_config.clone(),
             weights_sha256: m.weights_sha256.clone(),

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use kronos_config::Config;
-use kronos_db::{audit, models};
+use kronos_db::models;
 use kronos_models::kronos::{KronosModel, Preset};
 use kronos_storage::{model_files, model_files::ModelDirs, Storage, StoragePrefix};
 use kronos_types::{accounts::AuditAction, registry::ModelSource, rfc3339};
@@ -93,19 +93,10 @@ pub async fn run(config: &Config, command: ModelsCommand) -> anyhow::Result<()> 
                 "by": "cli", "route": "kronos models promote", "model": promoted.name,
                 "archived": archived.as_ref().map(|a| a.name.clone()),
             });
-            let entry = audit::NewAuditEntry {
-                actor_id: None,
-                user_id: None,
-                action: AuditAction::AdminWrite,
-                ip: Some("cli"),
-                user_agent: Some("kronos"),
-                details,
-            };
-            audit::record(&mut conn, &entry).await?;
+            super::audit_cli(&mut conn, None, AuditAction::AdminWrite, details).await?;
             let archived = archived.map_or(String::new(), |a| format!("; {} archived", a.name));
             println!("{} is the production version of {}{archived}", promoted.name, promoted.lineage);
-            let beats_naive = promoted.metrics.as_ref().and_then(|m| m.get("beats_naive")).and_then(|b| b.as_bool());
-            if beats_naive == Some(false) {
+            if promoted.beats_naive() == Some(false) {
                 println!("warning: {} does not beat the naive baseline on its validation windows", promoted.name);
             }
             Ok(())

@@ -13,7 +13,6 @@ use kronos_auth::{
 use kronos_config::Config;
 use kronos_db::{
     api_keys::{self, NewApiKey},
-    audit::{self, NewAuditEntry},
     sessions,
     users::{self, AccessChange, NewUser, User},
 };
@@ -22,6 +21,8 @@ use kronos_types::{
     rfc3339,
 };
 use serde_json::json;
+
+use super::audit_cli;
 
 /// User subcommands.
 #[derive(Debug, Subcommand)]
@@ -111,24 +112,6 @@ pub enum ApiKeysCommand {
     },
 }
 
-async fn audit_cli(
-    conn: &mut AsyncPgConnection,
-    user_id: i64,
-    action: AuditAction,
-    details: serde_json::Value,
-) -> anyhow::Result<()> {
-    let entry = NewAuditEntry {
-        actor_id: None,
-        user_id: Some(user_id),
-        action,
-        ip: Some("cli"),
-        user_agent: Some("kronos"),
-        details,
-    };
-    audit::record(conn, &entry).await?;
-    Ok(())
-}
-
 async fn by_email(conn: &mut AsyncPgConnection, email: &str) -> anyhow::Result<User> {
     users::find_by_email(conn, email).await?.with_context(|| format!("no account with address {email}"))
 }
@@ -160,8 +143,13 @@ pub async fn run_users(config: &Config, cmd: UsersCommand) -> anyhow::Result<()>
             let user =
                 users::insert(&mut conn, &NewUser { email: &email, password_hash: &hash, role, tier, verified: true })
                     .await?;
-            audit_cli(&mut conn, user.id, AuditAction::Register, json!({ "by": "cli", "role": role, "tier": tier }))
-                .await?;
+            audit_cli(
+                &mut conn,
+                Some(user.id),
+                AuditAction::Register,
+                json!({ "by": "cli", "role": role, "tier": tier }),
+            )
+            .await?;
             println!("created {} (id {}, {role}, {tier})", user.email, user.id);
             if generated {
                 println!("password: {password}");
@@ -197,7 +185,7 @@ pub async fn run_users(config: &Config, cmd: UsersCommand) -> anyhow::Result<()>
                     .await?;
             audit_cli(
                 &mut conn,
-                user.id,
+                Some(user.id),
                 AuditAction::RoleChanged,
                 json!({ "by": "cli", "from": user.role, "to": after.role }),
             )
@@ -212,7 +200,7 @@ pub async fn run_users(config: &Config, cmd: UsersCommand) -> anyhow::Result<()>
                     .await?;
             audit_cli(
                 &mut conn,
-                user.id,
+                Some(user.id),
                 AuditAction::TierChanged,
                 json!({ "by": "cli", "from": user.tier, "to": after.tier }),
             )
@@ -232,7 +220,7 @@ async fn set_disabled(conn: &mut AsyncPgConnection, email: &str, disabled: bool)
     if disabled {
         sessions::revoke_all(conn, user.id).await?;
     }
-    audit_cli(conn, user.id, AuditAction::UserDisabled, json!({ "by": "cli", "disabled": disabled })).await?;
+    audit_cli(conn, Some(user.id), AuditAction::UserDisabled, json!({ "by": "cli", "disabled": disabled })).await?;
     println!("{}: {}", after.email, if disabled { "disabled (sessions ended)" } else { "enabled" });
     Ok(())
 }
@@ -268,7 +256,7 @@ pub async fn run_api_keys(config: &Config, cmd: ApiKeysCommand) -> anyhow::Resul
             let names: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
             audit_cli(
                 &mut conn,
-                user.id,
+                Some(user.id),
                 AuditAction::ApiKeyCreated,
                 json!({ "by": "cli", "key": key.id, "prefix": key.shown, "scopes": names }),
             )
@@ -297,7 +285,7 @@ pub async fn run_api_keys(config: &Config, cmd: ApiKeysCommand) -> anyhow::Resul
                 api_keys::revoke(&mut conn, user.id, id).await?.with_context(|| format!("{email} has no key {id}"))?;
             audit_cli(
                 &mut conn,
-                user.id,
+                Some(user.id),
                 AuditAction::ApiKeyRevoked,
                 json!({ "by": "cli", "key": key.id, "prefix": key.shown }),
             )

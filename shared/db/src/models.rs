@@ -68,6 +68,14 @@ pub struct RegisteredModel {
     pub promoted_at: Option<DateTime<Utc>>,
 }
 
+impl RegisteredModel {
+    /// Whether training found it better than naive on its validation windows (`None`:
+    /// not measured, e.g. imported or randomly initialised weights).
+    pub fn beats_naive(&self) -> Option<bool> {
+        self.metrics.as_ref().and_then(|m| m.get("beats_naive")).and_then(serde_json::Value::as_bool)
+    }
+}
+
 /// A model to register as version 1 of its own lineage, in production.
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = models)]
