@@ -103,13 +103,12 @@ impl TestApi {
         }
         let r = request.send().await.expect("request");
         let status = r.status().as_u16();
-        let streaming = r
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("text/event-stream"));
         // an event stream stays open: its status is the answer (tests/src/sse.rs reads events)
-        let body = if streaming { serde_json::Value::Null } else { r.json().await.unwrap_or(serde_json::Value::Null) };
+        let body = if crate::sse::is_event_stream(r.headers()) {
+            serde_json::Value::Null
+        } else {
+            r.json().await.unwrap_or(serde_json::Value::Null)
+        };
         crate::openapi::check(method.as_str(), path, status, &body);
         (status, body)
     }

@@ -5,6 +5,11 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+/// Whether an answer is an event stream (it stays open: read its events, not its body).
+pub fn is_event_stream(headers: &reqwest::header::HeaderMap) -> bool {
+    headers.get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/event-stream"))
+}
+
 /// An open event stream.
 pub struct EventStream {
     response: reqwest::Response,
@@ -25,12 +30,7 @@ impl EventStream {
     pub async fn open(client: &reqwest::Client, url: &str) -> (u16, Option<EventStream>, Value) {
         let response = client.get(url).header("accept", "text/event-stream").send().await.expect("request");
         let status = response.status().as_u16();
-        let is_stream = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("text/event-stream"));
-        if is_stream {
+        if is_event_stream(response.headers()) {
             (status, Some(EventStream { response, buffer: String::new() }), Value::Null)
         } else {
             (status, None, response.json().await.unwrap_or(Value::Null))

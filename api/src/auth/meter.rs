@@ -164,9 +164,9 @@ impl Inner {
             return Ok(());
         }
         let mut pipe = redis::pipe();
+        let keep_today = seconds_to_midnight(Utc::now()) + KEEP_AFTER_DAY_SECS;
         for &(at, calls) in &batch {
-            let keep = seconds_to_midnight(Utc::now()) + KEEP_AFTER_DAY_SECS;
-            let keep = if at.1 < today { KEEP_AFTER_DAY_SECS } else { keep };
+            let keep = if at.1 < today { KEEP_AFTER_DAY_SECS } else { keep_today };
             let key = self.key(at);
             pipe.cmd("SET").arg(&key).arg(0).arg("EX").arg(keep).arg("NX").ignore();
             pipe.cmd("INCRBY").arg(&key).arg(calls);
