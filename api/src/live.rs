@@ -106,12 +106,9 @@ async fn poll(watcher: Weak<Inner>) {
     loop {
         let Some(inner) = watcher.upgrade() else { return };
         if inner.idle() {
-            // sleep until someone watches (looking again now and then: a wake-up may
-            // come between the check and the wait, and the process may end)
-            drop(inner);
-            let Some(inner) = watcher.upgrade() else { return };
-            let wake = inner.wake.notified();
-            let _ = tokio::time::timeout(Duration::from_millis(500), wake).await;
+            // sleep until someone watches (a wake-up between the check and the wait is
+            // kept by Notify); look again now and then, in case the process ends
+            let _ = tokio::time::timeout(Duration::from_millis(500), inner.wake.notified()).await;
             continue;
         }
         if let Err(e) = inner.read().await {

@@ -34,17 +34,18 @@ pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Ne
         return unclassified(req.method(), &route);
     };
     let admin_write = access == Access::Admin && !is_safe(req.method());
-    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
     if let Err(e) = check(&state, &mut req, access).await {
         return e.into_response();
     }
-    let actor = req.extensions().get::<Principal>().map(|p| p.user_id);
-    let client = admin_write
-        .then(|| Client::from_request(req.headers(), req.extensions(), state.config.auth.trusted_proxy_hops));
-    let response = next.run(req).await;
-    if let Some(client) = client {
-        audit_admin_write(&state, &client, actor, &method, &route, &path, response.status().as_u16()).await;
+    if !admin_write {
+        return next.run(req).await;
     }
+    // what the audit entry needs, taken only for admin writes (not on every request)
+    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+    let actor = req.extensions().get::<Principal>().map(|p| p.user_id);
+    let client = Client::from_request(req.headers(), req.extensions(), state.config.auth.trusted_proxy_hops);
+    let response = next.run(req).await;
+    audit_admin_write(&state, &client, actor, &method, &route, &path, response.status().as_u16()).await;
     response
 }
 
