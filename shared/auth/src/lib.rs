@@ -5,12 +5,14 @@
 //! (HS256 pinned, a `kid` per key so a rotated-out key is still accepted); `secret`
 //! makes the opaque secrets the platform stores only as SHA-256 hashes: refresh
 //! tokens, email-verification and password-reset tokens, and API keys (a recognisable
-//! prefix plus 256 random bits).
+//! prefix plus 256 random bits); `signature` signs and verifies webhook payloads in
+//! Stripe's scheme (timestamped HMAC-SHA256, several signatures for rotation).
 
 pub mod address;
 pub mod error;
 pub mod jwt;
 pub mod password;
 pub mod secret;
+pub mod signature;
 
 pub use error::{Error, Result};
