@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod db;
 pub mod demo;
 pub mod fake_exchange;
+pub mod fake_hub;
 pub mod fixtures;
 pub mod http;
 pub mod openapi;

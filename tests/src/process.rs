@@ -59,6 +59,20 @@ pub fn run_to_end(name: &str, env: &TestEnv, args: &[&str]) -> std::process::Out
     command(name, env, args).output().unwrap_or_else(|e| panic!("run {name}: {e}"))
 }
 
+/// Runs `name` to completion in `env`'s environment plus `extra` variables (an empty
+/// value removes the variable).
+pub fn run_to_end_with(name: &str, env: &TestEnv, args: &[&str], extra: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = command(name, env, args);
+    for (key, value) in extra {
+        if value.is_empty() {
+            cmd.env_remove(key);
+        } else {
+            cmd.env(key, value);
+        }
+    }
+    cmd.output().unwrap_or_else(|e| panic!("run {name}: {e}"))
+}
+
 /// The workspace binary `name` with `args`, no stdin, and `env`'s environment.
 fn command(name: &str, env: &TestEnv, args: &[&str]) -> Command {
     let path = bin_dir().join(name);

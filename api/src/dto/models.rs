@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use kronos_db::models::RegisteredModel;
-use kronos_types::registry::{ModelFamily, ModelSource, ModelStatus};
+use kronos_types::registry::{HubOrigin, ModelFamily, ModelSource, ModelStatus};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -77,6 +77,8 @@ pub struct ModelView {
     pub family: ModelFamily,
     /// How it entered the registry.
     pub source: ModelSource,
+    /// Pulled from the Hugging Face Hub: the endpoint and each repository's commit.
+    pub origin: Option<HubOrigin>,
     /// The version it was trained from.
     pub parent_id: Option<i64>,
     /// Learnable parameters of the predictor.
@@ -121,6 +123,7 @@ impl From<&RegisteredModel> for ModelView {
             status: m.status,
             family: m.family,
             source: m.source,
+            origin: m.origin.clone().and_then(|o| serde_json::from_value(o).ok()),
             parent_id: m.parent_id,
             parameters: m.parameters,
             max_context: m.max_context,

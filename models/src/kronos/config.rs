@@ -151,6 +151,21 @@ impl Preset {
         }
     }
 
+    /// The official Hugging Face Hub repositories of this size: (predictor, tokenizer).
+    pub fn hub_repos(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Mini => ("NeoQuasar/Kronos-mini", "NeoQuasar/Kronos-Tokenizer-2k"),
+            Self::Small => ("NeoQuasar/Kronos-small", "NeoQuasar/Kronos-Tokenizer-base"),
+            Self::Base => ("NeoQuasar/Kronos-base", "NeoQuasar/Kronos-Tokenizer-base"),
+        }
+    }
+
+    /// The size whose official predictor repository is `repo` (the Hub's ids are
+    /// case-insensitive).
+    pub fn from_hub_repo(repo: &str) -> Option<Self> {
+        [Self::Mini, Self::Small, Self::Base].into_iter().find(|p| p.hub_repos().0.eq_ignore_ascii_case(repo))
+    }
+
     /// The context length the model was trained with (the default `max_context`).
     pub fn max_context(self) -> usize {
         if self == Self::Mini {
@@ -207,4 +222,19 @@ fn check_bits(s1_bits: usize, s2_bits: usize) -> Result<(), KronosError> {
         return Err(KronosError::Config("s1_bits and s2_bits must be between 1 and 16".into()));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn official_repositories_name_their_size_and_tokenizer() {
+        assert_eq!(Preset::from_hub_repo("NeoQuasar/Kronos-small"), Some(Preset::Small));
+        assert_eq!(Preset::from_hub_repo("neoquasar/kronos-MINI"), Some(Preset::Mini));
+        assert_eq!(Preset::from_hub_repo("NeoQuasar/Kronos-Tokenizer-base"), None);
+        assert_eq!(Preset::from_hub_repo("acme/Kronos-small"), None);
+        assert_eq!(Preset::Mini.hub_repos().1, "NeoQuasar/Kronos-Tokenizer-2k");
+        assert_eq!(Preset::Base.hub_repos().1, "NeoQuasar/Kronos-Tokenizer-base");
+    }
 }

@@ -66,6 +66,8 @@ pub struct RegisteredModel {
     pub metrics: Option<serde_json::Value>,
     /// When it last became the production version.
     pub promoted_at: Option<DateTime<Utc>>,
+    /// Where pulled weights came from (`kronos_types::registry::HubOrigin`).
+    pub origin: Option<serde_json::Value>,
 }
 
 impl RegisteredModel {
@@ -82,7 +84,7 @@ impl RegisteredModel {
 pub struct NewModel {
     /// Unique name (also the lineage).
     pub name: String,
-    /// How it enters the registry (`ModelSource::Import` or `Init`).
+    /// How it enters the registry (`ModelSource::Import`, `Init` or `Hub`).
     #[diesel(serialize_as = String)]
     pub source: ModelSource,
     /// Object-store prefix of the weights.
@@ -97,6 +99,8 @@ pub struct NewModel {
     pub parameters: i64,
     /// SHA-256 of the two weight files.
     pub weights_sha256: String,
+    /// Where pulled weights came from (`kronos_types::registry::HubOrigin`).
+    pub origin: Option<serde_json::Value>,
 }
 
 /// A trained version to register (its name and version number are assigned).

@@ -162,6 +162,7 @@ diesel::table! {
         training_config -> Nullable<Jsonb>,
         metrics -> Nullable<Jsonb>,
         promoted_at -> Nullable<Timestamptz>,
+        origin -> Nullable<Jsonb>,
     }
 }
 

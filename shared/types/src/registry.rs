@@ -42,8 +42,35 @@ word_enum!(
         Init => "init",
         /// Trained or fine-tuned by a training job.
         Training => "training",
+        /// Downloaded from the Hugging Face Hub (`kronos models pull`; see `HubOrigin`).
+        Hub => "hub",
     }
 );
+
+/// Where a version pulled from the Hugging Face Hub came from: enough to fetch the
+/// very same files again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HubOrigin {
+    /// The Hub's address.
+    pub endpoint: String,
+    /// The predictor's repository.
+    pub predictor: HubSnapshot,
+    /// The tokenizer's repository.
+    pub tokenizer: HubSnapshot,
+}
+
+/// One repository at the commit its files were downloaded from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HubSnapshot {
+    /// Repository id, e.g. `NeoQuasar/Kronos-small`.
+    pub repo: String,
+    /// The revision asked for (branch, tag or commit).
+    pub revision: String,
+    /// The commit it named (40 hex digits).
+    pub commit: String,
+}
 
 #[cfg(test)]
 mod tests {

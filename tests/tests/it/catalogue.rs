@@ -163,6 +163,7 @@ async fn model_pools_take_symbols_and_whole_groups() {
                 max_context: 512,
                 parameters: 1,
                 weights_sha256: "00".into(),
+                origin: None,
             },
         )
         .await

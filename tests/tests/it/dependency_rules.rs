@@ -24,6 +24,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("kronos-backtest", &["kronos-types"]),
     ("kronos-auth", &["kronos-types"]),
     ("kronos-email", &[]),
+    ("kronos-hub", &[]),
     ("kronos-models", &[]),
     ("kronos-scheduler", &["kronos-types", "kronos-config", "kronos-db", "kronos-queue", "kronos-observability"]),
     (
@@ -70,6 +71,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "kronos-models",
             "kronos-worker",
             "kronos-auth",
+            "kronos-hub",
         ],
     ),
 ];
@@ -89,6 +91,8 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
     // pure: no I/O of any kind
     ("kronos-auth", &["tokio", "diesel", "redis", "object_store", "reqwest", "polars", "tch"]),
     ("kronos-email", &["tokio", "diesel", "redis", "lettre", "reqwest"]),
+    // an HTTP client of the Hub and nothing else
+    ("kronos-hub", &["polars", "tch", "diesel", "redis", "object_store", "apalis"]),
 ];
 
 struct Graph {

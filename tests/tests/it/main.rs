@@ -15,6 +15,7 @@ mod evaluation;
 mod exchanges;
 mod forecast_jobs;
 mod hostile;
+mod hub_pull;
 mod import;
 mod job_events;
 mod kronos_flow;

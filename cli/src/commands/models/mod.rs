@@ -1,4 +1,6 @@
-//! `kronos models import|init|list|promote|delete`: the model registry.
+//! `kronos models import|pull|init|list|promote|delete`: the model registry.
+
+mod pull;
 
 use std::path::PathBuf;
 
@@ -15,6 +17,9 @@ use kronos_types::{accounts::AuditAction, registry::ModelSource, rfc3339};
 pub enum ModelsCommand {
     /// Register weights from two Hugging Face directories (tokenizer, predictor).
     Import(ImportArgs),
+    /// Download a Kronos model and its tokenizer from the Hugging Face Hub (resumable,
+    /// checked against the Hub's checksums) and register them.
+    Pull(pull::PullArgs),
     /// Register randomly initialised weights of a published size.
     Init(InitArgs),
     /// List registered models.
@@ -119,8 +124,15 @@ pub async fn run(config: &Config, command: ModelsCommand) -> anyhow::Result<()> 
                 bail!("--max-context must be between 1 and 4096");
             }
             let dirs = ModelDirs { tokenizer: args.tokenizer, predictor: args.predictor };
-            register(config, &mut conn, &args.name, ModelSource::Import, &dirs, args.max_context).await
+            let registration = Registration {
+                name: &args.name,
+                source: ModelSource::Import,
+                max_context: args.max_context,
+                origin: None,
+            };
+            register(config, &mut conn, &registration, &dirs).await
         }
+        ModelsCommand::Pull(args) => pull::run(config, &mut conn, args).await,
         ModelsCommand::Init(args) => {
             let preset: Preset = args.preset.parse()?;
             models::validate_name(&args.name).map_err(|e| anyhow::anyhow!("--name: {e}"))?;
@@ -128,12 +140,38 @@ pub async fn run(config: &Config, command: ModelsCommand) -> anyhow::Result<()> 
             let dirs = ModelDirs::under(&staging);
             let model = KronosModel::init(preset, args.seed, tch::Device::Cpu)?;
             model.save(&dirs.tokenizer, &dirs.predictor)?;
-            let result =
-                register(config, &mut conn, &args.name, ModelSource::Init, &dirs, preset.max_context() as i32).await;
+            let registration = Registration {
+                name: &args.name,
+                source: ModelSource::Init,
+                max_context: preset.max_context() as i32,
+                origin: None,
+            };
+            let result = register(config, &mut conn, &registration, &dirs).await;
             let _ = std::fs::remove_dir_all(&staging);
             result
         }
     }
+}
+
+/// What a registration records besides the weights.
+struct Registration<'a> {
+    /// Registry name.
+    name: &'a str,
+    /// How the weights came.
+    source: ModelSource,
+    /// Default longest window.
+    max_context: i32,
+    /// Where pulled weights came from.
+    origin: Option<serde_json::Value>,
+}
+
+/// Checks that `name` is free to register.
+async fn check_name_free(conn: &mut diesel_async::AsyncPgConnection, name: &str) -> anyhow::Result<()> {
+    models::validate_name(name).map_err(|e| anyhow::anyhow!("--name: {e}"))?;
+    if models::find_by_name(conn, name).await?.is_some() {
+        bail!("--name: a model named {name:?} already exists");
+    }
+    Ok(())
 }
 
 /// Loads the weights (so a bad file is refused before anything is stored), uploads
@@ -141,15 +179,11 @@ pub async fn run(config: &Config, command: ModelsCommand) -> anyhow::Result<()> 
 async fn register(
     config: &Config,
     conn: &mut diesel_async::AsyncPgConnection,
-    name: &str,
-    source: ModelSource,
+    registration: &Registration<'_>,
     dirs: &ModelDirs,
-    max_context: i32,
 ) -> anyhow::Result<()> {
-    models::validate_name(name).map_err(|e| anyhow::anyhow!("--name: {e}"))?;
-    if models::find_by_name(conn, name).await?.is_some() {
-        bail!("--name: a model named {name:?} already exists");
-    }
+    let name = registration.name;
+    check_name_free(conn, name).await?;
     for (flag, dir) in [("--tokenizer", &dirs.tokenizer), ("--predictor", &dirs.predictor)] {
         if !dir.join("config.json").is_file() || !dir.join("model.safetensors").is_file() {
             bail!("{flag} {}: expected config.json and model.safetensors", dir.display());
@@ -167,13 +201,14 @@ async fn register(
         conn,
         &models::NewModel {
             name: name.to_owned(),
-            source,
+            source: registration.source,
             storage_prefix: prefix,
             tokenizer_config: serde_json::to_value(model.tokenizer.config())?,
             predictor_config: serde_json::to_value(model.predictor.config())?,
-            max_context,
+            max_context: registration.max_context,
             parameters: model.predictor_parameters(),
             weights_sha256: sha,
+            origin: registration.origin.clone(),
         },
     )
     .await?;
