@@ -7,7 +7,10 @@
 use kronos_config::{EmailConfig, SmtpSecurity};
 use kronos_db::outbox::OutboxEmail;
 use lettre::{
-    message::{header::ContentType, Mailbox, MultiPart, SinglePart},
+    message::{
+        header::{ContentType, HeaderName, HeaderValue},
+        Mailbox, MultiPart, SinglePart,
+    },
     transport::smtp::authentication::Credentials,
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
 };
@@ -60,11 +63,21 @@ impl Mailer {
             .parse()
             .map_err(|e| SendError::Permanent(format!("recipient {:?}: {e}", email.to_address)))?;
         let domain = self.from.email.domain().to_owned();
-        let message = Message::builder()
+        let mut builder = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(email.subject.clone())
-            .message_id(Some(format!("<{}@{domain}>", email.id)))
+            .message_id(Some(format!("<{}@{domain}>", email.id)));
+        if let Some(url) = &email.unsubscribe_url {
+            // RFC 8058 one-click unsubscribe: the mail client POSTs to the address
+            builder = builder
+                .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("List-Unsubscribe"), format!("<{url}>")))
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                    "List-Unsubscribe=One-Click".to_owned(),
+                ));
+        }
+        let message = builder
             .multipart(
                 MultiPart::alternative()
                     .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(email.text_body.clone()))

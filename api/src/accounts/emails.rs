@@ -4,19 +4,12 @@
 
 use diesel_async::AsyncPgConnection;
 use kronos_db::{
-    jobs::{self, NewJob},
     outbox::{self, NewEmail},
     users::User,
 };
 use kronos_email::Rendered;
-use kronos_types::{
-    accounts::EmailKind,
-    jobs::{payload::EmailPayload, JobKind},
-};
+use kronos_types::accounts::EmailKind;
 use uuid::Uuid;
-
-/// Attempts an email job gets (SMTP outages are retried with backoff).
-const EMAIL_ATTEMPTS: i32 = 8;
 
 /// Queues `message` of `kind` to `user` (at `to`, default their address).
 pub async fn queue(
@@ -27,7 +20,7 @@ pub async fn queue(
     message: &Rendered,
 ) -> Result<Uuid, kronos_db::Error> {
     let id = Uuid::now_v7();
-    outbox::insert(
+    outbox::queue(
         conn,
         &NewEmail {
             id,
@@ -37,13 +30,10 @@ pub async fn queue(
             subject: &message.subject,
             text_body: &message.text,
             html_body: &message.html,
+            unsubscribe_url: None,
         },
     )
     .await?;
-    let payload = serde_json::to_value(EmailPayload { outbox_id: id })?;
-    let mut job = NewJob::new(JobKind::Email, payload, EMAIL_ATTEMPTS);
-    job.owner_id = Some(user.id);
-    jobs::insert_many(conn, &[job]).await?;
     Ok(id)
 }
 

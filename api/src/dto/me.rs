@@ -49,14 +49,6 @@ pub struct Profile {
     pub preferred_sectors: Vec<String>,
 }
 
-/// Whether `kind` is sent to a user with these preferences.
-pub fn notification_on(preferences: &serde_json::Value, kind: EmailKind) -> bool {
-    if !kind.optional() {
-        return true;
-    }
-    preferences.get(kind.as_str()).and_then(serde_json::Value::as_bool).unwrap_or(kind.default_on())
-}
-
 impl From<&User> for MeView {
     fn from(u: &User) -> Self {
         Self {
@@ -76,7 +68,7 @@ impl From<&User> for MeView {
             notifications: EmailKind::ALL
                 .iter()
                 .filter(|k| k.optional())
-                .map(|k| (k.as_str().to_owned(), notification_on(&u.notification_preferences, *k)))
+                .map(|k| (k.as_str().to_owned(), k.enabled_in(&u.notification_preferences)))
                 .collect(),
             last_login_at: u.last_login_at,
             created_at: u.created_at,
@@ -114,7 +106,7 @@ pub struct UpdateMe {
     /// Sectors of interest (at most 20, each 1 to 50 characters).
     #[serde(default)]
     pub preferred_sectors: Option<Vec<String>>,
-    /// Email kinds to turn on or off (`job_notifications`, `alerts`, `newsletter`;
+    /// Email kinds to turn on or off (`job_notifications`, `alerts`, `billing`, `newsletter`;
     /// account emails always go).
     #[serde(default)]
     pub notifications: Option<BTreeMap<String, bool>>,

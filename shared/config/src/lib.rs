@@ -9,10 +9,12 @@
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 pub mod accounts;
+pub mod billing;
 mod env;
 pub mod error;
 
 pub use accounts::{AuthConfig, EmailConfig, Rate, Secret, SmtpSecurity};
+pub use billing::BillingConfig;
 pub use env::{home, Env};
 use env::{list, parse, parse_bool};
 pub use error::{Error, Result};
@@ -42,6 +44,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// The SMTP server transactional email goes through.
     pub email: EmailConfig,
+    /// Stripe subscriptions.
+    pub billing: BillingConfig,
     /// Emit JSON logs (`KRONOS_LOG_FORMAT=json`).
     pub log_json: bool,
     /// Where workers and the CLI keep downloaded model weights (`KRONOS_MODEL_CACHE`,
@@ -309,6 +313,7 @@ impl Config {
             cron: CronConfig::from_env(env)?,
             auth: AuthConfig::from_env(env)?,
             email: EmailConfig::from_env(env)?,
+            billing: BillingConfig::from_env(env)?,
             log_json: env.var("KRONOS_LOG_FORMAT").as_deref() == Some("json"),
             model_cache: env.var("KRONOS_MODEL_CACHE").map_or_else(|| home.join("model-cache"), PathBuf::from),
             env_file: env.path().map(std::path::Path::to_path_buf),

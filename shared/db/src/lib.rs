@@ -7,6 +7,7 @@ pub mod asset_groups;
 pub mod assets;
 pub mod audit;
 pub mod batching;
+pub mod billing;
 pub mod candles;
 pub mod candles_bulk;
 pub mod catalogue;

@@ -6,8 +6,13 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use kronos_types::accounts::EmailKind;
+use kronos_types::{
+    accounts::EmailKind,
+    jobs::{payload::EmailPayload, JobKind},
+};
 use uuid::Uuid;
+
+use crate::jobs::NewJob;
 
 use crate::{error::Result, schema::email_outbox, words::Word};
 
@@ -38,6 +43,8 @@ pub struct OutboxEmail {
     pub attempts: i32,
     /// Why the last attempt failed.
     pub last_error: Option<String>,
+    /// The one-click unsubscribe address (`List-Unsubscribe`) of an optional email.
+    pub unsubscribe_url: Option<String>,
 }
 
 /// A message to write.
@@ -57,6 +64,22 @@ pub struct NewEmail<'a> {
     pub text_body: &'a str,
     /// HTML body.
     pub html_body: &'a str,
+    /// The one-click unsubscribe address of an optional email.
+    pub unsubscribe_url: Option<&'a str>,
+}
+
+/// Attempts an email job gets (SMTP outages are retried with backoff).
+const EMAIL_ATTEMPTS: i32 = 8;
+
+/// Writes a message and the `email` job that delivers it, in the caller's transaction
+/// (so the message exists exactly when the event that caused it does).
+pub async fn queue(conn: &mut AsyncPgConnection, email: &NewEmail<'_>) -> Result<()> {
+    insert(conn, email).await?;
+    let payload = serde_json::to_value(EmailPayload { outbox_id: email.id })?;
+    let mut job = NewJob::new(JobKind::Email, payload, EMAIL_ATTEMPTS);
+    job.owner_id = email.user_id;
+    crate::jobs::insert_many(conn, &[job]).await?;
+    Ok(())
 }
 
 /// Writes a message.
@@ -70,6 +93,7 @@ pub async fn insert(conn: &mut AsyncPgConnection, email: &NewEmail<'_>) -> Resul
             email_outbox::subject.eq(email.subject),
             email_outbox::text_body.eq(email.text_body),
             email_outbox::html_body.eq(email.html_body),
+            email_outbox::unsubscribe_url.eq(email.unsubscribe_url),
         ))
         .execute(conn)
         .await?;

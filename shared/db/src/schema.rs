@@ -274,6 +274,35 @@ diesel::table! {
         last_login_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        stripe_customer_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    subscriptions (user_id) {
+        user_id -> Int8,
+        stripe_subscription_id -> Text,
+        status -> Text,
+        price_id -> Nullable<Text>,
+        paid_tier -> Nullable<Text>,
+        current_period_end -> Nullable<Timestamptz>,
+        cancel_at_period_end -> Bool,
+        past_due_since -> Nullable<Timestamptz>,
+        latest_invoice_status -> Nullable<Text>,
+        latest_invoice_at -> Nullable<Timestamptz>,
+        review_at -> Nullable<Timestamptz>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    stripe_events (id) {
+        id -> Text,
+        #[sql_name = "type"]
+        event_type -> Text,
+        created -> Timestamptz,
+        received_at -> Timestamptz,
+        processed_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -353,6 +382,7 @@ diesel::table! {
         sent_at -> Nullable<Timestamptz>,
         attempts -> Int4,
         last_error -> Nullable<Text>,
+        unsubscribe_url -> Nullable<Text>,
     }
 }
 

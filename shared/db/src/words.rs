@@ -15,6 +15,7 @@ use diesel::{
 };
 use kronos_types::{
     accounts::{AuditAction, EmailKind, Experience, Metric, RiskTolerance, Role, Scope, Tier},
+    billing::SubscriptionStatus,
     jobs::{JobKind, JobStatus},
     registry::{ModelFamily, ModelSource, ModelStatus},
 };
@@ -105,5 +106,6 @@ unwrap_word!(
     RiskTolerance,
     Experience,
     EmailKind,
-    AuditAction
+    AuditAction,
+    SubscriptionStatus
 );

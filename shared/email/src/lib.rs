@@ -1,7 +1,9 @@
 //! Kronos platform: the transactional emails, each rendered as a subject, a plain-text
 //! body and an HTML body from the facts it needs. Everything interpolated into HTML is
 //! escaped. No I/O: the API writes the rendered message to the outbox and an email job
-//! delivers it.
+//! delivers it. Optional emails (`notice`) end with the link that turns their kind off.
+
+pub mod billing;
 
 /// A message ready to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +52,27 @@ fn greeting(name: Option<&str>) -> String {
     match name.map(str::trim).filter(|n| !n.is_empty()) {
         Some(name) => format!("Hello {name},"),
         None => "Hello,".to_owned(),
+    }
+}
+
+/// An optional email: greeting, paragraphs, one call to action, and the link that
+/// turns this kind of email off (in the text and the HTML).
+pub(crate) fn notice(
+    name: Option<&str>,
+    subject: &str,
+    title: &str,
+    paragraphs: &[String],
+    (link, button): (&str, &str),
+    unsubscribe: &str,
+) -> Rendered {
+    let mut all = vec![greeting(name)];
+    all.extend(paragraphs.iter().cloned());
+    let after = format!("You receive this because of your Kronos account. To stop these emails: {unsubscribe}");
+    let body: Vec<&str> = all.iter().map(String::as_str).collect();
+    Rendered {
+        subject: subject.to_owned(),
+        text: format!("{}\n\n{button}: {link}\n\n{after}\n", body.join("\n\n")),
+        html: page(title, &all, link, button, &after),
     }
 }
 

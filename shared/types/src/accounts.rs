@@ -124,6 +124,8 @@ word_enum!(
         JobNotifications => "job_notifications",
         /// Price and accuracy alerts (opt-out).
         Alerts => "alerts",
+        /// Subscription started, changed or ending, and failed payments (opt-out).
+        Billing => "billing",
         /// Product news (opt-in).
         Newsletter => "newsletter",
     }
@@ -138,6 +140,14 @@ impl EmailKind {
     /// Whether it is sent when the user has not said.
     pub fn default_on(self) -> bool {
         !matches!(self, Self::Newsletter)
+    }
+
+    /// Whether a user whose preferences are `preferences` (`{kind: bool}`) gets it.
+    pub fn enabled_in(self, preferences: &serde_json::Value) -> bool {
+        if !self.optional() {
+            return true;
+        }
+        preferences.get(self.as_str()).and_then(serde_json::Value::as_bool).unwrap_or(self.default_on())
     }
 }
 
