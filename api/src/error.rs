@@ -91,6 +91,16 @@ impl ApiError {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message, None)
     }
 
+    /// 404: the platform does not sell subscriptions (Stripe is not configured).
+    pub fn billing_disabled() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "billing_disabled", "billing is not configured on this platform", None)
+    }
+
+    /// 502: a service the request needs (Stripe) refused it.
+    pub fn bad_gateway(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_GATEWAY, "upstream_refused", message, None)
+    }
+
     /// 500: a bug or an unexpected failure (details go to the log, not the client).
     pub fn internal() -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error", None)
@@ -171,6 +181,24 @@ impl From<kronos_db::Error> for ApiError {
             other => {
                 tracing::error!(error = %other, "request failed");
                 Self::internal()
+            }
+        }
+    }
+}
+
+impl From<kronos_billing::Error> for ApiError {
+    fn from(e: kronos_billing::Error) -> Self {
+        use kronos_billing::Error as Billing;
+        match e {
+            Billing::Invalid { field, message } => Self::invalid(field, message),
+            Billing::Db(e) => e.into(),
+            Billing::Refused { .. } => {
+                tracing::error!(error = %e, "Stripe refused a request");
+                Self::bad_gateway("the payment provider refused the request; try again later")
+            }
+            Billing::Unavailable(m) => {
+                tracing::error!(error = %m, "Stripe unavailable");
+                Self::unavailable("the payment provider is unavailable; try again later")
             }
         }
     }

@@ -1,11 +1,12 @@
 //! The Kronos HTTP API: thin handlers (one file per action) over the platform crates
 //! under `shared/` (types, db, queue, storage, market data, exchanges, backtest, auth,
-//! email). Every request is authorized against its route's class (`auth`) before its
+//! email, billing). Every request is authorized against its route's class (`auth`) before its
 //! handler runs; `live` follows jobs for the server-sent event streams, and `web`
 //! serves the web application at `/`. No model inference or other slow work runs on the request path.
 
 pub mod accounts;
 pub mod auth;
+pub mod billing;
 pub mod dto;
 pub mod error;
 pub mod extract;

@@ -67,6 +67,8 @@ pub struct Shared {
     pub live: JobWatch,
     /// The web application's files.
     pub web: Arc<WebApp>,
+    /// Stripe, when billing is configured.
+    pub billing: Option<kronos_billing::StripeBilling>,
 }
 
 /// Ids of registered models whose weights are known to be in the object store (models
@@ -115,6 +117,7 @@ impl AppState {
         let api_calls = ApiCallMeter::start(transport.connection(), &config.queue.prefix);
         let live = JobWatch::start(pool.clone());
         let web = Arc::new(WebApp::new(config.api.web_dir.as_deref()));
+        let billing = kronos_billing::StripeBilling::new(&config.billing)?;
         Ok(Self(Arc::new(Shared {
             pool,
             transport,
@@ -132,6 +135,7 @@ impl AppState {
             api_calls,
             live,
             web,
+            billing,
         })))
     }
 }

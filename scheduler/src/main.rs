@@ -3,7 +3,8 @@
 //! reconciler, which returns lost and orphaned jobs to the queue. Replicas wait for
 //! the lock. Refresh jobs are enqueued per interval as bars close; the cron table
 //! (`KRONOS_CRON`) runs verification, nightly retraining and cleanup, catching up
-//! missed slots from `schedule_runs`.
+//! missed slots from `schedule_runs`. The billing review downgrades, on time, tiers
+//! whose grace or paid period is over.
 
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ use kronos_observability::Metrics;
 use kronos_queue::{
     dispatcher::Dispatcher, enqueue::DispatchSignal, reconciler::Reconciler, transport::QueueTransport,
 };
-use kronos_scheduler::{cron_table, refresh_cron};
+use kronos_scheduler::{billing_review, cron_table, refresh_cron};
 use tracing::info;
 
 #[tokio::main]
@@ -37,7 +38,8 @@ async fn main() -> anyhow::Result<()> {
     tokio::select! {
         _ = kronos_db::notifications::listen_for_jobs(config.database_url.clone(), move || wake.wake()) => {}
         _ = refresh_cron::run(config.refresh.clone(), pool.clone(), signal.clone(), Duration::from_secs(10)) => {}
-        _ = cron_table::run(table, config.cron.clone(), pool, signal, tick) => {}
+        _ = cron_table::run(table, config.cron.clone(), pool.clone(), signal, tick) => {}
+        _ = billing_review::run(&config, pool, Duration::from_secs(60)) => {}
         _ = dispatcher.run() => {}
         _ = reconciler.run(Duration::from_secs(1)) => {}
         _ = tokio::signal::ctrl_c() => {}

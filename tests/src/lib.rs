@@ -3,11 +3,15 @@
 //! in parallel against the real services. Nothing here mocks PostgreSQL, Redis or the
 //! object store.
 
+// the fake Stripe writes its objects as whole JSON literals
+#![recursion_limit = "256"]
+
 pub mod accounts;
 pub mod db;
 pub mod demo;
 pub mod fake_exchange;
 pub mod fake_hub;
+pub mod fake_stripe;
 pub mod fixtures;
 pub mod http;
 pub mod openapi;
@@ -92,6 +96,7 @@ impl TestEnv {
             cron: CronConfig { entries: Vec::new(), catch_up: 24, retention: Duration::from_secs(90 * 86_400) },
             auth: test_auth(&id),
             email: test_email(),
+            billing: kronos_config::BillingConfig::default(),
             log_json: false,
             model_cache: scratch.join("model-cache"),
             env_file: None,
@@ -136,6 +141,17 @@ impl TestEnv {
             ("KRONOS_SMTP_SECURITY".into(), "none".into()),
             ("KRONOS_EMAIL_FROM".into(), c.email.from.clone()),
         ];
+        let billing = &c.billing;
+        if let Some(key) = &billing.secret_key {
+            env.push(("KRONOS_STRIPE_SECRET_KEY".into(), key.expose().to_owned()));
+        }
+        env.push(("KRONOS_STRIPE_API_BASE".into(), billing.api_base.clone()));
+        let secrets: Vec<&str> = billing.webhook_secrets.iter().map(|s| s.expose()).collect();
+        env.push(("KRONOS_STRIPE_WEBHOOK_SECRETS".into(), secrets.join(",")));
+        for (tier, price) in &billing.prices {
+            env.push((format!("KRONOS_STRIPE_PRICE_{}", tier.as_str().to_ascii_uppercase()), price.clone()));
+        }
+        env.push(("KRONOS_BILLING_GRACE_SECS".into(), billing.grace.as_secs().to_string()));
         match &c.storage {
             StorageConfig::Local { root } => {
                 env.push(("KRONOS_STORAGE".into(), "local".into()));

@@ -64,6 +64,14 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/v1/me/api-keys", Access::Session),
     ("POST", "/v1/me/api-keys", Access::Session),
     ("DELETE", "/v1/me/api-keys/{id}", Access::Session),
+    // an emailed link's token is the credential: it turns one kind of email off
+    ("POST", "/v1/unsubscribe", Access::Public),
+    // billing: buying and managing a subscription takes a session; Stripe's webhook is
+    // authenticated by its signature
+    ("POST", "/v1/billing/checkout", Access::Session),
+    ("POST", "/v1/billing/portal", Access::Session),
+    ("GET", "/v1/billing/subscription", Access::User(READ)),
+    ("POST", "/v1/billing/webhook", Access::Public),
     ("GET", "/v1/admin/users", Access::Admin),
     ("GET", "/v1/admin/users/{id}", Access::Admin),
     ("PATCH", "/v1/admin/users/{id}", Access::Admin),

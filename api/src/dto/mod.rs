@@ -8,6 +8,7 @@ pub mod accuracy;
 pub mod admin;
 pub mod auth;
 pub mod backtests;
+pub mod billing;
 pub mod catalogue;
 pub mod error;
 pub mod evaluations;

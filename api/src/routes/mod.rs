@@ -6,6 +6,7 @@ mod asset_groups;
 mod assets;
 mod auth;
 mod backtests;
+mod billing;
 mod evaluations;
 mod health;
 mod jobs;
@@ -17,6 +18,7 @@ mod pages;
 mod predictions;
 mod results;
 mod trainings;
+mod unsubscribe;
 mod verifications;
 
 use std::{sync::Arc, time::Instant};
@@ -59,6 +61,11 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(me::usage::usage))
         .routes(routes!(me::api_keys::list, me::api_keys::create))
         .routes(routes!(me::api_keys::revoke))
+        .routes(routes!(unsubscribe::unsubscribe))
+        .routes(routes!(billing::checkout::checkout))
+        .routes(routes!(billing::portal::portal))
+        .routes(routes!(billing::subscription::show))
+        .routes(routes!(billing::webhook::receive))
         .routes(routes!(admin::users::list))
         .routes(routes!(admin::users::show, admin::users::update))
         .routes(routes!(admin::audit::list))

@@ -139,6 +139,16 @@ async fn every_route_answers_every_caller_as_its_class_says() {
     env.config.exchanges.binance_url = exchange.url.clone();
     env.config.exchanges.okx_url = exchange.url.clone();
     env.config.exchanges.coingecko_url = exchange.url.clone();
+    // billing is configured against a local server in Stripe's formats, so its routes
+    // reach their handlers
+    let stripe = kronos_tests::fake_stripe::FakeStripe::start(&["price_pro"]).await;
+    env.config.billing = kronos_config::BillingConfig {
+        secret_key: Some(kronos_config::Secret::new(kronos_tests::fake_stripe::SECRET_KEY)),
+        api_base: stripe.url.clone(),
+        webhook_secrets: vec![kronos_config::Secret::new(kronos_tests::fake_stripe::WEBHOOK_SECRET)],
+        prices: vec![(Tier::Pro, "price_pro".into())],
+        ..kronos_config::BillingConfig::default()
+    };
     let api = TestApi::start(&env, false).await;
     let alice = create_user(&env, "alice", Role::User, Tier::Pro, true).await;
     let bob = create_user(&env, "bob", Role::User, Tier::Pro, true).await;

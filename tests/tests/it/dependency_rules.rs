@@ -25,8 +25,12 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("kronos-auth", &["kronos-types"]),
     ("kronos-email", &[]),
     ("kronos-hub", &[]),
+    ("kronos-billing", &["kronos-types", "kronos-config", "kronos-db", "kronos-auth", "kronos-email"]),
     ("kronos-models", &[]),
-    ("kronos-scheduler", &["kronos-types", "kronos-config", "kronos-db", "kronos-queue", "kronos-observability"]),
+    (
+        "kronos-scheduler",
+        &["kronos-types", "kronos-config", "kronos-db", "kronos-queue", "kronos-observability", "kronos-billing"],
+    ),
     (
         "kronos-api",
         &[
@@ -41,6 +45,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "kronos-observability",
             "kronos-auth",
             "kronos-email",
+            "kronos-billing",
         ],
     ),
     (
@@ -93,6 +98,7 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
     ("kronos-email", &["tokio", "diesel", "redis", "lettre", "reqwest"]),
     // an HTTP client of the Hub and nothing else
     ("kronos-hub", &["polars", "tch", "diesel", "redis", "object_store", "apalis"]),
+    ("kronos-billing", &["polars", "tch", "redis", "object_store", "apalis"]),
 ];
 
 struct Graph {

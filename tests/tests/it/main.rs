@@ -6,6 +6,7 @@ mod api;
 mod authorization;
 mod backtest;
 mod backtest_jobs;
+mod billing;
 mod candles_cli;
 mod catalogue;
 mod config_file;
