@@ -44,6 +44,7 @@ use crate::{error::ApiError, state::AppState};
         (name = "operations", description = "Health, readiness, metrics"),
         (name = "auth", description = "Register, verify the address, log in, refresh, log out, reset the password"),
         (name = "me", description = "Your account, usage against your tier, API keys, email preferences"),
+        (name = "alerts", description = "Your alert rules on prices and forecasts, and when they fired"),
         (name = "billing", description = "Subscriptions through Stripe: checkout, the customer portal, your subscription, Stripe's webhook"),
         (name = "admin", description = "Users and the audit log (admins only)"),
     )

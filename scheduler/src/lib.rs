@@ -1,12 +1,14 @@
 //! The scheduler's work, as a library so the tests drive it: the cron table and its
 //! tasks (verification, retraining, cleanup), the refresh schedule, and the billing
-//! review (tiers whose grace or paid period is over). The binary
+//! review (tiers whose grace or paid period is over), and the model pools' scheduled
+//! forecasts. The binary
 //! (`main.rs`) adds leader election, the dispatcher and the reconciler.
 
 pub mod billing_review;
 pub mod cron_table;
 pub mod cron_tasks;
 pub mod error;
+pub mod pool_forecasts;
 pub mod refresh_cron;
 pub mod refresh_schedule;
 

@@ -93,7 +93,12 @@ impl TestEnv {
             },
             exchanges: offline_exchanges(),
             refresh: RefreshSchedule { intervals: Vec::new(), settle: Duration::from_secs(30) },
-            cron: CronConfig { entries: Vec::new(), catch_up: 24, retention: Duration::from_secs(90 * 86_400) },
+            cron: CronConfig {
+                entries: Vec::new(),
+                catch_up: 24,
+                retention: Duration::from_secs(90 * 86_400),
+                pool_horizon: 5,
+            },
             auth: test_auth(&id),
             email: test_email(),
             billing: kronos_config::BillingConfig::default(),

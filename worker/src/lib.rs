@@ -12,6 +12,7 @@ pub mod heartbeat;
 pub mod identity;
 pub mod mailer;
 pub mod model_library;
+pub mod notices;
 pub mod pool;
 pub mod progress;
 pub mod recorder;

@@ -22,6 +22,7 @@ use kronos_worker::{
     handler, heartbeat, identity,
     mailer::Mailer,
     model_library::ModelLibrary,
+    notices::Notices,
     pool::{PoolContext, PoolSettings},
 };
 use tokio::signal::unix::{signal, SignalKind};
@@ -107,6 +108,7 @@ async fn main() -> anyhow::Result<()> {
     // refresh jobs read candles only: no ticker cache here
     let market = Arc::new(MarketData::from_config(&config.exchanges, None).context("exchange sources")?);
     let mailer = Arc::new(Mailer::from_config(&config.email).context("the SMTP settings")?);
+    let notices = Arc::new(Notices::from_config(&config));
     let process = identity::process_name();
     info!(worker = %process, devices = ?args.devices, concurrency = args.concurrency, "kronos-worker starting");
 
@@ -140,6 +142,7 @@ async fn main() -> anyhow::Result<()> {
             Arc::clone(&models),
             Arc::clone(&market),
             Arc::clone(&mailer),
+            Arc::clone(&notices),
         )?;
         refresh_ctx.get_or_insert_with(|| Arc::clone(&ctx));
         let name = format!("{process}-{device}-prediction");

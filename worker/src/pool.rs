@@ -15,6 +15,7 @@ use crate::{
     executor::ComputeExecutor,
     mailer::Mailer,
     model_library::ModelLibrary,
+    notices::Notices,
     recorder::Recorder,
 };
 
@@ -42,6 +43,8 @@ pub struct PoolContext {
     pub market: Arc<MarketData>,
     /// The SMTP client (email jobs).
     pub mailer: Arc<Mailer>,
+    /// Alert emails' links.
+    pub notices: Arc<Notices>,
 }
 
 /// Settings of one device pool.
@@ -72,6 +75,7 @@ impl PoolContext {
         models: Arc<ModelLibrary>,
         market: Arc<MarketData>,
         mailer: Arc<Mailer>,
+        notices: Arc<Notices>,
     ) -> std::io::Result<Arc<Self>> {
         let executor = ComputeExecutor::start(&format!("compute-{}", settings.device), settings.threads)?;
         let batcher = Batcher::start(executor.clone(), settings.device, settings.batch);
@@ -88,6 +92,7 @@ impl PoolContext {
             models,
             market,
             mailer,
+            notices,
         }))
     }
 }

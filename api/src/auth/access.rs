@@ -66,6 +66,13 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("DELETE", "/v1/me/api-keys/{id}", Access::Session),
     // an emailed link's token is the credential: it turns one kind of email off
     ("POST", "/v1/unsubscribe", Access::Public),
+    // alerts: the caller's own rules (another user's is a 404)
+    ("GET", "/v1/alerts", Access::User(READ)),
+    ("POST", "/v1/alerts", Access::User(PREDICT)),
+    ("GET", "/v1/alerts/{id}", Access::User(READ)),
+    ("PATCH", "/v1/alerts/{id}", Access::User(PREDICT)),
+    ("DELETE", "/v1/alerts/{id}", Access::User(PREDICT)),
+    ("GET", "/v1/alerts/{id}/events", Access::User(READ)),
     // billing: buying and managing a subscription takes a session; Stripe's webhook is
     // authenticated by its signature
     ("POST", "/v1/billing/checkout", Access::Session),

@@ -217,7 +217,7 @@ pub struct ApiKeyList {
 
 /// A field that is present (`Some`), possibly `null` (`Some(None)`); absent fields take
 /// the `default` (`None`).
-fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+pub(crate) fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: Deserialize<'de>,

@@ -6,6 +6,7 @@
 
 pub mod accuracy;
 pub mod admin;
+pub mod alerts;
 pub mod auth;
 pub mod backtests;
 pub mod billing;

@@ -2,6 +2,7 @@
 
 mod accuracy;
 mod admin;
+mod alerts;
 mod asset_groups;
 mod assets;
 mod auth;
@@ -62,6 +63,9 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(me::api_keys::list, me::api_keys::create))
         .routes(routes!(me::api_keys::revoke))
         .routes(routes!(unsubscribe::unsubscribe))
+        .routes(routes!(alerts::list::list, alerts::create::create))
+        .routes(routes!(alerts::item::show, alerts::item::update, alerts::item::delete))
+        .routes(routes!(alerts::events::events))
         .routes(routes!(billing::checkout::checkout))
         .routes(routes!(billing::portal::portal))
         .routes(routes!(billing::subscription::show))

@@ -9,7 +9,6 @@ use diesel_async::AsyncPgConnection;
 use kronos_db::{
     audit::{self, NewAuditEntry},
     billing::{self as rows, Subscription, SubscriptionWrite},
-    outbox::{self, NewEmail},
     users::{self, AccessChange, User},
 };
 use kronos_email::{billing as mail, Rendered};
@@ -17,24 +16,10 @@ use kronos_types::{
     accounts::{AuditAction, EmailKind, Tier},
     billing::{Entitlement, SubscriptionFacts, SubscriptionStatus},
 };
-use uuid::Uuid;
 
 use crate::{client::StripeSubscription, error::Result};
 
-/// Where emails link to and how their unsubscribe links are signed.
-#[derive(Debug, Clone, Copy)]
-pub struct Links<'a> {
-    /// The platform's public address.
-    pub public_url: &'a str,
-    /// The key unsubscribe tokens are signed with (the current access-token key).
-    pub unsubscribe_key: &'a [u8],
-}
-
-impl Links<'_> {
-    fn account(&self) -> String {
-        format!("{}/account#billing", self.public_url)
-    }
-}
+pub use kronos_notify::Links;
 
 /// What applying a subscription changed.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,9 +77,8 @@ pub async fn apply_stripe(
         p.cancel_at_period_end || matches!(p.status, SubscriptionStatus::Canceled | SubscriptionStatus::Unpaid)
     });
     if let (true, false, Some(at)) = (ending, was_ending, sub.current_period_end) {
-        let token = unsubscribe(links, user)?;
-        let message = mail::ending(recipient(user, links, &token).as_ref(), entitlement.tier.as_str(), &day(at));
-        send(conn, user, links, &message).await?;
+        let tier = entitlement.tier.as_str();
+        notify(conn, user, links, |to| mail::ending(to, tier, &day(at))).await?;
     }
     Ok(Applied { subscription: stored, tier, entitlement })
 }
@@ -181,14 +165,12 @@ async fn transition(
         },
     )
     .await?;
-    let token = unsubscribe(links, user)?;
-    let to = recipient(user, links, &token);
-    let message = match (before, tier) {
-        (Tier::Free, paid) => mail::started(to.as_ref(), paid.as_str()),
-        (paid, Tier::Free) => mail::ended(to.as_ref(), paid.as_str()),
-        (from, paid) => mail::changed(to.as_ref(), from.as_str(), paid.as_str()),
-    };
-    send(conn, user, links, &message).await?;
+    notify(conn, user, links, |to| match (before, tier) {
+        (Tier::Free, paid) => mail::started(to, paid.as_str()),
+        (paid, Tier::Free) => mail::ended(to, paid.as_str()),
+        (from, paid) => mail::changed(to, from.as_str(), paid.as_str()),
+    })
+    .await?;
     Ok((before, tier))
 }
 
@@ -199,60 +181,23 @@ pub async fn payment_failed(
     applied: &Applied,
     links: Links<'_>,
 ) -> Result<()> {
-    let token = unsubscribe(links, user)?;
     let until = applied.entitlement.until.map_or_else(|| "the payment succeeds".to_owned(), day_and_time);
     let tier = applied.subscription.paid_tier.unwrap_or(applied.entitlement.tier);
-    let message = mail::payment_failed(recipient(user, links, &token).as_ref(), tier.as_str(), &until);
-    send(conn, user, links, &message).await
+    notify(conn, user, links, |to| mail::payment_failed(to, tier.as_str(), &until)).await
 }
 
-/// The account link and the unsubscribe links of one email.
-struct To<'a> {
-    user: &'a User,
-    account: String,
-    page: String,
-}
-
-impl To<'_> {
-    fn as_ref(&self) -> mail::Recipient<'_> {
-        mail::Recipient {
-            name: self.user.display_name.as_deref(),
-            account_link: &self.account,
-            unsubscribe_link: &self.page,
-        }
-    }
-}
-
-fn recipient<'a>(user: &'a User, links: Links<'_>, token: &str) -> To<'a> {
-    To { user, account: links.account(), page: format!("{}/unsubscribe?token={token}", links.public_url) }
-}
-
-fn unsubscribe(links: Links<'_>, user: &User) -> Result<String> {
-    kronos_auth::unsubscribe::token(links.unsubscribe_key, user.id, EmailKind::Billing.as_str())
-        .map_err(|e| crate::Error::Unavailable(e.to_string()))
-}
-
-/// Queues a billing email unless the user turned billing emails off.
-async fn send(conn: &mut AsyncPgConnection, user: &User, links: Links<'_>, message: &Rendered) -> Result<()> {
-    if !EmailKind::Billing.enabled_in(&user.notification_preferences) {
-        return Ok(());
-    }
-    let token = unsubscribe(links, user)?;
-    let one_click = format!("{}/v1/unsubscribe?token={token}", links.public_url);
-    outbox::queue(
-        conn,
-        &NewEmail {
-            id: Uuid::now_v7(),
-            user_id: Some(user.id),
-            kind: EmailKind::Billing,
-            to_address: &user.email,
-            subject: &message.subject,
-            text_body: &message.text,
-            html_body: &message.html,
-            unsubscribe_url: Some(&one_click),
-        },
-    )
-    .await?;
+/// Queues a billing email (unless the user turned them off), its button on the account page.
+async fn notify(
+    conn: &mut AsyncPgConnection,
+    user: &User,
+    links: Links<'_>,
+    render: impl FnOnce(kronos_email::Recipient<'_>) -> Rendered,
+) -> Result<()> {
+    let account = links.page("/account#billing");
+    kronos_notify::send(conn, user, EmailKind::Billing, links, &account, render).await.map_err(|e| match e {
+        kronos_notify::Error::Db(e) => crate::Error::Db(e),
+        other => crate::Error::Unavailable(other.to_string()),
+    })?;
     Ok(())
 }
 

@@ -188,6 +188,8 @@ pub struct CronConfig {
     /// Age after which forecast documents and failed jobs' checkpoints are deleted
     /// (`KRONOS_ARTIFACT_RETENTION_DAYS`, 90).
     pub retention: Duration,
+    /// Steps of the model pools' scheduled forecasts (`KRONOS_POOL_FORECAST_HORIZON`, 5).
+    pub pool_horizon: usize,
 }
 
 /// The default cron table.
@@ -212,6 +214,7 @@ impl CronConfig {
             entries,
             catch_up: parse(env, "KRONOS_CRON_CATCHUP", 24)?,
             retention: Duration::from_secs(parse::<u64>(env, "KRONOS_ARTIFACT_RETENTION_DAYS", 90)? * 86_400),
+            pool_horizon: parse(env, "KRONOS_POOL_FORECAST_HORIZON", 5)?,
         })
     }
 }

@@ -1,6 +1,7 @@
 //! Kronos platform: PostgreSQL access: connection pool, migrations, and one module of
 //! queries per table. The only crate that names tables.
 
+pub mod alerts;
 pub mod api_keys;
 pub mod artifacts;
 pub mod asset_groups;

@@ -151,3 +151,30 @@ pub async fn remove(conn: &mut AsyncPgConnection, model_id: i64, symbol: &str) -
     .await?;
     Ok(n == 1)
 }
+
+/// A pool member the scheduled forecasts cover: an enabled member, active asset, of a
+/// production Kronos version.
+#[derive(Debug, Clone)]
+pub struct ScheduledMember {
+    /// The production version.
+    pub model: crate::models::RegisteredModel,
+    /// The asset.
+    pub asset: crate::assets::Asset,
+}
+
+/// Every member the scheduled forecasts cover, by model then asset.
+pub async fn scheduled(conn: &mut AsyncPgConnection) -> Result<Vec<ScheduledMember>> {
+    use super::schema::models;
+    let rows: Vec<(crate::models::RegisteredModel, crate::assets::Asset)> = model_asset_pools::table
+        .inner_join(models::table)
+        .inner_join(assets::table)
+        .filter(model_asset_pools::enabled.eq(true))
+        .filter(assets::active.eq(true))
+        .filter(models::status.eq(kronos_types::registry::ModelStatus::Production.as_str()))
+        .filter(models::family.eq(kronos_types::registry::ModelFamily::Kronos.as_str()))
+        .order((models::id.asc(), assets::id.asc()))
+        .select((crate::models::RegisteredModel::as_select(), crate::assets::Asset::as_select()))
+        .load(conn)
+        .await?;
+    Ok(rows.into_iter().map(|(model, asset)| ScheduledMember { model, asset }).collect())
+}

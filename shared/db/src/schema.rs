@@ -296,6 +296,36 @@ diesel::table! {
 }
 
 diesel::table! {
+    alerts (id) {
+        id -> Int8,
+        owner_id -> Int8,
+        asset_id -> Int8,
+        kind -> Text,
+        threshold -> Float8,
+        interval -> Text,
+        cooldown_secs -> Int4,
+        enabled -> Bool,
+        note -> Nullable<Text>,
+        last_met -> Nullable<Bool>,
+        last_fired_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    alert_events (id) {
+        id -> Int8,
+        alert_id -> Int8,
+        fired_at -> Timestamptz,
+        source -> Text,
+        value -> Float8,
+        threshold -> Float8,
+        detail -> Jsonb,
+    }
+}
+
+diesel::table! {
     stripe_events (id) {
         id -> Text,
         #[sql_name = "type"]
@@ -390,6 +420,8 @@ diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(api_keys -> users (user_id));
 diesel::joinable!(link_tokens -> users (user_id));
 diesel::joinable!(usage_daily -> users (user_id));
+diesel::joinable!(alerts -> assets (asset_id));
+diesel::joinable!(alert_events -> alerts (alert_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     assets,
@@ -412,5 +444,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     link_tokens,
     audit_log,
     usage_daily,
-    email_outbox
+    email_outbox,
+    alerts,
+    alert_events
 );

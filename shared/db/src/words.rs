@@ -15,6 +15,7 @@ use diesel::{
 };
 use kronos_types::{
     accounts::{AuditAction, EmailKind, Experience, Metric, RiskTolerance, Role, Scope, Tier},
+    alerts::AlertKind,
     billing::SubscriptionStatus,
     jobs::{JobKind, JobStatus},
     registry::{ModelFamily, ModelSource, ModelStatus},
@@ -107,5 +108,6 @@ unwrap_word!(
     Experience,
     EmailKind,
     AuditAction,
-    SubscriptionStatus
+    SubscriptionStatus,
+    AlertKind
 );

@@ -1,18 +1,8 @@
 //! The subscription emails: started, changed, ending, ended, and a failed payment.
 //! Each carries the link that turns billing emails off.
 
+pub use crate::Recipient;
 use crate::{notice, Rendered};
-
-/// What every billing email needs.
-#[derive(Debug, Clone, Copy)]
-pub struct Recipient<'a> {
-    /// The user's name, when they gave one.
-    pub name: Option<&'a str>,
-    /// The account page (subscription and payment details).
-    pub account_link: &'a str,
-    /// The link that turns billing emails off.
-    pub unsubscribe_link: &'a str,
-}
 
 /// A paid subscription started.
 pub fn started(to: Recipient<'_>, tier: &str) -> Rendered {

@@ -3,7 +3,19 @@
 //! escaped. No I/O: the API writes the rendered message to the outbox and an email job
 //! delivers it. Optional emails (`notice`) end with the link that turns their kind off.
 
+pub mod alerts;
 pub mod billing;
+
+/// Who an optional email goes to, and its links.
+#[derive(Debug, Clone, Copy)]
+pub struct Recipient<'a> {
+    /// The user's name, when they gave one.
+    pub name: Option<&'a str>,
+    /// The page the email's button opens (the account page, an asset page).
+    pub account_link: &'a str,
+    /// The link that turns this kind of email off.
+    pub unsubscribe_link: &'a str,
+}
 
 /// A message ready to send.
 #[derive(Debug, Clone, PartialEq, Eq)]

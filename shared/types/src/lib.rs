@@ -5,6 +5,7 @@
 //! time parser and the range checks. No I/O: no database, queue, store or network.
 
 pub mod accounts;
+pub mod alerts;
 pub mod billing;
 pub mod calendar;
 pub mod candle;

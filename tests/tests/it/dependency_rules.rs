@@ -25,7 +25,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("kronos-auth", &["kronos-types"]),
     ("kronos-email", &[]),
     ("kronos-hub", &[]),
-    ("kronos-billing", &["kronos-types", "kronos-config", "kronos-db", "kronos-auth", "kronos-email"]),
+    ("kronos-notify", &["kronos-types", "kronos-db", "kronos-auth", "kronos-email"]),
+    ("kronos-billing", &["kronos-types", "kronos-config", "kronos-db", "kronos-email", "kronos-notify"]),
     ("kronos-models", &[]),
     (
         "kronos-scheduler",
@@ -61,6 +62,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "kronos-backtest",
             "kronos-observability",
             "kronos-models",
+            "kronos-notify",
         ],
     ),
     (
@@ -99,6 +101,7 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
     // an HTTP client of the Hub and nothing else
     ("kronos-hub", &["polars", "tch", "diesel", "redis", "object_store", "apalis"]),
     ("kronos-billing", &["polars", "tch", "redis", "object_store", "apalis"]),
+    ("kronos-notify", &["polars", "tch", "redis", "object_store", "apalis", "reqwest"]),
 ];
 
 struct Graph {

@@ -2,6 +2,7 @@
 //! isolated database and Redis key prefix.
 
 mod accounts;
+mod alerts;
 mod api;
 mod authorization;
 mod backtest;

@@ -27,7 +27,7 @@ async fn tables(url: &str) -> i64 {
 async fn migrations_revert_and_reapply() {
     let env = TestEnv::new().await;
     let url = env.config.database_url.clone();
-    assert_eq!(tables(&url).await, 24);
+    assert_eq!(tables(&url).await, 26);
     let conn = AsyncPgConnection::establish(&url).await.unwrap();
     let mut harness = AsyncMigrationHarness::new(conn);
     let reverted = harness.revert_all_migrations(MIGRATIONS).unwrap().len();
@@ -36,7 +36,7 @@ async fn migrations_revert_and_reapply() {
     assert_eq!(tables(&url).await, 0);
     let applied = kronos_db::migrate(&url).await.unwrap();
     assert_eq!(applied.len(), reverted);
-    assert_eq!(tables(&url).await, 24);
+    assert_eq!(tables(&url).await, 26);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -76,6 +76,7 @@ async fn check_constraints_allow_exactly_the_enums_words() {
 
     use diesel::sql_types::Text;
     use kronos_types::{
+        alerts::AlertKind,
         billing::SubscriptionStatus,
         jobs::{JobKind, JobStatus},
         registry::{ModelFamily, ModelSource, ModelStatus},
@@ -96,6 +97,7 @@ async fn check_constraints_allow_exactly_the_enums_words() {
         ("models_status_check", words(ModelStatus::ALL.iter().map(|s| s.as_str()).collect())),
         ("models_source_check", words(ModelSource::ALL.iter().map(|s| s.as_str()).collect())),
         ("subscriptions_status_check", words(SubscriptionStatus::ALL.iter().map(|s| s.as_str()).collect())),
+        ("alerts_kind_check", words(AlertKind::ALL.iter().map(|k| k.as_str()).collect())),
     ];
     for (constraint, expected) in cases {
         let row: Def =

@@ -13,6 +13,7 @@ use kronos_models::{
     kronos::{fill_missing_amount, time_features, RequestWatch, SamplingParams, SeriesRequest},
     Bar, Forecast, ForecastError,
 };
+use kronos_notify::alerts::{ForecastFacts, Watched};
 use kronos_storage::StorageKey;
 use kronos_types::{
     jobs::payload::direction_of, jobs::payload::ForecastDocument, jobs::payload::ForecastRow,
@@ -104,12 +105,45 @@ pub async fn run(ctx: &PoolContext, job: &Claimed) -> Result<Outcome, JobFailure
         size_bytes: stored.size,
         sha256: stored.sha256,
     };
+    let facts = ForecastFacts {
+        job_id: job.id,
+        owner_id: None,
+        model: row.model.clone(),
+        interval: payload.interval,
+        horizon: payload.horizon,
+        prob_up: document.prob_up,
+        expected_return: document.summary.expected_return,
+    };
     let result = PredictionResult { id: job.id, attempt: job.attempts, prediction: row, artifact };
     let committed = ctx.recorder.complete(result).await?;
     if committed {
+        // live forecasts only: a backdated one tells nobody anything new
+        if let (Some(asset_id), None) = (asset_id, as_of) {
+            alert_on(ctx, job, asset_id, facts).await;
+        }
         return Ok(Outcome::Succeeded);
     }
     super::end_unowned(ctx, job).await
+}
+
+/// Evaluates the forecast alerts on the forecast's asset (its owner's rules, or every
+/// rule for the platform's own forecasts).
+async fn alert_on(ctx: &PoolContext, job: &Claimed, asset_id: i64, mut facts: ForecastFacts) {
+    let found = match ctx.pool.get().await {
+        Ok(mut conn) => {
+            let owner = kronos_db::jobs::find(&mut conn, job.id).await.ok().flatten().map(|j| j.owner_id);
+            let symbol = kronos_db::assets::find(&mut conn, asset_id).await.ok().flatten().map(|a| a.symbol);
+            owner.zip(symbol)
+        }
+        Err(_) => None,
+    };
+    match found {
+        Some((owner, symbol)) => {
+            facts.owner_id = owner;
+            crate::notices::after_forecast(ctx, Watched { asset_id, symbol: &symbol }, &facts).await;
+        }
+        None => tracing::warn!(job = %job.id, asset_id, "forecast alerts not evaluated: the job or asset is gone"),
+    }
 }
 
 /// Runs a Kronos request while reporting its decode progress (`path_steps` of

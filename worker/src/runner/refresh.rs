@@ -49,6 +49,11 @@ pub async fn run(ctx: &PoolContext, job: &Claimed) -> Result<Outcome, JobFailure
                 .await?;
         info!(symbol = %asset.symbol, interval = %payload.interval, stored = report.stored,
               quarantined = report.quarantined, error = report.error.as_deref().unwrap_or(""), "series refreshed");
+        // every refresh: a rule made since the last one reads the latest bar too
+        if report.error.is_none() {
+            let watched = kronos_notify::alerts::Watched { asset_id: asset.id, symbol: &asset.symbol };
+            crate::notices::after_refresh(ctx, watched, payload.interval).await;
+        }
         reports.push(report);
         let mut conn = ctx.pool.get().await.map_err(SharedError::from)?;
         jobs::set_progress(&mut conn, job.id, job.attempts, (i + 1) as f32 / targets.len() as f32).await?;

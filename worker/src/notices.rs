@@ -1,0 +1,63 @@
+//! What workers tell users: alert rules evaluated after a refresh stored an asset's
+//! candles and after a forecast of it (`kronos_notify::alerts`). A failure here is
+//! logged and never fails the job that triggered it: the data is stored either way.
+
+use chrono::Utc;
+use kronos_config::Config;
+use kronos_notify::{
+    alerts::{self, ForecastFacts, Watched},
+    Links,
+};
+use kronos_types::Interval;
+use tracing::warn;
+
+use crate::pool::PoolContext;
+
+/// Where alert emails link to and the key their unsubscribe links are signed with.
+#[derive(Debug, Clone)]
+pub struct Notices {
+    public_url: String,
+    key: Option<Vec<u8>>,
+}
+
+impl Notices {
+    /// From the accounts settings (no access-token key: alerts are not evaluated).
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            public_url: config.auth.public_url.clone(),
+            key: config.auth.jwt_keys.first().map(|(_, secret)| secret.expose().as_bytes().to_vec()),
+        }
+    }
+
+    fn links(&self) -> Option<Links<'_>> {
+        self.key.as_deref().map(|key| Links { public_url: &self.public_url, unsubscribe_key: key })
+    }
+}
+
+/// Evaluates the price alerts of `asset` after its `interval` candles were refreshed.
+pub async fn after_refresh(ctx: &PoolContext, asset: Watched<'_>, interval: Interval) {
+    let Some(links) = ctx.notices.links() else { return };
+    let outcome = match ctx.pool.get().await {
+        Ok(mut conn) => {
+            alerts::after_refresh(&mut conn, asset, interval, links, Utc::now()).await.map_err(|e| e.to_string())
+        }
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(error) = outcome {
+        warn!(symbol = asset.symbol, %interval, %error, "price alerts not evaluated");
+    }
+}
+
+/// Evaluates the forecast alerts of `asset` after one of its forecasts.
+pub async fn after_forecast(ctx: &PoolContext, asset: Watched<'_>, forecast: &ForecastFacts) {
+    let Some(links) = ctx.notices.links() else { return };
+    let outcome = match ctx.pool.get().await {
+        Ok(mut conn) => {
+            alerts::after_forecast(&mut conn, asset, forecast, links, Utc::now()).await.map_err(|e| e.to_string())
+        }
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(error) = outcome {
+        warn!(symbol = asset.symbol, job = %forecast.job_id, %error, "forecast alerts not evaluated");
+    }
+}
