@@ -6,6 +6,9 @@ export KRONOS_CACHE="${KRONOS_CACHE:-$HOME/.cache/kronos}"
 export KRONOS_HOME="${KRONOS_HOME:-$KRONOS_CACHE}"
 export KRONOS_TORCH_VENV="${KRONOS_TORCH_VENV:-$KRONOS_CACHE/torch-venv}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$KRONOS_CACHE/target}"
+# CI builds a fresh clone once: incremental caches would only fill the disk (tens of GB
+# for this workspace's test binaries)
+if [ "${CI:-}" = true ]; then export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"; fi
 export LIBTORCH_USE_PYTORCH=1
 export LIBTORCH_BYPASS_VERSION_CHECK="${LIBTORCH_BYPASS_VERSION_CHECK:-0}"
 export PATH="$KRONOS_TORCH_VENV/bin:$HOME/.cargo/bin:$PATH"

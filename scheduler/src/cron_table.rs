@@ -56,7 +56,14 @@ pub fn due_slots(
 }
 
 /// Runs the table every `every`, forever.
-pub async fn run(entries: Vec<Entry>, config: CronConfig, pool: DbPool, signal: DispatchSignal, every: Duration) {
+pub async fn run(
+    entries: Vec<Entry>,
+    config: CronConfig,
+    links: Option<kronos_notify::Links<'_>>,
+    pool: DbPool,
+    signal: DispatchSignal,
+    every: Duration,
+) {
     if entries.is_empty() {
         return std::future::pending().await;
     }
@@ -79,7 +86,8 @@ pub async fn run(entries: Vec<Entry>, config: CronConfig, pool: DbPool, signal: 
             let latest = slots.last().copied();
             for slot in slots {
                 let superseded = task.coalesces() && Some(slot) != latest;
-                match cron_tasks::run_slot(&mut conn, task, slot, superseded, retention).await {
+                let settings = cron_tasks::SlotSettings { retention, links };
+                match cron_tasks::run_slot(&mut conn, task, slot, superseded, settings).await {
                     Ok(SlotOutcome::Enqueued(ids)) => {
                         info!(task = task.as_str(), %slot, jobs = ids.len(), "cron slot ran");
                         if !ids.is_empty() {
@@ -102,6 +110,20 @@ pub async fn run(entries: Vec<Entry>, config: CronConfig, pool: DbPool, signal: 
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn the_default_table_parses_with_the_weekly_digest_on_mondays() {
+        let entries = kronos_config::DEFAULT_CRON
+            .split(';')
+            .map(|e| e.split_once('=').map(|(t, x)| (t.to_owned(), x.to_owned())).unwrap())
+            .collect();
+        let config =
+            CronConfig { entries, catch_up: 24, retention: std::time::Duration::from_secs(1), pool_horizon: 5 };
+        let table = parse(&config).unwrap();
+        let digest = table.iter().find(|e| e.task == CronTask::Digest).unwrap();
+        let next = digest.schedule.after(&Utc.with_ymd_and_hms(2026, 11, 28, 0, 0, 0).unwrap()).next().unwrap();
+        assert_eq!(next, Utc.with_ymd_and_hms(2026, 11, 30, 8, 0, 0).unwrap(), "Monday 08:00 UTC");
+    }
 
     #[test]
     fn catches_up_from_the_last_slot_and_caps_it() {

@@ -31,6 +31,9 @@ pub enum CronTask {
     Retrain,
     /// Delete old forecast documents and stale training checkpoints.
     Cleanup,
+    /// Email the weekly digest to the users who asked for it (in the slot's transaction,
+    /// so once per slot however many schedulers run).
+    Digest,
 }
 
 impl std::str::FromStr for CronTask {
@@ -40,7 +43,10 @@ impl std::str::FromStr for CronTask {
             "verify" => Ok(Self::Verify),
             "retrain" => Ok(Self::Retrain),
             "cleanup" => Ok(Self::Cleanup),
-            other => Err(Error::Config(format!("unknown cron task {other:?}; expected verify, retrain or cleanup"))),
+            "digest" => Ok(Self::Digest),
+            other => {
+                Err(Error::Config(format!("unknown cron task {other:?}; expected verify, retrain, cleanup or digest")))
+            }
         }
     }
 }
@@ -52,6 +58,7 @@ impl CronTask {
             Self::Verify => "verify",
             Self::Retrain => "retrain",
             Self::Cleanup => "cleanup",
+            Self::Digest => "digest",
         }
     }
 
@@ -79,15 +86,23 @@ pub enum SlotOutcome {
     Skipped(String),
 }
 
-/// Records `slot` of `task` and enqueues its jobs in one transaction; `superseded`
-/// records a missed slot that a later one replaces. A cleanup slot's job deletes what
-/// is older than `retention` at the slot.
+/// What slots need besides the time.
+#[derive(Debug, Clone, Copy)]
+pub struct SlotSettings<'a> {
+    /// A cleanup slot's job deletes what is older than this at the slot.
+    pub retention: Duration,
+    /// Where digest emails link to (`None`: no access-token key, no digest).
+    pub links: Option<kronos_notify::Links<'a>>,
+}
+
+/// Records `slot` of `task` and enqueues its jobs (or queues its emails) in one
+/// transaction; `superseded` records a missed slot that a later one replaces.
 pub async fn run_slot(
     conn: &mut AsyncPgConnection,
     task: CronTask,
     slot: DateTime<Utc>,
     superseded: bool,
-    retention: Duration,
+    settings: SlotSettings<'_>,
 ) -> Result<SlotOutcome> {
     conn.transaction::<_, Error, _>(async |conn| {
         if !schedule_runs::claim(conn, task.as_str(), slot).await? {
@@ -102,8 +117,17 @@ pub async fn run_slot(
                 }
                 CronTask::Retrain => SlotOutcome::Enqueued(enqueue_retraining(conn, slot).await?),
                 CronTask::Cleanup => {
-                    SlotOutcome::Enqueued(enqueue_cleanup(conn, slot, retention).await?.into_iter().collect())
+                    SlotOutcome::Enqueued(enqueue_cleanup(conn, slot, settings.retention).await?.into_iter().collect())
                 }
+                CronTask::Digest => match settings.links {
+                    Some(links) => {
+                        let sent = kronos_notify::digest::send_weekly(conn, slot, links)
+                            .await
+                            .map_err(|e| Error::Config(format!("weekly digest: {e}")))?;
+                        SlotOutcome::Skipped(format!("{sent} digests queued"))
+                    }
+                    None => SlotOutcome::Skipped("no access-token key to sign unsubscribe links".into()),
+                },
             }
         };
         let (job, note) = match &outcome {

@@ -34,11 +34,16 @@ async fn main() -> anyhow::Result<()> {
     let reconciler = Reconciler::new(pool.clone(), transport, config.queue.clone(), signal.clone(), metrics);
     info!(intervals = ?config.refresh.intervals, cron = ?config.cron.entries, "cron");
     let tick = Duration::from_secs(1);
+    // digest emails' links and the key their unsubscribe tokens are signed with
+    let links = config.auth.jwt_keys.first().map(|(_, key)| kronos_notify::Links {
+        public_url: &config.auth.public_url,
+        unsubscribe_key: key.expose().as_bytes(),
+    });
     let wake = signal.clone();
     tokio::select! {
         _ = kronos_db::notifications::listen_for_jobs(config.database_url.clone(), move || wake.wake()) => {}
         _ = refresh_cron::run(config.refresh.clone(), pool.clone(), signal.clone(), Duration::from_secs(10)) => {}
-        _ = cron_table::run(table, config.cron.clone(), pool.clone(), signal.clone(), tick) => {}
+        _ = cron_table::run(table, config.cron.clone(), links, pool.clone(), signal.clone(), tick) => {}
         _ = pool_forecasts::run(pool.clone(), signal, config.refresh.settle, config.cron.pool_horizon, Duration::from_secs(10)) => {}
         _ = billing_review::run(&config, pool, Duration::from_secs(60)) => {}
         _ = dispatcher.run() => {}

@@ -10,7 +10,10 @@ use std::{sync::Arc, time::Instant};
 use apalis::prelude::{BoxDynError, Data};
 use kronos_db::jobs;
 use kronos_queue::backoff;
-use kronos_types::{jobs::JobKind, jobs::JobRef};
+use kronos_types::{
+    accounts::EmailKind,
+    jobs::{JobKind, JobRef, JobStatus},
+};
 use tracing::{debug, info, warn, Instrument};
 
 use crate::{
@@ -52,7 +55,12 @@ pub async fn handle(job: JobRef, ctx: Data<Arc<PoolContext>>) -> Result<(), BoxD
         ctx.metrics.job_outcomes.with_label_values(&[claimed.kind.as_str(), &device, outcome]).inc();
         ctx.metrics.job_duration.with_label_values(&[claimed.kind.as_str(), outcome]).observe(elapsed.as_secs_f64());
         match result {
-            Ok(Outcome::Succeeded) => debug!(duration_ms = elapsed.as_millis() as u64, "job succeeded"),
+            Ok(Outcome::Succeeded) => {
+                debug!(duration_ms = elapsed.as_millis() as u64, "job succeeded");
+                if EmailKind::of_job(claimed.kind).is_some() {
+                    crate::notices::job_ended(&ctx, claimed.id, claimed.kind, None).await;
+                }
+            }
             Ok(other) => info!(outcome = ?other, "job ended without results"),
             Err(failure) => {
                 let delay = backoff::delay(claimed.attempts as u32, ctx.queue.retry_base, ctx.queue.retry_max);
@@ -67,6 +75,10 @@ pub async fn handle(job: JobRef, ctx: Data<Arc<PoolContext>>) -> Result<(), BoxD
                 )
                 .await?;
                 warn!(error = %failure.message, attempt = claimed.attempts, new_status = ?status, "job attempt failed");
+                if status == Some(JobStatus::Failed) && EmailKind::of_job(claimed.kind).is_some() {
+                    drop(conn);
+                    crate::notices::job_ended(&ctx, claimed.id, claimed.kind, Some(&failure.message)).await;
+                }
             }
         }
         Ok(())

@@ -1,5 +1,6 @@
 //! What workers tell users: alert rules evaluated after a refresh stored an asset's
-//! candles and after a forecast of it (`kronos_notify::alerts`). A failure here is
+//! candles and after a forecast of it (`kronos_notify::alerts`), and that a job of
+//! theirs finished or failed (`kronos_notify::jobs`, when they asked). A failure here is
 //! logged and never fails the job that triggered it: the data is stored either way.
 
 use chrono::Utc;
@@ -45,6 +46,21 @@ pub async fn after_refresh(ctx: &PoolContext, asset: Watched<'_>, interval: Inte
     };
     if let Err(error) = outcome {
         warn!(symbol = asset.symbol, %interval, %error, "price alerts not evaluated");
+    }
+}
+
+/// Tells the owner of `job` that it succeeded (`error` `None`) or failed for good, if
+/// they asked for that kind.
+pub async fn job_ended(ctx: &PoolContext, job: uuid::Uuid, kind: kronos_types::jobs::JobKind, error: Option<&str>) {
+    let Some(links) = ctx.notices.links() else { return };
+    let outcome = match ctx.pool.get().await {
+        Ok(mut conn) => {
+            kronos_notify::jobs::job_ended(&mut conn, job, kind, error, links).await.map_err(|e| e.to_string())
+        }
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(error) = outcome {
+        warn!(%job, %error, "job notification not sent");
     }
 }
 

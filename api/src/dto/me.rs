@@ -106,7 +106,8 @@ pub struct UpdateMe {
     /// Sectors of interest (at most 20, each 1 to 50 characters).
     #[serde(default)]
     pub preferred_sectors: Option<Vec<String>>,
-    /// Email kinds to turn on or off (`job_notifications`, `alerts`, `billing`, `newsletter`;
+    /// Email kinds to turn on or off (`alerts`, `billing`, `prediction_jobs`, `training_jobs`,
+    /// `backtest_jobs`, `evaluation_jobs`, `weekly_digest`, `newsletter`;
     /// account emails always go).
     #[serde(default)]
     pub notifications: Option<BTreeMap<String, bool>>,

@@ -181,7 +181,7 @@ pub struct RefreshSchedule {
 pub struct CronConfig {
     /// `(task, expression)` pairs (`KRONOS_CRON`: `task=expr;task=expr`, expressions
     /// with seconds: `sec min hour day month weekday`; empty: no entries). Default
-    /// `verify=0 5 * * * *;retrain=0 0 2 * * *;cleanup=0 30 3 * * *` (UTC).
+    /// `verify=0 5 * * * *;retrain=0 0 2 * * *;cleanup=0 30 3 * * *;digest=0 0 8 * * Mon` (UTC).
     pub entries: Vec<(String, String)>,
     /// Most missed slots of a task caught up after an outage (`KRONOS_CRON_CATCHUP`, 24).
     pub catch_up: usize,
@@ -193,7 +193,7 @@ pub struct CronConfig {
 }
 
 /// The default cron table.
-pub const DEFAULT_CRON: &str = "verify=0 5 * * * *;retrain=0 0 2 * * *;cleanup=0 30 3 * * *";
+pub const DEFAULT_CRON: &str = "verify=0 5 * * * *;retrain=0 0 2 * * *;cleanup=0 30 3 * * *;digest=0 0 8 * * Mon";
 
 impl CronConfig {
     /// Reads the cron table (expressions are checked by the scheduler, which parses them).

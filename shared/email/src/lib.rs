@@ -5,6 +5,8 @@
 
 pub mod alerts;
 pub mod billing;
+pub mod digest;
+pub mod jobs;
 
 /// Who an optional email goes to, and its links.
 #[derive(Debug, Clone, Copy)]
@@ -60,7 +62,7 @@ fn page(title: &str, paragraphs: &[String], link: &str, button: &str, after: &st
 }
 
 /// The greeting: the user's name when they gave one.
-fn greeting(name: Option<&str>) -> String {
+pub(crate) fn greeting(name: Option<&str>) -> String {
     match name.map(str::trim).filter(|n| !n.is_empty()) {
         Some(name) => format!("Hello {name},"),
         None => "Hello,".to_owned(),

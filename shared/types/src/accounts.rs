@@ -120,8 +120,16 @@ word_enum!(
         Verification => "verification",
         /// The link that resets a password (always sent).
         PasswordReset => "password_reset",
-        /// Job finished or failed (opt-out).
-        JobNotifications => "job_notifications",
+        /// A prediction job of the user's finished or failed (opt-in).
+        PredictionJobs => "prediction_jobs",
+        /// A training job of the user's finished or failed (opt-in).
+        TrainingJobs => "training_jobs",
+        /// A backtest job of the user's finished or failed (opt-in).
+        BacktestJobs => "backtest_jobs",
+        /// An evaluation job of the user's finished or failed (opt-in).
+        EvaluationJobs => "evaluation_jobs",
+        /// A weekly summary of the user's verified forecasts beside naive (opt-in).
+        WeeklyDigest => "weekly_digest",
         /// Price and accuracy alerts (opt-out).
         Alerts => "alerts",
         /// Subscription started, changed or ending, and failed payments (opt-out).
@@ -137,9 +145,22 @@ impl EmailKind {
         !matches!(self, Self::Verification | Self::PasswordReset)
     }
 
-    /// Whether it is sent when the user has not said.
+    /// Whether it is sent when the user has not said: account, billing and alert emails
+    /// are; job notifications, the digest and news wait for the user to ask.
     pub fn default_on(self) -> bool {
-        !matches!(self, Self::Newsletter)
+        matches!(self, Self::Verification | Self::PasswordReset | Self::Alerts | Self::Billing)
+    }
+
+    /// The notification kind of a job kind's outcome, for the kinds users submit.
+    pub fn of_job(kind: crate::jobs::JobKind) -> Option<Self> {
+        use crate::jobs::JobKind;
+        match kind {
+            JobKind::Prediction => Some(Self::PredictionJobs),
+            JobKind::Training => Some(Self::TrainingJobs),
+            JobKind::Backtest => Some(Self::BacktestJobs),
+            JobKind::Evaluation => Some(Self::EvaluationJobs),
+            _ => None,
+        }
     }
 
     /// Whether a user whose preferences are `preferences` (`{kind: bool}`) gets it.

@@ -11,7 +11,7 @@ use chrono::Utc;
 use kronos_db::{
     assets, candles,
     jobs::{self, NewJob},
-    model_pools, models,
+    model_pools, models, users,
 };
 use kronos_scheduler::pool_forecasts;
 use kronos_tests::{
@@ -195,6 +195,27 @@ async fn price_and_forecast_alerts_fire_once_by_email() {
     let events = events["events"].as_array().unwrap();
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(events[0]["source"], format!("prediction:{}", first[0]));
+
+    // Bob asked to hear when his predictions finish (Ann did not: her forecast above
+    // sent her nothing): one email, linking his history
+    let preferences = json!({"prediction_jobs": true});
+    let change =
+        users::ProfileChange { notification_preferences: Some(preferences), ..users::ProfileChange::default() };
+    users::update_profile(&mut conn, bob.id, &change).await.unwrap();
+    let (status, created) = api
+        .send_with(
+            &bob.client(),
+            "POST",
+            "/v1/predictions",
+            Some(&json!({"symbol": "BTCUSDT", "interval": "1d", "horizon": 2, "model": "naive"})),
+        )
+        .await;
+    assert_eq!(status, 202, "{created}");
+    let job_id = created["job"]["id"].as_str().unwrap().to_owned();
+    wait_for_job(&api, job_id.parse().unwrap()).await;
+    let mail = smtp::wait_for(&bob.email, 1, MAIL_WAIT).await;
+    assert_eq!(mail[0].subject, "Kronos: your prediction is ready");
+    assert!(mail[0].text.contains(&job_id) && mail[0].text.contains("/history"), "{}", mail[0].text);
 
     // rules can be changed and deleted by their owner
     let (status, changed) = api

@@ -30,7 +30,15 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("kronos-models", &[]),
     (
         "kronos-scheduler",
-        &["kronos-types", "kronos-config", "kronos-db", "kronos-queue", "kronos-observability", "kronos-billing"],
+        &[
+            "kronos-types",
+            "kronos-config",
+            "kronos-db",
+            "kronos-queue",
+            "kronos-observability",
+            "kronos-billing",
+            "kronos-notify",
+        ],
     ),
     (
         "kronos-api",

@@ -121,7 +121,7 @@ async fn retraining_slots_fine_tune_production_versions_once_and_cleanup_jobs_de
 
     let slot = Utc::now();
     let SlotOutcome::Enqueued(ids) =
-        cron_tasks::run_slot(&mut conn, CronTask::Retrain, slot, false, ninety_days).await.unwrap()
+        cron_tasks::run_slot(&mut conn, CronTask::Retrain, slot, false, slot_settings(ninety_days)).await.unwrap()
     else {
         panic!("the slot was not run")
     };
@@ -135,12 +135,12 @@ async fn retraining_slots_fine_tune_production_versions_once_and_cleanup_jobs_de
     assert_eq!(payload["steps"], 300);
     // the same slot again (another scheduler) does nothing; a superseded slot is noted
     assert_eq!(
-        cron_tasks::run_slot(&mut conn, CronTask::Retrain, slot, false, ninety_days).await.unwrap(),
+        cron_tasks::run_slot(&mut conn, CronTask::Retrain, slot, false, slot_settings(ninety_days)).await.unwrap(),
         SlotOutcome::Taken
     );
     let earlier = slot - chrono::Duration::days(1);
     assert!(matches!(
-        cron_tasks::run_slot(&mut conn, CronTask::Retrain, earlier, true, ninety_days).await.unwrap(),
+        cron_tasks::run_slot(&mut conn, CronTask::Retrain, earlier, true, slot_settings(ninety_days)).await.unwrap(),
         SlotOutcome::Skipped(_)
     ));
     assert_eq!(
@@ -166,7 +166,7 @@ async fn retraining_slots_fine_tune_production_versions_once_and_cleanup_jobs_de
     // the slot only enqueues a cleanup job; a worker deletes
     let now = Utc::now();
     let SlotOutcome::Enqueued(ids) =
-        cron_tasks::run_slot(&mut conn, CronTask::Cleanup, now, false, ninety_days).await.unwrap()
+        cron_tasks::run_slot(&mut conn, CronTask::Cleanup, now, false, slot_settings(ninety_days)).await.unwrap()
     else {
         panic!("the cleanup slot enqueued nothing")
     };
@@ -246,4 +246,8 @@ async fn inserting_jobs_notifies_listening_dispatchers() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     listener.abort();
+}
+
+fn slot_settings(retention: chrono::Duration) -> kronos_scheduler::cron_tasks::SlotSettings<'static> {
+    kronos_scheduler::cron_tasks::SlotSettings { retention, links: None }
 }

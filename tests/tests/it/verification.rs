@@ -6,12 +6,13 @@ use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
 use diesel_async::RunQueryDsl;
-use kronos_db::{assets, jobs, jobs::NewJob, predictions, predictions::Prediction};
+use kronos_db::{assets, jobs, jobs::NewJob, predictions, predictions::Prediction, users};
+use kronos_scheduler::cron_tasks::{self, CronTask, SlotOutcome};
 use kronos_tests::{
     accounts::create_user,
     http::TestApi,
     process::{run_to_end, Proc},
-    TestEnv,
+    smtp, TestEnv,
 };
 use kronos_types::{
     accounts::{Role, Tier},
@@ -97,7 +98,9 @@ async fn verification_matches_hand_computed_accuracy() {
     let env = TestEnv::new().await;
     import_series(&env);
     // after day 3 (close 102): actual 103, 104, 105
-    let owner = create_user(&env, "owner", Role::User, Tier::Pro, true).await;
+    // an address of this run only: the SMTP server's maildir outlives a test
+    let name = format!("owner-{}", &Uuid::new_v4().simple().to_string()[..8]);
+    let owner = create_user(&env, &name, Role::User, Tier::Pro, true).await;
     let as_owner = owner.client();
     predict(&env, owner.id, "ver-model", 3, &[(104.0, 102.0, 106.0), (103.0, 103.5, 104.5), (106.0, 100.0, 104.0)])
         .await;
@@ -191,4 +194,30 @@ async fn verification_matches_hand_computed_accuracy() {
     assert_eq!(api.get("/v1/accuracy?asset=NOPE").await.0, 404);
     let (status, answer) = api.post_json("/v1/verifications", &json!({"limit": 0})).await;
     assert_eq!((status, answer["error"]["field"].as_str()), (422, Some("limit")), "{answer}");
+
+    // the weekly digest: the owner asks for it; the Monday slot after those forecasts
+    // emails the week's verified forecasts beside naive, once however often it runs
+    let pool = kronos_db::pool(&env.config.database_url, 1).unwrap();
+    let mut conn = pool.get().await.unwrap();
+    let change = users::ProfileChange {
+        notification_preferences: Some(json!({"weekly_digest": true})),
+        ..users::ProfileChange::default()
+    };
+    users::update_profile(&mut conn, owner.id, &change).await.unwrap();
+    let key = env.config.auth.jwt_keys[0].1.expose().as_bytes().to_vec();
+    let links = kronos_notify::Links { public_url: &env.config.auth.public_url, unsubscribe_key: &key };
+    let settings = cron_tasks::SlotSettings { retention: chrono::Duration::days(90), links: Some(links) };
+    let monday = Utc.with_ymd_and_hms(2024, 1, 8, 8, 0, 0).unwrap();
+    let ran = cron_tasks::run_slot(&mut conn, CronTask::Digest, monday, false, settings).await.unwrap();
+    assert_eq!(ran, SlotOutcome::Skipped("1 digests queued".into()));
+    let again = cron_tasks::run_slot(&mut conn, CronTask::Digest, monday, false, settings).await.unwrap();
+    assert_eq!(again, SlotOutcome::Taken, "a slot runs once");
+    let mail = smtp::wait_for(&owner.email, 1, Duration::from_secs(30)).await;
+    assert_eq!(mail[0].subject, "Kronos: your forecasts this week (1 models)");
+    assert!(
+        mail[0].text.contains("ver-model: 2 verified forecasts; MAE 1.4000 against naive 1.8000 (beats naive)"),
+        "{}",
+        mail[0].text
+    );
+    assert!(mail[0].text.contains(".weekly_digest."), "its unsubscribe link: {}", mail[0].text);
 }
