@@ -125,7 +125,20 @@ async fn price_and_forecast_alerts_fire_once_by_email() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(smtp::messages_to(&ann.email).len(), 1, "one email for one crossing");
 
-    // another user's rule is a 404, whatever the method; the limit of the tier holds
+    // a change is checked like a new rule
+    for (body, field) in [
+        (json!({"threshold": 0.0}), "threshold"),
+        (json!({"cooldown_secs": 10}), "cooldown_secs"),
+        (json!({"enabled": "yes"}), "enabled"),
+    ] {
+        let (status, answer) =
+            api.send_with(&ann.client(), "PATCH", &format!("/v1/alerts/{rule_id}"), Some(&body)).await;
+        assert_eq!((status, answer["error"]["field"].as_str()), (422, Some(field)), "{body}: {answer}");
+    }
+    let (status, answer) = api.send_with(&ann.client(), "GET", "/v1/alerts/abc", None).await;
+    assert_eq!((status, answer["error"]["field"].as_str()), (422, Some("id")), "{answer}");
+
+    // another user's rule is a 404, whatever the method
     for (method, path) in [
         ("GET", format!("/v1/alerts/{rule_id}")),
         ("PATCH", format!("/v1/alerts/{rule_id}")),
@@ -166,10 +179,16 @@ async fn price_and_forecast_alerts_fire_once_by_email() {
     // two schedulers at the same moment: one job per member and bar
     let settle = chrono::Duration::seconds(30);
     let now = Utc::now();
-    let first = pool_forecasts::enqueue_due(&mut conn, now, settle, 3, &mut Vec::new()).await.unwrap();
     let mut other = pool.get().await.unwrap();
-    let second = pool_forecasts::enqueue_due(&mut other, now, settle, 3, &mut Vec::new()).await.unwrap();
-    assert_eq!((first.len(), second.len()), (1, 0), "one job per member per bar");
+    let (mut memo_a, mut memo_b) = (Vec::new(), Vec::new());
+    let (a, b) = tokio::join!(
+        pool_forecasts::enqueue_due(&mut conn, now, settle, 3, &mut memo_a),
+        pool_forecasts::enqueue_due(&mut other, now, settle, 3, &mut memo_b),
+    );
+    let first: Vec<Uuid> = a.unwrap().into_iter().chain(b.unwrap()).collect();
+    assert_eq!(first.len(), 1, "one job per member per bar, however many schedulers");
+    let later = pool_forecasts::enqueue_due(&mut other, now + chrono::Duration::minutes(5), settle, 3, &mut memo_b);
+    assert!(later.await.unwrap().is_empty(), "the same bar later: nothing");
     api.state.signal.wake();
     wait_for_job(&api, first[0]).await;
     let job = jobs::find(&mut conn, first[0]).await.unwrap().unwrap();
