@@ -14,6 +14,7 @@ pub mod heavy;
 pub mod large_json;
 pub mod live;
 pub mod openapi;
+pub mod request_id;
 pub mod responses;
 pub mod routes;
 pub mod server;

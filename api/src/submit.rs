@@ -59,6 +59,7 @@ pub async fn submit(
         limit: caller.tier.daily_limit(metric),
     });
     let mut new = new.owned(caller.user_id, charge);
+    new.request_id = crate::request_id::of(headers);
     if let Some(key) = idempotency_key(headers)? {
         new.idempotency_key = Some(key);
         new.request_hash = Some(canonical_hash(body));

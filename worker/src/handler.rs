@@ -24,7 +24,13 @@ use crate::{
 /// Handles one delivery of a job.
 pub async fn handle(job: JobRef, ctx: Data<Arc<PoolContext>>) -> Result<(), BoxDynError> {
     let ctx: Arc<PoolContext> = ctx.0.clone();
-    let span = tracing::info_span!("job", job.id = %job.id, job.kind = tracing::field::Empty, device = %ctx.device);
+    let span = tracing::info_span!(
+        "job",
+        job.id = %job.id,
+        job.kind = tracing::field::Empty,
+        request_id = tracing::field::Empty,
+        device = %ctx.device
+    );
     async move {
         let device = ctx.device.to_string();
         let claimed = ctx.recorder.claim(job.id).await?;
@@ -33,6 +39,9 @@ pub async fn handle(job: JobRef, ctx: Data<Arc<PoolContext>>) -> Result<(), BoxD
             return Ok(());
         };
         tracing::Span::current().record("job.kind", claimed.kind.as_str());
+        if let Some(request) = &claimed.request_id {
+            tracing::Span::current().record("request_id", request.as_str());
+        }
         let started = Instant::now();
         let result = match claimed.kind {
             JobKind::Prediction => runner::prediction::run(&ctx, &claimed).await,

@@ -98,6 +98,7 @@ diesel::table! {
         started_at -> Nullable<Timestamptz>,
         finished_at -> Nullable<Timestamptz>,
         result -> Nullable<Jsonb>,
+        request_id -> Nullable<Text>,
     }
 }
 

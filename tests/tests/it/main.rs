@@ -29,6 +29,7 @@ mod prediction_flow;
 mod quality;
 mod quotas;
 mod refresh;
+mod request_ids;
 mod scheduler;
 mod slow_clients;
 mod training;

@@ -31,6 +31,9 @@ pub struct Claimed {
     /// Most attempts.
     #[diesel(sql_type = Integer)]
     pub max_attempts: i32,
+    /// The `X-Request-Id` of the request that made it.
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    pub request_id: Option<String>,
 }
 
 /// Moves a job to `running` for `worker`, only from `queued`/`retrying` and only when no
@@ -54,7 +57,7 @@ pub async fn claim_many(
                       WHERE id = ANY($1) AND status IN ('queued', 'retrying') AND NOT cancel_requested
                       ORDER BY id FOR UPDATE)
            AND status IN ('queued', 'retrying') AND NOT cancel_requested
-         RETURNING id, kind, payload::text AS payload, attempts, max_attempts",
+         RETURNING id, kind, payload::text AS payload, attempts, max_attempts, request_id",
     )
     .bind::<Array<SqlUuid>, _>(ids)
     .bind::<Text, _>(worker)

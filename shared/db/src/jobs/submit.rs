@@ -49,6 +49,8 @@ pub struct NewJob {
     pub max_attempts: i32,
     /// What it costs against its owner's daily quota (`None`: nothing).
     pub charge: Option<Charge>,
+    /// The `X-Request-Id` of the request that made it.
+    pub request_id: Option<String>,
 }
 
 impl NewJob {
@@ -65,6 +67,7 @@ impl NewJob {
             priority: 0,
             max_attempts,
             charge: None,
+            request_id: None,
         }
     }
 
@@ -101,6 +104,7 @@ struct JobRow<'a> {
     batch_id: Option<Uuid>,
     priority: i16,
     max_attempts: i32,
+    request_id: Option<&'a str>,
 }
 
 impl<'a> From<&'a NewJob> for JobRow<'a> {
@@ -115,6 +119,7 @@ impl<'a> From<&'a NewJob> for JobRow<'a> {
             batch_id: job.batch_id,
             priority: job.priority,
             max_attempts: job.max_attempts,
+            request_id: job.request_id.as_deref(),
         }
     }
 }
