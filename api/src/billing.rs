@@ -33,12 +33,6 @@ pub fn stripe(state: &AppState) -> Result<&StripeBilling, ApiError> {
     state.billing.as_ref().ok_or_else(ApiError::billing_disabled)
 }
 
-/// The links billing emails carry.
-pub fn links(state: &AppState) -> Result<(String, Vec<u8>), ApiError> {
-    let key = state.config.auth.jwt_keys.first().ok_or_else(ApiError::internal)?;
-    Ok((state.config.auth.public_url.clone(), key.1.expose().as_bytes().to_vec()))
-}
-
 /// The user's Stripe customer, made on first use.
 pub async fn customer(state: &AppState, user: &User) -> Result<String, ApiError> {
     let stripe = stripe(state)?;
@@ -68,7 +62,7 @@ pub async fn handle(state: &AppState, event: &Event) -> Result<Outcome, ApiError
         rows::event_processed(&mut conn, &event.id).await?;
         return Ok(Outcome::Ignored);
     };
-    let (public_url, key) = links(state)?;
+    let links = Links::from_auth(&state.config.auth).ok_or_else(ApiError::internal)?;
     let grace = Duration::from_std(state.config.billing.grace).unwrap_or(Duration::days(7));
     let event = event.clone();
     conn.transaction::<_, ApiError, _>(async move |conn| {
@@ -80,7 +74,6 @@ pub async fn handle(state: &AppState, event: &Event) -> Result<Outcome, ApiError
             return Ok(());
         };
         let paid_tier = sub.price_id.as_deref().and_then(|p| stripe.config().tier_of_price(p));
-        let links = Links { public_url: &public_url, unsubscribe_key: &key };
         let applied = grant::apply_stripe(conn, &user, &sub, paid_tier, grace, links, Utc::now()).await?;
         if event.event_type.starts_with("invoice.") {
             if let Some(status) = event.invoice_status() {

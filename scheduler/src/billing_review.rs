@@ -13,11 +13,10 @@ use tracing::{info, warn};
 
 /// Reviews due subscriptions every `every`, forever (nothing when billing is off).
 pub async fn run(config: &Config, pool: DbPool, every: Duration) {
-    let Some(key) = config.auth.jwt_keys.first().filter(|_| config.billing.enabled()) else {
+    let Some(links) = Links::from_auth(&config.auth).filter(|_| config.billing.enabled()) else {
         return std::future::pending().await;
     };
     let grace = chrono::Duration::from_std(config.billing.grace).unwrap_or_else(|_| chrono::Duration::days(7));
-    let links = Links { public_url: &config.auth.public_url, unsubscribe_key: key.1.expose().as_bytes() };
     let mut tick = tokio::time::interval(every);
     loop {
         tick.tick().await;

@@ -35,10 +35,7 @@ async fn main() -> anyhow::Result<()> {
     info!(intervals = ?config.refresh.intervals, cron = ?config.cron.entries, "cron");
     let tick = Duration::from_secs(1);
     // digest emails' links and the key their unsubscribe tokens are signed with
-    let links = config.auth.jwt_keys.first().map(|(_, key)| kronos_notify::Links {
-        public_url: &config.auth.public_url,
-        unsubscribe_key: key.expose().as_bytes(),
-    });
+    let links = kronos_notify::Links::from_auth(&config.auth);
     let wake = signal.clone();
     tokio::select! {
         _ = kronos_db::notifications::listen_for_jobs(config.database_url.clone(), move || wake.wake()) => {}

@@ -10,10 +10,7 @@ use std::{sync::Arc, time::Instant};
 use apalis::prelude::{BoxDynError, Data};
 use kronos_db::jobs;
 use kronos_queue::backoff;
-use kronos_types::{
-    accounts::EmailKind,
-    jobs::{JobKind, JobRef, JobStatus},
-};
+use kronos_types::jobs::{JobKind, JobRef, JobStatus};
 use tracing::{debug, info, warn, Instrument};
 
 use crate::{
@@ -66,9 +63,7 @@ pub async fn handle(job: JobRef, ctx: Data<Arc<PoolContext>>) -> Result<(), BoxD
         match result {
             Ok(Outcome::Succeeded) => {
                 debug!(duration_ms = elapsed.as_millis() as u64, "job succeeded");
-                if EmailKind::of_job(claimed.kind).is_some() {
-                    crate::notices::job_ended(&ctx, claimed.id, claimed.kind, None).await;
-                }
+                crate::notices::job_ended(&ctx, &claimed, None).await;
             }
             Ok(other) => info!(outcome = ?other, "job ended without results"),
             Err(failure) => {
@@ -84,9 +79,9 @@ pub async fn handle(job: JobRef, ctx: Data<Arc<PoolContext>>) -> Result<(), BoxD
                 )
                 .await?;
                 warn!(error = %failure.message, attempt = claimed.attempts, new_status = ?status, "job attempt failed");
-                if status == Some(JobStatus::Failed) && EmailKind::of_job(claimed.kind).is_some() {
+                if status == Some(JobStatus::Failed) {
                     drop(conn);
-                    crate::notices::job_ended(&ctx, claimed.id, claimed.kind, Some(&failure.message)).await;
+                    crate::notices::job_ended(&ctx, &claimed, Some(&failure.message)).await;
                 }
             }
         }

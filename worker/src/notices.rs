@@ -5,33 +5,29 @@
 
 use chrono::Utc;
 use kronos_config::Config;
+use kronos_db::jobs::Claimed;
 use kronos_notify::{
     alerts::{self, ForecastFacts, Watched},
     Links,
 };
-use kronos_types::Interval;
+use kronos_types::{accounts::EmailKind, Interval};
 use tracing::warn;
 
 use crate::pool::PoolContext;
 
-/// Where alert emails link to and the key their unsubscribe links are signed with.
+/// Where emails link to and the key their unsubscribe links are signed with: the
+/// accounts settings (no access-token key: nothing optional is sent).
 #[derive(Debug, Clone)]
-pub struct Notices {
-    public_url: String,
-    key: Option<Vec<u8>>,
-}
+pub struct Notices(kronos_config::AuthConfig);
 
 impl Notices {
-    /// From the accounts settings (no access-token key: alerts are not evaluated).
+    /// From the configuration.
     pub fn from_config(config: &Config) -> Self {
-        Self {
-            public_url: config.auth.public_url.clone(),
-            key: config.auth.jwt_keys.first().map(|(_, secret)| secret.expose().as_bytes().to_vec()),
-        }
+        Self(config.auth.clone())
     }
 
     fn links(&self) -> Option<Links<'_>> {
-        self.key.as_deref().map(|key| Links { public_url: &self.public_url, unsubscribe_key: key })
+        Links::from_auth(&self.0)
     }
 }
 
@@ -50,17 +46,19 @@ pub async fn after_refresh(ctx: &PoolContext, asset: Watched<'_>, interval: Inte
 }
 
 /// Tells the owner of `job` that it succeeded (`error` `None`) or failed for good, if
-/// they asked for that kind.
-pub async fn job_ended(ctx: &PoolContext, job: uuid::Uuid, kind: kronos_types::jobs::JobKind, error: Option<&str>) {
+/// they asked for that kind; the platform's own jobs and kinds nobody submits cost
+/// nothing.
+pub async fn job_ended(ctx: &PoolContext, job: &Claimed, error: Option<&str>) {
+    let (Some(owner), Some(_)) = (job.owner_id, EmailKind::of_job(job.kind)) else { return };
     let Some(links) = ctx.notices.links() else { return };
     let outcome = match ctx.pool.get().await {
-        Ok(mut conn) => {
-            kronos_notify::jobs::job_ended(&mut conn, job, kind, error, links).await.map_err(|e| e.to_string())
-        }
+        Ok(mut conn) => kronos_notify::jobs::job_ended(&mut conn, job.id, job.kind, owner, error, links)
+            .await
+            .map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),
     };
     if let Err(error) = outcome {
-        warn!(%job, %error, "job notification not sent");
+        warn!(job = %job.id, %error, "job notification not sent");
     }
 }
 

@@ -282,18 +282,6 @@ fn found(n: usize, id: i64) -> Result<()> {
     }
 }
 
-/// The owner of job `job_id` (one query), if the job has one.
-pub async fn owner_of_job(conn: &mut AsyncPgConnection, job_id: uuid::Uuid) -> Result<Option<User>> {
-    use crate::schema::jobs;
-    Ok(jobs::table
-        .inner_join(users::table.on(jobs::owner_id.eq(users::id.nullable())))
-        .filter(jobs::id.eq(job_id))
-        .select(User::as_select())
-        .first(conn)
-        .await
-        .optional()?)
-}
-
 /// Active users who turned optional email kind `kind` on (`{kind: true}` in their
 /// preferences), by id.
 pub async fn opted_in(conn: &mut AsyncPgConnection, kind: &str) -> Result<Vec<User>> {

@@ -18,17 +18,18 @@ fn page(kind: JobKind) -> &'static str {
     }
 }
 
-/// Emails the owner of job `id` (of `job_kind`) that it succeeded (`error` `None`) or
+/// Emails `owner` that their job `id` (of `job_kind`) succeeded (`error` `None`) or
 /// failed for good, when they asked for this kind of job; whether an email was queued.
 pub async fn job_ended(
     conn: &mut AsyncPgConnection,
     id: Uuid,
     job_kind: JobKind,
+    owner: i64,
     error: Option<&str>,
     links: Links<'_>,
 ) -> Result<bool> {
     let Some(kind) = EmailKind::of_job(job_kind) else { return Ok(false) };
-    let Some(user) = users::owner_of_job(conn, id).await? else { return Ok(false) };
+    let Some(user) = users::find(conn, owner).await? else { return Ok(false) };
     let what = job_kind.as_str();
     let id = id.to_string();
     let link = links.page(page(job_kind));

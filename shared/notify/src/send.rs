@@ -20,7 +20,14 @@ pub struct Links<'a> {
     pub unsubscribe_key: &'a [u8],
 }
 
-impl Links<'_> {
+impl<'a> Links<'a> {
+    /// The links of the accounts settings: the public address and the current access-token
+    /// key (`None` without a key: nothing optional can be sent).
+    pub fn from_auth(auth: &'a kronos_config::AuthConfig) -> Option<Self> {
+        let (_, key) = auth.jwt_keys.first()?;
+        Some(Self { public_url: &auth.public_url, unsubscribe_key: key.expose().as_bytes() })
+    }
+
     /// `public_url` + `path`.
     pub fn page(&self, path: &str) -> String {
         format!("{}{path}", self.public_url)

@@ -25,7 +25,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("kronos-auth", &["kronos-types"]),
     ("kronos-email", &[]),
     ("kronos-hub", &[]),
-    ("kronos-notify", &["kronos-types", "kronos-db", "kronos-auth", "kronos-email"]),
+    ("kronos-notify", &["kronos-types", "kronos-config", "kronos-db", "kronos-auth", "kronos-email"]),
     ("kronos-billing", &["kronos-types", "kronos-config", "kronos-db", "kronos-email", "kronos-notify"]),
     ("kronos-models", &[]),
     (

@@ -107,7 +107,7 @@ pub async fn run(ctx: &PoolContext, job: &Claimed) -> Result<Outcome, JobFailure
     };
     let facts = ForecastFacts {
         job_id: job.id,
-        owner_id: None,
+        owner_id: job.owner_id,
         model: row.model.clone(),
         interval: payload.interval,
         horizon: payload.horizon,
@@ -117,33 +117,14 @@ pub async fn run(ctx: &PoolContext, job: &Claimed) -> Result<Outcome, JobFailure
     let result = PredictionResult { id: job.id, attempt: job.attempts, prediction: row, artifact };
     let committed = ctx.recorder.complete(result).await?;
     if committed {
-        // live forecasts only: a backdated one tells nobody anything new
-        if let (Some(asset_id), None) = (asset_id, as_of) {
-            alert_on(ctx, job, asset_id, facts).await;
+        // live forecasts of stored series only: a backdated one tells nobody anything new
+        if let (SeriesSource::Stored { symbol, asset_id, .. }, None) = (&payload.series, as_of) {
+            let asset = Watched { asset_id: *asset_id, symbol };
+            crate::notices::after_forecast(ctx, asset, &facts).await;
         }
         return Ok(Outcome::Succeeded);
     }
     super::end_unowned(ctx, job).await
-}
-
-/// Evaluates the forecast alerts on the forecast's asset (its owner's rules, or every
-/// rule for the platform's own forecasts).
-async fn alert_on(ctx: &PoolContext, job: &Claimed, asset_id: i64, mut facts: ForecastFacts) {
-    let found = match ctx.pool.get().await {
-        Ok(mut conn) => {
-            let owner = kronos_db::jobs::find(&mut conn, job.id).await.ok().flatten().map(|j| j.owner_id);
-            let symbol = kronos_db::assets::find(&mut conn, asset_id).await.ok().flatten().map(|a| a.symbol);
-            owner.zip(symbol)
-        }
-        Err(_) => None,
-    };
-    match found {
-        Some((owner, symbol)) => {
-            facts.owner_id = owner;
-            crate::notices::after_forecast(ctx, Watched { asset_id, symbol: &symbol }, &facts).await;
-        }
-        None => tracing::warn!(job = %job.id, asset_id, "forecast alerts not evaluated: the job or asset is gone"),
-    }
 }
 
 /// Runs a Kronos request while reporting its decode progress (`path_steps` of

@@ -31,6 +31,9 @@ pub struct Claimed {
     /// Most attempts.
     #[diesel(sql_type = Integer)]
     pub max_attempts: i32,
+    /// Its owner (`None`: the platform's own work).
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    pub owner_id: Option<i64>,
     /// The `X-Request-Id` of the request that made it.
     #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
     pub request_id: Option<String>,
@@ -57,7 +60,7 @@ pub async fn claim_many(
                       WHERE id = ANY($1) AND status IN ('queued', 'retrying') AND NOT cancel_requested
                       ORDER BY id FOR UPDATE)
            AND status IN ('queued', 'retrying') AND NOT cancel_requested
-         RETURNING id, kind, payload::text AS payload, attempts, max_attempts, request_id",
+         RETURNING id, kind, payload::text AS payload, attempts, max_attempts, owner_id, request_id",
     )
     .bind::<Array<SqlUuid>, _>(ids)
     .bind::<Text, _>(worker)
