@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod batches;
 pub mod billing;
 pub mod dto;
 pub mod error;

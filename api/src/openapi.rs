@@ -32,6 +32,9 @@ use crate::{error::ApiError, state::AppState};
     security(("bearer" = []), ()),
     tags(
         (name = "predictions", description = "Forecast a series"),
+        (name = "batches", description = "Bulk prediction batches: JSON, CSV or Parquet uploads, progress, \
+            cancellation, Parquet/CSV results, signed completion callbacks (`Kronos-Signature: t=<unix seconds>,v1=<hex>`, \
+            the hex HMAC-SHA256 of `<t>.<raw body>` keyed with your API key's `callback_secret`, as Stripe signs webhooks)"),
         (name = "jobs", description = "Status, progress, cancellation and results of every job"),
         (name = "backtests", description = "Strategies on stored history, model signals included"),
         (name = "evaluations", description = "A model walk-forward over history, every forecast verified"),

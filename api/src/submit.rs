@@ -60,6 +60,9 @@ pub async fn submit(
     });
     let mut new = new.owned(caller.user_id, charge);
     new.request_id = crate::request_id::of(headers);
+    if let crate::auth::Credential::ApiKey { id, .. } = &caller.credential {
+        new.api_key_id = Some(*id);
+    }
     if let Some(key) = idempotency_key(headers)? {
         new.idempotency_key = Some(key);
         new.request_hash = Some(canonical_hash(body));

@@ -4,6 +4,7 @@
 //! forecasts. The binary
 //! (`main.rs`) adds leader election, the dispatcher and the reconciler.
 
+pub mod batch_sweep;
 pub mod billing_review;
 pub mod cron_table;
 pub mod cron_tasks;

@@ -14,7 +14,7 @@ use kronos_observability::Metrics;
 use kronos_queue::{
     dispatcher::Dispatcher, enqueue::DispatchSignal, reconciler::Reconciler, transport::QueueTransport,
 };
-use kronos_scheduler::{billing_review, cron_table, pool_forecasts, refresh_cron};
+use kronos_scheduler::{batch_sweep, billing_review, cron_table, pool_forecasts, refresh_cron};
 use tracing::info;
 
 #[tokio::main]
@@ -41,6 +41,7 @@ async fn main() -> anyhow::Result<()> {
         _ = kronos_db::notifications::listen_for_jobs(config.database_url.clone(), move || wake.wake()) => {}
         _ = refresh_cron::run(config.refresh.clone(), pool.clone(), signal.clone(), Duration::from_secs(10)) => {}
         _ = cron_table::run(table, config.cron.clone(), links, pool.clone(), signal.clone(), tick) => {}
+        _ = batch_sweep::run(pool.clone(), signal.clone(), Duration::from_secs(5)) => {}
         _ = pool_forecasts::run(pool.clone(), signal, config.refresh.settle, config.cron.pool_horizon, Duration::from_secs(10)) => {}
         _ = billing_review::run(&config, pool, Duration::from_secs(60)) => {}
         _ = dispatcher.run() => {}

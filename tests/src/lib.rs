@@ -7,6 +7,8 @@
 #![recursion_limit = "256"]
 
 pub mod accounts;
+pub mod bench_batch;
+pub mod callback_receiver;
 pub mod db;
 pub mod demo;
 pub mod fake_exchange;
@@ -71,6 +73,7 @@ impl TestEnv {
             queue: QueueConfig {
                 prefix: format!("kt:{id}"),
                 backlog_max: 2000,
+                chunk_backlog: 4,
                 poll_interval: Duration::from_millis(20),
                 lease: Duration::from_secs(5),
                 redispatch_check: Duration::from_secs(2),
@@ -102,6 +105,12 @@ impl TestEnv {
             auth: test_auth(&id),
             email: test_email(),
             billing: kronos_config::BillingConfig::default(),
+            batches: kronos_config::BatchConfig {
+                // local callback receivers are the tests' own
+                callback_allow: vec!["127.0.0.0/8".parse().expect("cidr")],
+                callback_retry_base: Duration::from_secs(1),
+                ..kronos_config::BatchConfig::default()
+            },
             log_json: false,
             model_cache: scratch.join("model-cache"),
             env_file: None,
@@ -121,6 +130,7 @@ impl TestEnv {
             ("KRONOS_REDISPATCH_CHECK_SECS".into(), c.queue.redispatch_check.as_secs().to_string()),
             ("KRONOS_RETRY_BASE_MS".into(), c.queue.retry_base.as_millis().to_string()),
             ("KRONOS_QUEUE_BACKLOG_MAX".into(), c.queue.backlog_max.to_string()),
+            ("KRONOS_BATCH_CHUNK_BACKLOG".into(), c.queue.chunk_backlog.to_string()),
             ("KRONOS_MAX_INLINE_CANDLES".into(), c.api.max_inline_candles.to_string()),
             ("KRONOS_API_DISPATCHER".into(), c.api.run_dispatcher.to_string()),
             ("KRONOS_BINANCE_URL".into(), c.exchanges.binance_url.clone()),
@@ -157,6 +167,7 @@ impl TestEnv {
             env.push((format!("KRONOS_STRIPE_PRICE_{}", tier.as_str().to_ascii_uppercase()), price.clone()));
         }
         env.push(("KRONOS_BILLING_GRACE_SECS".into(), billing.grace.as_secs().to_string()));
+        env.extend(c.batches.to_env());
         match &c.storage {
             StorageConfig::Local { root } => {
                 env.push(("KRONOS_STORAGE".into(), "local".into()));

@@ -3,6 +3,12 @@
 //! has waited `max_wait`, then the whole batch runs on the device's compute thread.
 //! Kronos requests for the same model, horizon and window run as one batched
 //! generation; baselines run one by one (they take microseconds).
+//!
+//! Two lanes: interactive requests (predictions, backtests, evaluations) and bulk
+//! requests (batch chunks). Bulk batches run on at most all but one of the device's
+//! compute threads, so a huge batch never queues a person's forecast behind it: with
+//! two or more threads one is always free for interactive work, and with one thread an
+//! interactive request waits for at most the bulk batch already running.
 
 use std::{
     collections::HashMap,
@@ -77,31 +83,48 @@ type LoadedModels = Arc<Mutex<HashMap<i64, KronosModel>>>;
 #[derive(Clone)]
 pub struct Batcher {
     tx: mpsc::Sender<Pending>,
+    bulk: mpsc::Sender<Pending>,
 }
 
 impl Batcher {
-    /// Starts the batching task for `executor`, whose threads run on `device`.
-    pub fn start(executor: ComputeExecutor, device: ComputeDevice, limits: BatchLimits) -> Self {
+    /// Starts the batching tasks for `executor` (`threads` compute threads on `device`).
+    pub fn start(executor: ComputeExecutor, device: ComputeDevice, limits: BatchLimits, threads: usize) -> Self {
         let (tx, rx) = mpsc::channel(limits.max_batch.max(1) * 4);
+        let (bulk, bulk_rx) = mpsc::channel(limits.max_batch.max(1) * 4);
         let loaded: LoadedModels = Arc::default();
-        tokio::spawn(collect(rx, executor, device, loaded, limits));
-        Self { tx }
+        tokio::spawn(collect(rx, executor.clone(), device, Arc::clone(&loaded), limits, None));
+        let bulk_slots = Arc::new(tokio::sync::Semaphore::new(threads.saturating_sub(1).max(1)));
+        tokio::spawn(collect(bulk_rx, executor, device, loaded, limits, Some(bulk_slots)));
+        Self { tx, bulk }
     }
 
-    /// Forecasts one series as part of whatever batch forms around it.
+    /// Forecasts one series as part of whatever batch forms around it (interactive lane).
     pub async fn forecast(&self, request: ForecastRequest) -> Result<Forecast, BatchError> {
+        Self::submit(&self.tx, request).await
+    }
+
+    /// Forecasts one series of a bulk batch (bulk lane: never more than all but one of
+    /// the compute threads).
+    pub async fn forecast_bulk(&self, request: ForecastRequest) -> Result<Forecast, BatchError> {
+        Self::submit(&self.bulk, request).await
+    }
+
+    async fn submit(lane: &mpsc::Sender<Pending>, request: ForecastRequest) -> Result<Forecast, BatchError> {
         let (done, result) = oneshot::channel();
-        self.tx.send((request, done)).await.map_err(|_| ExecutorStopped)?;
+        lane.send((request, done)).await.map_err(|_| ExecutorStopped)?;
         Ok(result.await.map_err(|_| ExecutorStopped)??)
     }
 }
 
+/// Gathers a lane's requests into batches and runs them; `slots` (the bulk lane) caps
+/// how many of its batches run at once.
 async fn collect(
     mut rx: mpsc::Receiver<Pending>,
     executor: ComputeExecutor,
     device: ComputeDevice,
     loaded: LoadedModels,
     limits: BatchLimits,
+    slots: Option<Arc<tokio::sync::Semaphore>>,
 ) {
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
@@ -112,10 +135,18 @@ async fn collect(
                 Ok(None) | Err(_) => break,
             }
         }
+        let permit = match &slots {
+            Some(slots) => match Arc::clone(slots).acquire_owned().await {
+                Ok(permit) => Some(permit),
+                Err(_) => return,
+            },
+            None => None,
+        };
         let executor = executor.clone();
         let loaded = Arc::clone(&loaded);
         tokio::spawn(async move {
             let _ = executor.run(move || run_batch(batch, device, &loaded)).await;
+            drop(permit);
         });
     }
 }

@@ -49,6 +49,8 @@ pub async fn handle(job: JobRef, ctx: Data<Arc<PoolContext>>) -> Result<(), BoxD
             JobKind::Evaluation => runner::evaluation::run(&ctx, &claimed).await,
             JobKind::Cleanup => runner::cleanup::run(&ctx, &claimed).await,
             JobKind::Email => runner::email::run(&ctx, &claimed).await,
+            JobKind::Batch => runner::batch::run(&ctx, &claimed).await,
+            JobKind::BatchChunk => runner::batch_chunk::run(&ctx, &claimed).await,
         };
         let outcome = match &result {
             Ok(Outcome::Succeeded) => "succeeded",
@@ -60,12 +62,16 @@ pub async fn handle(job: JobRef, ctx: Data<Arc<PoolContext>>) -> Result<(), BoxD
         let elapsed = started.elapsed();
         ctx.metrics.job_outcomes.with_label_values(&[claimed.kind.as_str(), &device, outcome]).inc();
         ctx.metrics.job_duration.with_label_values(&[claimed.kind.as_str(), outcome]).observe(elapsed.as_secs_f64());
-        match result {
+        let ended = match result {
             Ok(Outcome::Succeeded) => {
                 debug!(duration_ms = elapsed.as_millis() as u64, "job succeeded");
                 crate::notices::job_ended(&ctx, &claimed, None).await;
+                Some((JobStatus::Succeeded, None))
             }
-            Ok(other) => info!(outcome = ?other, "job ended without results"),
+            Ok(other) => {
+                info!(outcome = ?other, "job ended without results");
+                (other == Outcome::Cancelled).then_some((JobStatus::Cancelled, None))
+            }
             Err(failure) => {
                 let delay = backoff::delay(claimed.attempts as u32, ctx.queue.retry_base, ctx.queue.retry_max);
                 let mut conn = ctx.pool.get().await?;
@@ -79,10 +85,19 @@ pub async fn handle(job: JobRef, ctx: Data<Arc<PoolContext>>) -> Result<(), BoxD
                 )
                 .await?;
                 warn!(error = %failure.message, attempt = claimed.attempts, new_status = ?status, "job attempt failed");
+                drop(conn);
                 if status == Some(JobStatus::Failed) {
-                    drop(conn);
                     crate::notices::job_ended(&ctx, &claimed, Some(&failure.message)).await;
                 }
+                status.filter(|s| s.is_terminal()).map(|s| (s, Some(failure.message)))
+            }
+        };
+        if let Some((status, error)) = ended {
+            if claimed.kind == JobKind::BatchChunk {
+                runner::batch::after_chunk(&ctx, claimed.batch_id).await;
+            }
+            if claimed.callback_url.is_some() {
+                crate::notices::queue_job_callback(&ctx, &claimed, status, error.as_deref()).await;
             }
         }
         Ok(())

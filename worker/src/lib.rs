@@ -5,6 +5,7 @@
 
 pub mod backtest;
 pub mod batcher;
+pub mod callback_bodies;
 pub mod error;
 pub mod executor;
 pub mod handler;

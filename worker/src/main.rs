@@ -73,6 +73,11 @@ struct Args {
     /// forecasts go through the pool's batcher.
     #[arg(long, env = "KRONOS_EVALUATION_CONCURRENCY", default_value_t = 1)]
     evaluation_concurrency: usize,
+    /// Bulk batch chunks run at once per device pool (0: this worker runs none). Their
+    /// series go through the batcher's bulk lane, which leaves a compute thread free for
+    /// interactive predictions.
+    #[arg(long, env = "KRONOS_BATCH_CHUNK_CONCURRENCY", default_value_t = 2)]
+    chunk_concurrency: usize,
     /// Seconds to let in-flight jobs finish after SIGTERM.
     #[arg(long, env = "KRONOS_WORKER_DRAIN_SECS", default_value_t = 30)]
     drain_secs: u64,
@@ -113,6 +118,8 @@ async fn main() -> anyhow::Result<()> {
     info!(worker = %process, devices = ?args.devices, concurrency = args.concurrency, "kronos-worker starting");
 
     tokio::spawn(heartbeat::run(pool.clone(), process.clone(), config.queue.lease / 3));
+    // completion callbacks: every worker process delivers due ones (leased per callback)
+    tokio::spawn(kronos_callbacks::worker::run(pool.clone(), config.batches.clone()));
     if let Some(addr) = args.metrics_addr {
         tokio::spawn(serve_metrics(addr, metrics.clone()));
     }
@@ -143,6 +150,7 @@ async fn main() -> anyhow::Result<()> {
             Arc::clone(&market),
             Arc::clone(&mailer),
             Arc::clone(&notices),
+            config.batches.clone(),
         )?;
         refresh_ctx.get_or_insert_with(|| Arc::clone(&ctx));
         let name = format!("{process}-{device}-prediction");
@@ -159,6 +167,11 @@ async fn main() -> anyhow::Result<()> {
             let poll = poll.max(Duration::from_millis(200));
             let ctx = Arc::clone(&ctx);
             monitor = register(monitor, &transport, JobKind::Evaluation, args.evaluation_concurrency, poll, name, ctx);
+        }
+        if args.chunk_concurrency > 0 {
+            let name = format!("{process}-{device}-batch-chunk");
+            let ctx = Arc::clone(&ctx);
+            monitor = register(monitor, &transport, JobKind::BatchChunk, args.chunk_concurrency, poll, name, ctx);
         }
         if args.training_concurrency > 0 {
             let name = format!("{process}-{device}-training");
@@ -180,6 +193,9 @@ async fn main() -> anyhow::Result<()> {
         monitor = register(monitor, &transport, JobKind::Verification, 1, poll, name, Arc::clone(&ctx));
         let name = format!("{process}-cleanup");
         monitor = register(monitor, &transport, JobKind::Cleanup, 1, poll, name, Arc::clone(&ctx));
+        // a batch's ingest and finish are file work: two at once per process
+        let name = format!("{process}-batch");
+        monitor = register(monitor, &transport, JobKind::Batch, 2, poll, name, Arc::clone(&ctx));
         // email is network-bound and small: a few at once per process
         let name = format!("{process}-email");
         monitor = register(monitor, &transport, JobKind::Email, 4, poll, name, ctx);

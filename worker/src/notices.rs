@@ -10,7 +10,7 @@ use kronos_notify::{
     alerts::{self, ForecastFacts, Watched},
     Links,
 };
-use kronos_types::{accounts::EmailKind, Interval};
+use kronos_types::{accounts::EmailKind, jobs::JobStatus, Interval};
 use tracing::warn;
 
 use crate::pool::PoolContext;
@@ -73,5 +73,28 @@ pub async fn after_forecast(ctx: &PoolContext, asset: Watched<'_>, forecast: &Fo
     };
     if let Err(error) = outcome {
         warn!(symbol = asset.symbol, job = %forecast.job_id, %error, "forecast alerts not evaluated");
+    }
+}
+
+/// Queues the completion callback of a job submitted with a `callback_url` (once per
+/// job). A failure is logged; the job's outcome stands.
+pub async fn queue_job_callback(ctx: &PoolContext, job: &Claimed, status: JobStatus, error: Option<&str>) {
+    let (Some(owner), Some(url)) = (job.owner_id, &job.callback_url) else { return };
+    let callback = kronos_db::callbacks::NewCallback {
+        id: uuid::Uuid::now_v7(),
+        owner_id: owner,
+        batch_id: None,
+        job_id: Some(job.id),
+        url: url.clone(),
+        event: kronos_types::batches::CallbackEvent::JobFinished.as_str().to_owned(),
+        body: crate::callback_bodies::job(job.id, job.kind, status, error),
+        api_key_id: job.api_key_id,
+    };
+    let outcome = match ctx.pool.get().await {
+        Ok(mut conn) => kronos_db::callbacks::insert(&mut conn, &callback).await.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(error) = outcome {
+        warn!(job = %job.id, %error, "job callback not queued");
     }
 }

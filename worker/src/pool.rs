@@ -45,6 +45,8 @@ pub struct PoolContext {
     pub mailer: Arc<Mailer>,
     /// Alert emails' links.
     pub notices: Arc<Notices>,
+    /// Bulk batch settings (chunk size, tiers).
+    pub batches: kronos_config::BatchConfig,
 }
 
 /// Settings of one device pool.
@@ -76,9 +78,10 @@ impl PoolContext {
         market: Arc<MarketData>,
         mailer: Arc<Mailer>,
         notices: Arc<Notices>,
+        batches: kronos_config::BatchConfig,
     ) -> std::io::Result<Arc<Self>> {
         let executor = ComputeExecutor::start(&format!("compute-{}", settings.device), settings.threads)?;
-        let batcher = Batcher::start(executor.clone(), settings.device, settings.batch);
+        let batcher = Batcher::start(executor.clone(), settings.device, settings.batch, settings.threads);
         let recorder = Recorder::start(pool.clone(), relaxed, worker_name, settings.device.to_string());
         Ok(Arc::new(Self {
             device: settings.device,
@@ -93,6 +96,7 @@ impl PoolContext {
             market,
             mailer,
             notices,
+            batches,
         }))
     }
 }

@@ -73,6 +73,12 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("PATCH", "/v1/alerts/{id}", Access::User(PREDICT)),
     ("DELETE", "/v1/alerts/{id}", Access::User(PREDICT)),
     ("GET", "/v1/alerts/{id}/events", Access::User(READ)),
+    // bulk batches: the caller's own (another user's is a 404); the tier decides who may
+    ("GET", "/v1/batches", Access::User(READ)),
+    ("POST", "/v1/batches", Access::User(PREDICT)),
+    ("GET", "/v1/batches/{id}", Access::User(READ)),
+    ("POST", "/v1/batches/{id}/cancel", Access::User(PREDICT)),
+    ("GET", "/v1/batches/{id}/results", Access::User(READ)),
     // billing: buying and managing a subscription takes a session; Stripe's webhook is
     // authenticated by its signature
     ("POST", "/v1/billing/checkout", Access::Session),

@@ -18,4 +18,4 @@ pub mod principal;
 pub mod resolve;
 
 pub use extract::{Caller, Client};
-pub use principal::Principal;
+pub use principal::{Credential, Principal};

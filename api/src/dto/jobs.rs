@@ -55,7 +55,9 @@ pub fn result_link(kind: JobKind, id: Uuid) -> String {
         JobKind::Training => format!("/v1/trainings/{id}"),
         JobKind::Evaluation => format!("/v1/evaluations/{id}"),
         JobKind::Verification => format!("/v1/verifications/{id}"),
-        JobKind::Refresh | JobKind::Cleanup | JobKind::Email => format!("/v1/jobs/{id}/result"),
+        JobKind::Refresh | JobKind::Cleanup | JobKind::Email | JobKind::Batch | JobKind::BatchChunk => {
+            format!("/v1/jobs/{id}/result")
+        }
     }
 }
 

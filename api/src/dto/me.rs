@@ -32,6 +32,10 @@ pub struct MeView {
     pub last_login_at: Option<DateTime<Utc>>,
     /// Registered.
     pub created_at: DateTime<Utc>,
+    /// `GET /v1/me` only: the secret that signs completion callbacks of work submitted
+    /// from a session (work submitted with an API key is signed with that key's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub callback_secret: Option<String>,
 }
 
 /// What a user says of themselves.
@@ -72,6 +76,7 @@ impl From<&User> for MeView {
                 .collect(),
             last_login_at: u.last_login_at,
             created_at: u.created_at,
+            callback_secret: None,
         }
     }
 }
@@ -204,6 +209,9 @@ pub struct CreatedApiKey {
     /// The key: send it as `Authorization: Bearer <key>`. Store it now; it is not
     /// shown again.
     pub key: String,
+    /// The secret that signs completion callbacks of work submitted with this key
+    /// (`Kronos-Signature`, Stripe's scheme). Store it with the key.
+    pub callback_secret: String,
     /// The stored key.
     #[serde(flatten)]
     pub view: ApiKeyView,

@@ -9,6 +9,7 @@ pub mod admin;
 pub mod alerts;
 pub mod auth;
 pub mod backtests;
+pub mod batches;
 pub mod billing;
 pub mod catalogue;
 pub mod error;

@@ -62,6 +62,9 @@ pub struct CreatePrediction {
     /// asset's calendar.
     #[schema(value_type = Option<kronos_types::Calendar>)]
     pub calendar: Option<String>,
+    /// Where to POST the job's outcome when it ends (signed like batch callbacks).
+    /// Loopback, private and link-local addresses are refused.
+    pub callback_url: Option<String>,
 }
 
 impl CreatePrediction {

@@ -56,20 +56,27 @@ where
                 ApiError::malformed_json(e.body_text())
             }
         })?;
-        if json_needs_string_check(&bytes) {
-            // a NUL or an over-long string somewhere: find and name it
-            let value: serde_json::Value =
-                serde_json::from_slice(&bytes).map_err(|e| ApiError::malformed_json(format!("invalid JSON: {e}")))?;
-            check_json_value(&value)?;
-        }
-        let mut de = serde_json::Deserializer::from_slice(&bytes);
-        let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let path = e.path().to_string();
-            classify(e.into_inner(), path)
-        })?;
-        de.end().map_err(|e| classify(e, ".".into()))?;
+        let value = parse_json(&bytes)?;
         Ok(Self { value, bytes })
     }
+}
+
+/// Parses a JSON document with the checks of [`ValidJson`]: malformed JSON is a 400,
+/// a wrong shape a 422 naming the field, NUL and over-long strings are refused.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if json_needs_string_check(bytes) {
+        // a NUL or an over-long string somewhere: find and name it
+        let value: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| ApiError::malformed_json(format!("invalid JSON: {e}")))?;
+        check_json_value(&value)?;
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        classify(e.into_inner(), path)
+    })?;
+    de.end().map_err(|e| classify(e, ".".into()))?;
+    Ok(value)
 }
 
 /// The field serde names in "missing field `x`", "unknown field `x`" or "duplicate

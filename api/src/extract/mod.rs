@@ -7,7 +7,7 @@ mod path;
 mod query;
 pub mod text;
 
-pub use json::{canonical_hash, ValidJson};
+pub use json::{canonical_hash, parse_json, ValidJson};
 pub use page::page_size;
 pub use path::ApiPath;
-pub use query::ApiQuery;
+pub use query::{parse_query, ApiQuery};

@@ -21,7 +21,14 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let pairs = decode(parts.uri.query().unwrap_or(""))?;
+        parse_query(parts.uri.query().unwrap_or("")).map(Self)
+    }
+}
+
+/// Parses a query string with the checks of [`ApiQuery`].
+pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    {
+        let pairs = decode(query)?;
         for (i, (key, value)) in pairs.iter().enumerate() {
             check_param("query", key, 64)?;
             check_param(key, value, MAX_QUERY_VALUE)?;
@@ -29,13 +36,11 @@ where
                 return Err(ApiError::invalid(key, format!("{key} is given more than once")));
             }
         }
-        let query = parts.uri.query().unwrap_or("");
-        let value = serde_urlencoded::from_str::<T>(query).map_err(|e| {
+        serde_urlencoded::from_str::<T>(query).map_err(|e| {
             let message = e.to_string();
             let field = super::json::named_field(&message).unwrap_or_else(|| "query".to_owned());
             ApiError::invalid(&field, message)
-        })?;
-        Ok(Self(value))
+        })
     }
 }
 

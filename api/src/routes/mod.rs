@@ -7,6 +7,7 @@ mod asset_groups;
 mod assets;
 mod auth;
 mod backtests;
+mod batches;
 mod billing;
 mod evaluations;
 mod health;
@@ -14,7 +15,7 @@ mod jobs;
 mod me;
 mod metrics;
 mod model_assets;
-mod models;
+pub(crate) mod models;
 mod pages;
 mod predictions;
 mod results;
@@ -99,6 +100,10 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(assets::ticker::ticker))
         .routes(routes!(predictions::create::create, predictions::list::list))
         .routes(routes!(predictions::show::show))
+        .routes(routes!(batches::create::create, batches::list::list))
+        .routes(routes!(batches::show::show))
+        .routes(routes!(batches::cancel::cancel))
+        .routes(routes!(batches::results::results))
         .routes(routes!(jobs::list::list))
         .routes(routes!(jobs::show::show))
         .routes(routes!(jobs::events::events))

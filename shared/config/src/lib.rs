@@ -9,11 +9,13 @@
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 pub mod accounts;
+pub mod batches;
 pub mod billing;
 mod env;
 pub mod error;
 
 pub use accounts::{AuthConfig, EmailConfig, Rate, Secret, SmtpSecurity};
+pub use batches::{BatchConfig, Cidr};
 pub use billing::BillingConfig;
 pub use env::{home, Env};
 use env::{list, parse, parse_bool};
@@ -46,6 +48,8 @@ pub struct Config {
     pub email: EmailConfig,
     /// Stripe subscriptions.
     pub billing: BillingConfig,
+    /// Bulk batches and completion callbacks.
+    pub batches: BatchConfig,
     /// Emit JSON logs (`KRONOS_LOG_FORMAT=json`).
     pub log_json: bool,
     /// Where workers and the CLI keep downloaded model weights (`KRONOS_MODEL_CACHE`,
@@ -62,6 +66,10 @@ pub struct QueueConfig {
     pub prefix: String,
     /// Most jobs per kind that may sit in Redis unclaimed (`KRONOS_QUEUE_BACKLOG_MAX`).
     pub backlog_max: i64,
+    /// Bulk batch chunks waiting in Redis at once (`KRONOS_BATCH_CHUNK_BACKLOG`, default
+    /// 8): kept small, so the dispatcher's round-robin across tenants decides which
+    /// tenant's chunk runs next rather than the order they were queued in.
+    pub chunk_backlog: i64,
     /// How often idle workers poll Redis (`KRONOS_POLL_INTERVAL_MS`).
     pub poll_interval: Duration,
     /// A running job whose heartbeat is older than this is presumed lost (`KRONOS_LEASE_SECS`).
@@ -291,6 +299,7 @@ impl Config {
             queue: QueueConfig {
                 prefix: env.var("KRONOS_QUEUE_PREFIX").unwrap_or_else(|| "kronos".into()),
                 backlog_max: parse(env, "KRONOS_QUEUE_BACKLOG_MAX", 2000)?,
+                chunk_backlog: parse::<i64>(env, "KRONOS_BATCH_CHUNK_BACKLOG", 8)?.max(1),
                 poll_interval: Duration::from_millis(parse(env, "KRONOS_POLL_INTERVAL_MS", 50)?),
                 lease: Duration::from_secs(parse(env, "KRONOS_LEASE_SECS", 15)?),
                 redispatch_check: Duration::from_secs(parse(env, "KRONOS_REDISPATCH_CHECK_SECS", 5)?),
@@ -317,6 +326,7 @@ impl Config {
             auth: AuthConfig::from_env(env)?,
             email: EmailConfig::from_env(env)?,
             billing: BillingConfig::from_env(env)?,
+            batches: BatchConfig::from_env(env)?,
             log_json: env.var("KRONOS_LOG_FORMAT").as_deref() == Some("json"),
             model_cache: env.var("KRONOS_MODEL_CACHE").map_or_else(|| home.join("model-cache"), PathBuf::from),
             env_file: env.path().map(std::path::Path::to_path_buf),

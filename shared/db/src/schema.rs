@@ -65,9 +65,56 @@ diesel::table! {
     batches (id) {
         id -> Uuid,
         owner_id -> Nullable<Int8>,
-        total_items -> Int4,
-        result_key -> Nullable<Text>,
+        series_total -> Int4,
+        results_key -> Nullable<Text>,
         created_at -> Timestamptz,
+        status -> Text,
+        settings -> Jsonb,
+        input_format -> Text,
+        input_key -> Nullable<Text>,
+        input_bytes -> Int8,
+        series_invalid -> Int4,
+        chunks -> Int4,
+        errors_key -> Nullable<Text>,
+        error -> Nullable<Text>,
+        cancel_requested -> Bool,
+        callback_url -> Nullable<Text>,
+        api_key_id -> Nullable<Int8>,
+        idempotency_key -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+        priority -> Int2,
+        updated_at -> Timestamptz,
+        started_at -> Nullable<Timestamptz>,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    callbacks (id) {
+        id -> Uuid,
+        owner_id -> Int8,
+        batch_id -> Nullable<Uuid>,
+        job_id -> Nullable<Uuid>,
+        url -> Text,
+        event -> Text,
+        body -> Jsonb,
+        api_key_id -> Nullable<Int8>,
+        status -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        created_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    callback_attempts (callback_id, attempt) {
+        callback_id -> Uuid,
+        attempt -> Int4,
+        at -> Timestamptz,
+        status_code -> Nullable<Int4>,
+        error -> Nullable<Text>,
+        duration_ms -> Int4,
     }
 }
 
@@ -99,6 +146,8 @@ diesel::table! {
         finished_at -> Nullable<Timestamptz>,
         result -> Nullable<Jsonb>,
         request_id -> Nullable<Text>,
+        callback_url -> Nullable<Text>,
+        api_key_id -> Nullable<Int8>,
     }
 }
 
@@ -225,6 +274,7 @@ diesel::joinable!(asset_group_members -> asset_groups (group_id));
 diesel::joinable!(model_asset_pools -> assets (asset_id));
 diesel::joinable!(model_asset_pools -> models (model_id));
 diesel::joinable!(jobs -> batches (batch_id));
+diesel::joinable!(callback_attempts -> callbacks (callback_id));
 diesel::table! {
     evaluation_results (job_id, asset_id, predicted_at) {
         job_id -> Uuid,
@@ -276,6 +326,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         stripe_customer_id -> Nullable<Text>,
+        callback_secret -> Text,
     }
 }
 
@@ -364,6 +415,7 @@ diesel::table! {
         last_used_at -> Nullable<Timestamptz>,
         revoked_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
+        callback_secret -> Text,
     }
 }
 
@@ -447,5 +499,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     usage_daily,
     email_outbox,
     alerts,
-    alert_events
+    alert_events,
+    callbacks,
+    callback_attempts
 );

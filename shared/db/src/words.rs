@@ -16,6 +16,7 @@ use diesel::{
 use kronos_types::{
     accounts::{AuditAction, EmailKind, Experience, Metric, RiskTolerance, Role, Scope, Tier},
     alerts::AlertKind,
+    batches::{BatchFormat, BatchStatus, CallbackEvent, CallbackStatus},
     billing::SubscriptionStatus,
     jobs::{JobKind, JobStatus},
     registry::{ModelFamily, ModelSource, ModelStatus},
@@ -109,5 +110,9 @@ unwrap_word!(
     EmailKind,
     AuditAction,
     SubscriptionStatus,
-    AlertKind
+    AlertKind,
+    BatchStatus,
+    BatchFormat,
+    CallbackStatus,
+    CallbackEvent
 );

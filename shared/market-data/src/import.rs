@@ -200,7 +200,7 @@ pub fn parse_frame(frame: DataFrame, symbol: Option<&str>, interval: Option<Inte
     Ok(parsed)
 }
 
-fn floats(column: &Column) -> Result<Vec<Option<f64>>> {
+pub(crate) fn floats(column: &Column) -> Result<Vec<Option<f64>>> {
     let cast = match column.dtype() {
         DataType::String => column.str()?.into_iter().map(|s| s.and_then(parse_number)).collect(),
         _ => column.cast(&DataType::Float64)?.f64()?.into_iter().collect(),
@@ -218,7 +218,7 @@ fn parse_number(s: &str) -> Option<f64> {
     }
 }
 
-fn timestamps(column: &Column) -> Result<Vec<std::result::Result<DateTime<Utc>, String>>> {
+pub(crate) fn timestamps(column: &Column) -> Result<Vec<std::result::Result<DateTime<Utc>, String>>> {
     let missing = || Err("time is missing".to_owned());
     Ok(match column.dtype() {
         DataType::String => {

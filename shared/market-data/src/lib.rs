@@ -4,6 +4,7 @@
 //! quality analysis of a series. No I/O besides reading the file it is given: no
 //! database, queue, store or network.
 
+pub mod batch_files;
 pub mod error;
 pub mod frame;
 pub mod import;

@@ -49,7 +49,8 @@ impl Dispatcher {
     /// list and scheduled set: O(1) to read), which is exactly what apalis-redis's
     /// fetch script must not see above ~8k. A full queue costs no PostgreSQL query.
     pub async fn dispatch_kind(&self, kind: JobKind) -> Result<usize> {
-        let room = (self.config.backlog_max - self.transport.depth(kind).await?).min(ROUND);
+        let backlog = if kind == JobKind::BatchChunk { self.config.chunk_backlog } else { self.config.backlog_max };
+        let room = (backlog - self.transport.depth(kind).await?).min(ROUND);
         if room <= 0 {
             return Ok(0);
         }

@@ -52,6 +52,47 @@ pub enum StorageKey {
         /// The training job.
         job_id: Uuid,
     },
+    /// A bulk batch's input as it was received (possibly gzip).
+    BatchInput {
+        /// The batch.
+        batch_id: Uuid,
+    },
+    /// One chunk of a batch's checked series (Parquet, long format).
+    BatchChunk {
+        /// The batch.
+        batch_id: Uuid,
+        /// The chunk's number.
+        chunk: u32,
+    },
+    /// The forecast rows of one chunk (Parquet).
+    BatchPart {
+        /// The batch.
+        batch_id: Uuid,
+        /// The chunk's number.
+        chunk: u32,
+    },
+    /// The series one chunk could not forecast (Parquet).
+    BatchPartErrors {
+        /// The batch.
+        batch_id: Uuid,
+        /// The chunk's number.
+        chunk: u32,
+    },
+    /// The series refused by validation (Parquet).
+    BatchInvalid {
+        /// The batch.
+        batch_id: Uuid,
+    },
+    /// A batch's results file (Parquet).
+    BatchResults {
+        /// The batch.
+        batch_id: Uuid,
+    },
+    /// A batch's errors file (Parquet).
+    BatchErrors {
+        /// The batch.
+        batch_id: Uuid,
+    },
     /// One output of a backtest job.
     BacktestFile {
         /// The backtest job.
@@ -184,8 +225,23 @@ impl StorageKey {
                 let id = job_id.simple().to_string();
                 format!("backtests/{}/{id}/{}", &id[..8], file.as_str())
             }
+            Self::BatchInput { batch_id } => format!("{}/input", batch_folder(*batch_id)),
+            Self::BatchChunk { batch_id, chunk } => format!("{}/chunks/{chunk:06}.parquet", batch_folder(*batch_id)),
+            Self::BatchPart { batch_id, chunk } => format!("{}/parts/{chunk:06}.parquet", batch_folder(*batch_id)),
+            Self::BatchPartErrors { batch_id, chunk } => {
+                format!("{}/part-errors/{chunk:06}.parquet", batch_folder(*batch_id))
+            }
+            Self::BatchInvalid { batch_id } => format!("{}/invalid.parquet", batch_folder(*batch_id)),
+            Self::BatchResults { batch_id } => format!("{}/results.parquet", batch_folder(*batch_id)),
+            Self::BatchErrors { batch_id } => format!("{}/errors.parquet", batch_folder(*batch_id)),
         }
     }
+}
+
+/// `batches/{first 8 hex}/{id}`: one folder per batch, grouped by the minute of its id.
+fn batch_folder(batch_id: Uuid) -> String {
+    let id = batch_id.simple().to_string();
+    format!("batches/{}/{id}", &id[..8])
 }
 
 /// A folder of objects that belong together, listed or deleted at once.
@@ -202,6 +258,11 @@ pub enum StoragePrefix {
         job_id: Uuid,
         /// Checkpoint number.
         generation: u64,
+    },
+    /// Every object of a bulk batch (input, chunks, parts, results).
+    Batch {
+        /// The batch.
+        batch_id: Uuid,
     },
     /// A registered model's files, under the prefix the registry stores for it.
     Model {
@@ -228,6 +289,7 @@ impl StoragePrefix {
             Self::CheckpointGeneration { job_id, generation } => {
                 format!("checkpoints/{}/{generation}", job_id.simple())
             }
+            Self::Batch { batch_id } => batch_folder(*batch_id),
             Self::Model { prefix } => prefix.clone(),
         }
     }
@@ -250,10 +312,47 @@ pub struct Stored {
     pub sha256: String,
 }
 
+/// An object being written in parts (see [`Storage::upload`]).
+pub struct Upload {
+    writer: object_store::WriteMultipart,
+    key: String,
+    size: u64,
+    hasher: Sha256,
+}
+
+impl Upload {
+    /// Appends `bytes` (waits while too many parts are in flight).
+    pub async fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        self.writer.wait_for_capacity(4).await?;
+        self.writer.write(bytes);
+        self.hasher.update(bytes);
+        self.size += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Bytes written so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Completes the object.
+    pub async fn finish(self) -> Result<Stored> {
+        self.writer.finish().await?;
+        Ok(Stored { key: self.key, size: self.size as i64, sha256: hex::encode(self.hasher.finalize()) })
+    }
+
+    /// Drops the parts written: nothing is stored.
+    pub async fn abort(self) -> Result<()> {
+        Ok(self.writer.abort().await?)
+    }
+}
+
 /// A handle on the configured object store; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Storage {
     store: Arc<dyn ObjectStore>,
+    /// The S3 store again, for presigned URLs (`None`: a local filesystem).
+    signer: Option<Arc<object_store::aws::AmazonS3>>,
     description: String,
 }
 
@@ -265,7 +364,7 @@ impl Storage {
                 std::fs::create_dir_all(root)
                     .map_err(|e| Error::Config(format!("cannot create storage root {}: {e}", root.display())))?;
                 let store = LocalFileSystem::new_with_prefix(root)?;
-                Ok(Self { store: Arc::new(store), description: format!("file://{}", root.display()) })
+                Ok(Self { store: Arc::new(store), signer: None, description: format!("file://{}", root.display()) })
             }
             StorageConfig::S3(s3) => {
                 let mut builder = AmazonS3Builder::new()
@@ -277,7 +376,12 @@ impl Storage {
                 if let Some(endpoint) = &s3.endpoint {
                     builder = builder.with_endpoint(endpoint).with_allow_http(endpoint.starts_with("http://"));
                 }
-                Ok(Self { store: Arc::new(builder.build()?), description: format!("s3://{}", s3.bucket) })
+                let s3_store = Arc::new(builder.build()?);
+                Ok(Self {
+                    store: Arc::clone(&s3_store) as Arc<dyn ObjectStore>,
+                    signer: Some(s3_store),
+                    description: format!("s3://{}", s3.bucket),
+                })
             }
         }
     }
@@ -348,6 +452,39 @@ impl Storage {
             }
         }
         Ok(listed.len())
+    }
+
+    /// Starts writing `key` in parts (a multipart upload on S3): for bodies too large to
+    /// hold in memory. Nothing is visible under `key` until [`Upload::finish`].
+    pub async fn upload(&self, key: &StorageKey) -> Result<Upload> {
+        let upload = self.store.put_multipart(&Path::from(key.path())).await?;
+        Ok(Upload {
+            writer: object_store::WriteMultipart::new(upload),
+            key: key.path(),
+            size: 0,
+            hasher: Sha256::new(),
+        })
+    }
+
+    /// Streams the object under `key` in pieces.
+    pub async fn get_stream(
+        &self,
+        key: &StorageKey,
+    ) -> Result<(u64, futures::stream::BoxStream<'static, std::result::Result<Bytes, object_store::Error>>)> {
+        match self.store.get(&Path::from(key.path())).await {
+            Ok(got) => Ok((got.meta.size, got.into_stream())),
+            Err(object_store::Error::NotFound { .. }) => Err(Error::NotFound(format!("object {key}"))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A presigned GET URL of `key` valid for `expires_in`, when the store is S3
+    /// (`None` on a local filesystem: stream the object instead).
+    pub async fn presigned_get(&self, key: &StorageKey, expires_in: std::time::Duration) -> Result<Option<String>> {
+        use object_store::signer::Signer;
+        let Some(signer) = &self.signer else { return Ok(None) };
+        let url = signer.signed_url(http::Method::GET, &Path::from(key.path()), expires_in).await?;
+        Ok(Some(url.to_string()))
     }
 
     /// Round-trips a small probe object: the readiness check.

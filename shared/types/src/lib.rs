@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod alerts;
+pub mod batches;
 pub mod billing;
 pub mod calendar;
 pub mod candle;

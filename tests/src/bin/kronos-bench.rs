@@ -7,6 +7,11 @@
 //!   requests/s and latency percentiles.
 //! - `gen-candles`: writes a CSV of 1-minute candles (a random walk) for import timing.
 //! - `candles`: the same load as `status` on `GET /v1/assets/{symbol}/candles`.
+//! - `batch`: a bulk batch end to end against the raw model time
+//!   (`kronos_tests::bench_batch`).
+//! - `init-mini`: random Kronos-mini weights written to a directory (for `batch`).
+
+use kronos_tests::bench_batch as batch;
 
 use std::{
     sync::Arc,
@@ -69,7 +74,23 @@ async fn main() -> anyhow::Result<()> {
             let label = format!("candles limit={}", arg(&args, "--limit", "5000"));
             hammer(&label, urls, Duration::from_secs(seconds), concurrency).await
         }
-        _ => bail!("usage: kronos-bench throughput|status|login|gen-candles|candles [--api URL] [--concurrency N] [--jobs N] [--seconds N] [--database-url URL] [--rows N --out FILE] [--symbol S --interval I --limit N]"),
+        Some("batch") => {
+            let run = batch::Run {
+                api: api.clone(),
+                series: arg(&args, "--series", "10000").parse()?,
+                bars: arg(&args, "--bars", "64").parse()?,
+                model: arg(&args, "--model", "naive"),
+                horizon: arg(&args, "--horizon", "8").parse()?,
+                samples: arg(&args, "--samples", "1").parse()?,
+                model_dir: args.windows(2).find(|w| w[0] == "--model-dir").map(|w| w[1].clone()),
+                group: arg(&args, "--group", "64").parse()?,
+            };
+            batch::run(&bench_client(8)?, run).await
+        }
+        Some("init-mini") => {
+            batch::init_mini(std::path::Path::new(&arg(&args, "--out", "mini")), arg(&args, "--seed", "7").parse()?)
+        }
+        _ => bail!("usage: kronos-bench throughput|status|login|gen-candles|candles|batch|init-mini [--api URL] [--concurrency N] [--jobs N] [--seconds N] [--database-url URL] [--rows N --out FILE] [--symbol S --interval I --limit N]"),
     }
 }
 

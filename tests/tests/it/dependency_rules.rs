@@ -27,6 +27,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("kronos-hub", &[]),
     ("kronos-notify", &["kronos-types", "kronos-config", "kronos-db", "kronos-auth", "kronos-email"]),
     ("kronos-billing", &["kronos-types", "kronos-config", "kronos-db", "kronos-email", "kronos-notify"]),
+    ("kronos-callbacks", &["kronos-types", "kronos-config", "kronos-db", "kronos-auth"]),
     ("kronos-models", &[]),
     (
         "kronos-scheduler",
@@ -55,6 +56,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "kronos-auth",
             "kronos-email",
             "kronos-billing",
+            "kronos-callbacks",
         ],
     ),
     (
@@ -71,6 +73,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "kronos-observability",
             "kronos-models",
             "kronos-notify",
+            "kronos-callbacks",
         ],
     ),
     (
@@ -102,6 +105,7 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
     ("kronos-market-data", &["tch", "diesel", "redis", "apalis"]),
     ("kronos-backtest", &["tch", "diesel", "redis", "apalis"]),
     ("kronos-scheduler", &["polars", "tch", "object_store"]),
+    ("kronos-callbacks", &["polars", "tch", "object_store", "redis", "apalis"]),
     ("kronos-models", &["polars", "diesel", "redis", "object_store", "apalis"]),
     // pure: no I/O of any kind
     ("kronos-auth", &["tokio", "diesel", "redis", "object_store", "reqwest", "polars", "tch"]),

@@ -1,4 +1,5 @@
-//! Every `bash` example of the README and of `docs/api.md` and `docs/CLI.md` runs
+//! Every `bash` example of the README and of `docs/api.md`, `docs/batches.md` and
+//! `docs/CLI.md` (and every `python` example: with `python3`, `$TOKEN` and `$KRONOS_URL`) runs
 //! against a platform set up as `ops/up` sets it up (the seed catalogue, the demo data,
 //! `kronos-mini`, a worker): each block must exit 0, and every `curl` in it must get a
 //! 2xx (`--fail-with-body`), so the documentation cannot drift from the code.
@@ -17,16 +18,18 @@ use kronos_tests::{
     TestEnv,
 };
 
-/// The `bash` blocks of a Markdown file, with the line each starts on.
-fn bash_blocks(path: &Path) -> Vec<(usize, String)> {
+/// The `bash` and `python` blocks of a Markdown file, with the line each starts on and
+/// whether it is Python.
+fn code_blocks(path: &Path) -> Vec<(usize, String, bool)> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut blocks = Vec::new();
-    let mut current: Option<(usize, String)> = None;
+    let mut current: Option<(usize, String, bool)> = None;
     for (n, line) in text.lines().enumerate() {
         match &mut current {
-            None if line.trim() == "```bash" => current = Some((n + 2, String::new())),
+            None if line.trim() == "```bash" => current = Some((n + 2, String::new(), false)),
+            None if line.trim() == "```python" => current = Some((n + 2, String::new(), true)),
             Some(_) if line.trim() == "```" => blocks.extend(current.take()),
-            Some((_, body)) => {
+            Some((_, body, _)) => {
                 body.push_str(line);
                 body.push('\n');
             }
@@ -109,16 +112,24 @@ async fn every_documented_example_runs() {
 
     let maildir = std::env::var("KRONOS_TEST_MAILDIR").expect("KRONOS_TEST_MAILDIR: run through ops/test");
     let mut ran = 0;
-    for doc in ["README.md", "docs/api.md", "docs/CLI.md"] {
-        for (line, block) in bash_blocks(&root.join(doc)) {
-            let script =
-                format!("set -euo pipefail\n{CURL}\n{}", block.replace("localhost:8080", &format!("127.0.0.1:{port}")));
+    for doc in ["README.md", "docs/api.md", "docs/batches.md", "docs/CLI.md"] {
+        for (line, block, python) in code_blocks(&root.join(doc)) {
+            let script = if python {
+                block.clone()
+            } else {
+                format!("set -euo pipefail\n{CURL}\n{}", block.replace("localhost:8080", &format!("127.0.0.1:{port}")))
+            };
+            let base = format!("http://127.0.0.1:{port}");
             let out = tokio::task::spawn_blocking({
                 let (work, cache, file) = (work.clone(), cache.clone(), file.clone());
                 let (token, maildir) = (api.admin.key.clone(), maildir.clone());
                 move || {
                     let mut cmd = Command::new("timeout");
-                    cmd.args(["180", "bash", "-c", &script]).current_dir(&work);
+                    if python {
+                        cmd.args(["180", "python3", "-c", &script]).current_dir(&work);
+                    } else {
+                        cmd.args(["180", "bash", "-c", &script]).current_dir(&work);
+                    }
                     // configured as ops/up configures a shell: the env file, not the test's settings
                     for (key, _) in std::env::vars() {
                         if key.starts_with("KRONOS_") || key == "DATABASE_URL" || key == "REDIS_URL" {
@@ -130,6 +141,7 @@ async fn every_documented_example_runs() {
                     cmd.env("KRONOS_CACHE", &cache)
                         .env("KRONOS_ENV_FILE", &file)
                         .env("TOKEN", &token)
+                        .env("KRONOS_URL", &base)
                         .env("KRONOS_MAILDIR", &maildir)
                         .output()
                         .unwrap()

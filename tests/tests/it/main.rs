@@ -7,6 +7,7 @@ mod api;
 mod authorization;
 mod backtest;
 mod backtest_jobs;
+mod batches;
 mod billing;
 mod candles_cli;
 mod catalogue;

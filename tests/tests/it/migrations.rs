@@ -27,7 +27,7 @@ async fn tables(url: &str) -> i64 {
 async fn migrations_revert_and_reapply() {
     let env = TestEnv::new().await;
     let url = env.config.database_url.clone();
-    assert_eq!(tables(&url).await, 26);
+    assert_eq!(tables(&url).await, 28);
     let conn = AsyncPgConnection::establish(&url).await.unwrap();
     let mut harness = AsyncMigrationHarness::new(conn);
     let reverted = harness.revert_all_migrations(MIGRATIONS).unwrap().len();
@@ -36,7 +36,7 @@ async fn migrations_revert_and_reapply() {
     assert_eq!(tables(&url).await, 0);
     let applied = kronos_db::migrate(&url).await.unwrap();
     assert_eq!(applied.len(), reverted);
-    assert_eq!(tables(&url).await, 26);
+    assert_eq!(tables(&url).await, 28);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

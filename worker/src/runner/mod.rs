@@ -2,6 +2,8 @@
 //! atomically with its results; the handler records failures.
 
 pub mod backtest;
+pub mod batch;
+pub mod batch_chunk;
 pub mod cleanup;
 pub mod email;
 pub mod evaluation;

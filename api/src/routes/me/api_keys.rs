@@ -100,7 +100,11 @@ pub async fn create(
         json!({ "key": key.id, "prefix": key.shown, "scopes": names }),
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(CreatedApiKey { key: issued.plaintext, view: ApiKeyView::from(&key) })))
+    let callback_secret = kronos_db::callbacks::signing_secret(&mut conn, caller.user_id, Some(key.id)).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedApiKey { key: issued.plaintext, callback_secret, view: ApiKeyView::from(&key) }),
+    ))
 }
 
 /// `DELETE /v1/me/api-keys/{id}`.

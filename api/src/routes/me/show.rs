@@ -24,5 +24,7 @@ use crate::{
 pub async fn show(State(state): State<AppState>, Caller(caller): Caller) -> ApiResult<Json<MeView>> {
     let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     let user = users::find(&mut conn, caller.user_id).await?.ok_or_else(|| ApiError::not_found("account not found"))?;
-    Ok(Json(MeView::from(&user)))
+    let mut view = MeView::from(&user);
+    view.callback_secret = Some(kronos_db::callbacks::signing_secret(&mut conn, user.id, None).await?);
+    Ok(Json(view))
 }

@@ -10,7 +10,10 @@ pub mod show;
 use diesel_async::AsyncPgConnection;
 use kronos_db::{models, models::RegisteredModel};
 use kronos_storage::{model_files, ModelPart};
-use kronos_types::{jobs::payload::BASELINE_MODELS, registry::ModelFamily};
+use kronos_types::{
+    jobs::payload::{BASELINE_MODELS, MAX_CONTEXT},
+    registry::ModelFamily,
+};
 
 use crate::{
     error::{ApiError, ApiResult},
@@ -71,4 +74,38 @@ pub async fn servable(
         state.weights_present.insert(model.id);
     }
     Ok(model)
+}
+
+/// A registered model's settings for a forecast of `horizon` steps: the serving
+/// version resolved (a lineage means its production version), `max_context` checked
+/// against the horizon (default: the model's). Returns the settings and the version's
+/// name. Predictions and bulk batches alike.
+pub(crate) async fn kronos_settings(
+    state: &AppState,
+    name: &str,
+    sampling: kronos_types::jobs::payload::Sampling,
+    max_context: Option<i64>,
+    horizon: usize,
+) -> ApiResult<(kronos_types::jobs::payload::KronosSettings, String)> {
+    let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
+    let model = servable(state, &mut conn, name, "model").await?;
+    let max_context = max_context.unwrap_or(i64::from(model.max_context));
+    if max_context < horizon as i64 || max_context > MAX_CONTEXT as i64 {
+        return Err(ApiError::invalid(
+            "max_context",
+            format!("max_context must be between the horizon ({horizon}) and {MAX_CONTEXT}"),
+        ));
+    }
+    Ok((
+        kronos_types::jobs::payload::KronosSettings {
+            model_id: model.id,
+            samples: sampling.samples,
+            temperature: sampling.temperature,
+            top_k: sampling.top_k,
+            top_p: sampling.top_p,
+            seed: sampling.seed,
+            max_context: max_context as usize,
+        },
+        model.name,
+    ))
 }

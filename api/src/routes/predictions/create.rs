@@ -120,10 +120,15 @@ pub async fn create(
             SeriesSource::Inline { candles }
         }
     };
+    let callback_url = match req.callback_url.as_deref() {
+        Some(raw) => Some(crate::batches::settings::check_callback(&state, raw).await?),
+        None => None,
+    };
     let payload = PredictionPayload { model: model_name, interval, horizon, series, kronos, calendar };
     let mut new =
         NewJob::new(JobKind::Prediction, serde_json::to_value(&payload).map_err(kronos_db::Error::from)?, MAX_ATTEMPTS);
     new.priority = priority;
+    new.callback_url = callback_url;
     crate::submit::submit(&state, &caller, &headers, &bytes, new, Some(kronos_types::accounts::Metric::Predictions))
         .await
 }
@@ -145,28 +150,8 @@ async fn resolve_model(
         }
         return Ok(None);
     }
-    let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
-    let model = crate::routes::models::servable(state, &mut conn, &req.model, "model").await?;
     let sampling = req.sampling()?;
-    let max_context = req.max_context.unwrap_or(i64::from(model.max_context));
-    if max_context < horizon as i64 || max_context > MAX_CONTEXT as i64 {
-        return Err(ApiError::invalid(
-            "max_context",
-            format!("max_context must be between the horizon ({horizon}) and {MAX_CONTEXT}"),
-        ));
-    }
-    Ok(Some((
-        KronosSettings {
-            model_id: model.id,
-            samples: sampling.samples,
-            temperature: sampling.temperature,
-            top_k: sampling.top_k,
-            top_p: sampling.top_p,
-            seed: sampling.seed,
-            max_context: max_context as usize,
-        },
-        model.name,
-    )))
+    crate::routes::models::kronos_settings(state, &req.model, sampling, req.max_context, horizon).await.map(Some)
 }
 
 fn validate_inline(candles: &[Candle], interval: Interval, min_history: usize, max: usize) -> ApiResult<()> {

@@ -37,6 +37,15 @@ pub struct Claimed {
     /// The `X-Request-Id` of the request that made it.
     #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
     pub request_id: Option<String>,
+    /// The bulk batch it is part of.
+    #[diesel(sql_type = diesel::sql_types::Nullable<SqlUuid>)]
+    pub batch_id: Option<Uuid>,
+    /// Where its completion is posted.
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    pub callback_url: Option<String>,
+    /// The API key it was submitted with.
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    pub api_key_id: Option<i64>,
 }
 
 /// Moves a job to `running` for `worker`, only from `queued`/`retrying` and only when no
@@ -60,7 +69,8 @@ pub async fn claim_many(
                       WHERE id = ANY($1) AND status IN ('queued', 'retrying') AND NOT cancel_requested
                       ORDER BY id FOR UPDATE)
            AND status IN ('queued', 'retrying') AND NOT cancel_requested
-         RETURNING id, kind, payload::text AS payload, attempts, max_attempts, owner_id, request_id",
+         RETURNING id, kind, payload::text AS payload, attempts, max_attempts, owner_id, request_id, batch_id,
+                   callback_url, api_key_id",
     )
     .bind::<Array<SqlUuid>, _>(ids)
     .bind::<Text, _>(worker)

@@ -37,6 +37,9 @@ pub async fn queued_in_transport(conn: &mut AsyncPgConnection, kind: JobKind) ->
 /// Takes up to `limit` due, undispatched jobs of `kind` and marks them dispatched.
 /// Concurrent dispatchers never take the same row (`SKIP LOCKED`).
 pub async fn take_for_dispatch(conn: &mut AsyncPgConnection, kind: JobKind, limit: i64) -> Result<Vec<Dispatch>> {
+    if kind == JobKind::BatchChunk {
+        return take_round_robin(conn, kind, limit).await;
+    }
     Ok(diesel::sql_query(
         "UPDATE jobs SET dispatched_at = now(), dispatch_count = dispatch_count + 1
          WHERE id IN (
@@ -46,6 +49,35 @@ pub async fn take_for_dispatch(conn: &mut AsyncPgConnection, kind: JobKind, limi
             ORDER BY priority DESC, run_after
             LIMIT $2
             FOR UPDATE SKIP LOCKED)
+         RETURNING id, dispatch_count",
+    )
+    .bind::<Text, _>(kind.as_str())
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await?)
+}
+
+/// [`take_for_dispatch`] for bulk batch chunks: fair shares across owners. Each
+/// waiting chunk's turn is its place in its owner's line (by priority and age) plus the
+/// owner's chunks already in Redis or running, and the lowest turns go first: owners
+/// take turns, and a tenant's huge batch never holds back another tenant's. A window
+/// function cannot take `SKIP LOCKED`; the `UPDATE` re-checks each row after locking
+/// it, so two dispatchers still never stamp the same row twice.
+async fn take_round_robin(conn: &mut AsyncPgConnection, kind: JobKind, limit: i64) -> Result<Vec<Dispatch>> {
+    Ok(diesel::sql_query(
+        "WITH active AS (
+            SELECT owner_id, count(*) AS n FROM jobs
+            WHERE kind = $1 AND (status = 'running' OR (status IN ('queued', 'retrying') AND dispatched_at IS NOT NULL))
+            GROUP BY owner_id),
+         ranked AS (
+            SELECT j.id, row_number() OVER (PARTITION BY j.owner_id ORDER BY j.priority DESC, j.run_after, j.id)
+                         + coalesce(a.n, 0) AS turn
+            FROM jobs j LEFT JOIN active a ON a.owner_id IS NOT DISTINCT FROM j.owner_id
+            WHERE j.kind = $1 AND j.status IN ('queued', 'retrying') AND j.dispatched_at IS NULL
+              AND j.run_after <= now() AND NOT j.cancel_requested)
+         UPDATE jobs SET dispatched_at = now(), dispatch_count = dispatch_count + 1
+         WHERE id IN (SELECT id FROM ranked ORDER BY turn, id LIMIT $2)
+           AND status IN ('queued', 'retrying') AND dispatched_at IS NULL AND NOT cancel_requested
          RETURNING id, dispatch_count",
     )
     .bind::<Text, _>(kind.as_str())

@@ -51,6 +51,10 @@ pub struct NewJob {
     pub charge: Option<Charge>,
     /// The `X-Request-Id` of the request that made it.
     pub request_id: Option<String>,
+    /// Where its completion is posted.
+    pub callback_url: Option<String>,
+    /// The API key it was submitted with (signs its callback).
+    pub api_key_id: Option<i64>,
 }
 
 impl NewJob {
@@ -68,6 +72,8 @@ impl NewJob {
             max_attempts,
             charge: None,
             request_id: None,
+            callback_url: None,
+            api_key_id: None,
         }
     }
 
@@ -105,6 +111,8 @@ struct JobRow<'a> {
     priority: i16,
     max_attempts: i32,
     request_id: Option<&'a str>,
+    callback_url: Option<&'a str>,
+    api_key_id: Option<i64>,
 }
 
 impl<'a> From<&'a NewJob> for JobRow<'a> {
@@ -120,6 +128,8 @@ impl<'a> From<&'a NewJob> for JobRow<'a> {
             priority: job.priority,
             max_attempts: job.max_attempts,
             request_id: job.request_id.as_deref(),
+            callback_url: job.callback_url.as_deref(),
+            api_key_id: job.api_key_id,
         }
     }
 }

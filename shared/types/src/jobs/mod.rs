@@ -34,11 +34,15 @@ pub enum JobKind {
     Cleanup,
     /// Deliver one message of the email outbox.
     Email,
+    /// Validate a bulk batch's upload and split it into chunks, or assemble its results.
+    Batch,
+    /// Forecast one chunk of a bulk batch's series.
+    BatchChunk,
 }
 
 impl JobKind {
     /// Every kind.
-    pub const ALL: [JobKind; 8] = [
+    pub const ALL: [JobKind; 10] = [
         Self::Prediction,
         Self::Training,
         Self::Verification,
@@ -47,6 +51,8 @@ impl JobKind {
         Self::Evaluation,
         Self::Cleanup,
         Self::Email,
+        Self::Batch,
+        Self::BatchChunk,
     ];
 
     /// Database spelling.
@@ -60,6 +66,8 @@ impl JobKind {
             Self::Evaluation => "evaluation",
             Self::Cleanup => "cleanup",
             Self::Email => "email",
+            Self::Batch => "batch",
+            Self::BatchChunk => "batch_chunk",
         }
     }
 }
@@ -84,7 +92,7 @@ impl FromStr for JobKind {
             Error::invalid(
                 "kind",
                 format!(
-                    "unknown job kind {s:?}; expected prediction, training, verification, backtest, refresh, evaluation or cleanup"
+                    "unknown job kind {s:?}; expected prediction, training, verification, backtest, refresh, evaluation, cleanup, email, batch or batch_chunk"
                 ),
             )
         })
