@@ -8,8 +8,10 @@ ALTER TABLE jobs ADD CONSTRAINT jobs_kind_check
                     'email', 'batch', 'batch_chunk'));
 -- a job's own completion callback (predictions)
 ALTER TABLE jobs ADD COLUMN callback_url TEXT CHECK (length(callback_url) <= 2048);
--- the API key a job was submitted with: its callbacks are signed with that key's secret
-ALTER TABLE jobs ADD COLUMN api_key_id BIGINT REFERENCES api_keys (id) ON DELETE SET NULL;
+-- the API key a job was submitted with: its callbacks are signed with that key's secret.
+-- No foreign key: a per-row check would share-lock the key's row from every concurrent
+-- submission (the hot path); a key that is gone signs with its owner's secret instead.
+ALTER TABLE jobs ADD COLUMN api_key_id BIGINT;
 
 ALTER TABLE batches RENAME COLUMN total_items TO series_total;
 ALTER TABLE batches RENAME COLUMN result_key TO results_key;

@@ -5,10 +5,11 @@
 //! generation; baselines run one by one (they take microseconds).
 //!
 //! Two lanes: interactive requests (predictions, backtests, evaluations) and bulk
-//! requests (batch chunks). Bulk batches run on at most all but one of the device's
-//! compute threads, so a huge batch never queues a person's forecast behind it: with
-//! two or more threads one is always free for interactive work, and with one thread an
-//! interactive request waits for at most the bulk batch already running.
+//! requests (batch chunks). Bulk work yields to interactive work: bulk batches run on
+//! at most all but one of the device's compute threads (so a thread is free for a
+//! person's forecast), hold a quarter of the interactive batch size (so the bulk call
+//! already running when a forecast arrives ends soon), and a new bulk batch waits while
+//! interactive batches run (at most [`BULK_YIELD`], so batches are never starved).
 
 use std::{
     collections::HashMap,
@@ -76,6 +77,43 @@ pub struct BatchLimits {
     pub max_wait: Duration,
 }
 
+/// Longest a bulk batch waits for running interactive batches to end.
+pub const BULK_YIELD: Duration = Duration::from_millis(500);
+
+/// Interactive batches running on a device, and a wake-up when one ends.
+#[derive(Default)]
+struct InteractiveLoad {
+    running: std::sync::atomic::AtomicUsize,
+    ended: tokio::sync::Notify,
+}
+
+impl InteractiveLoad {
+    /// Waits until no interactive batch runs, or `most` has passed.
+    async fn yield_to(&self, most: Duration) {
+        use std::sync::atomic::Ordering;
+        let deadline = tokio::time::Instant::now() + most;
+        loop {
+            let ended = self.ended.notified();
+            tokio::pin!(ended);
+            ended.as_mut().enable();
+            if self.running.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, ended).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// Which lane a collector serves.
+enum Lane {
+    /// Counts its running batches.
+    Interactive(Arc<InteractiveLoad>),
+    /// Runs on the free slots, after interactive work.
+    Bulk { slots: Arc<tokio::sync::Semaphore>, interactive: Arc<InteractiveLoad> },
+}
+
 /// Kronos models loaded on one device, by registry id.
 type LoadedModels = Arc<Mutex<HashMap<i64, KronosModel>>>;
 
@@ -92,9 +130,12 @@ impl Batcher {
         let (tx, rx) = mpsc::channel(limits.max_batch.max(1) * 4);
         let (bulk, bulk_rx) = mpsc::channel(limits.max_batch.max(1) * 4);
         let loaded: LoadedModels = Arc::default();
-        tokio::spawn(collect(rx, executor.clone(), device, Arc::clone(&loaded), limits, None));
-        let bulk_slots = Arc::new(tokio::sync::Semaphore::new(threads.saturating_sub(1).max(1)));
-        tokio::spawn(collect(bulk_rx, executor, device, loaded, limits, Some(bulk_slots)));
+        let load = Arc::new(InteractiveLoad::default());
+        let interactive = Lane::Interactive(Arc::clone(&load));
+        tokio::spawn(collect(rx, executor.clone(), device, Arc::clone(&loaded), limits, interactive));
+        let slots = Arc::new(tokio::sync::Semaphore::new(threads.saturating_sub(1).max(1)));
+        let bulk_limits = BatchLimits { max_batch: (limits.max_batch / 4).max(1), max_wait: limits.max_wait };
+        tokio::spawn(collect(bulk_rx, executor, device, loaded, bulk_limits, Lane::Bulk { slots, interactive: load }));
         Self { tx, bulk }
     }
 
@@ -116,16 +157,16 @@ impl Batcher {
     }
 }
 
-/// Gathers a lane's requests into batches and runs them; `slots` (the bulk lane) caps
-/// how many of its batches run at once.
+/// Gathers a lane's requests into batches and runs them (see [`Lane`]).
 async fn collect(
     mut rx: mpsc::Receiver<Pending>,
     executor: ComputeExecutor,
     device: ComputeDevice,
     loaded: LoadedModels,
     limits: BatchLimits,
-    slots: Option<Arc<tokio::sync::Semaphore>>,
+    lane: Lane,
 ) {
+    use std::sync::atomic::Ordering;
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         let deadline = tokio::time::Instant::now() + limits.max_wait;
@@ -135,18 +176,28 @@ async fn collect(
                 Ok(None) | Err(_) => break,
             }
         }
-        let permit = match &slots {
-            Some(slots) => match Arc::clone(slots).acquire_owned().await {
-                Ok(permit) => Some(permit),
-                Err(_) => return,
-            },
-            None => None,
+        let (permit, load) = match &lane {
+            Lane::Bulk { slots, interactive } => {
+                interactive.yield_to(BULK_YIELD).await;
+                match Arc::clone(slots).acquire_owned().await {
+                    Ok(permit) => (Some(permit), None),
+                    Err(_) => return,
+                }
+            }
+            Lane::Interactive(load) => {
+                load.running.fetch_add(1, Ordering::AcqRel);
+                (None, Some(Arc::clone(load)))
+            }
         };
         let executor = executor.clone();
         let loaded = Arc::clone(&loaded);
         tokio::spawn(async move {
             let _ = executor.run(move || run_batch(batch, device, &loaded)).await;
             drop(permit);
+            if let Some(load) = load {
+                load.running.fetch_sub(1, Ordering::AcqRel);
+                load.ended.notify_waiters();
+            }
         });
     }
 }

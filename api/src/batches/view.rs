@@ -14,10 +14,9 @@ use crate::{
     error::ApiResult,
 };
 
-/// The view of `batch` (two indexed queries: its chunks' counts and its callback).
-pub async fn batch_view(conn: &mut AsyncPgConnection, batch: Batch) -> ApiResult<BatchView> {
-    let counts = batches::chunk_counts(conn, batch.id).await?;
-    let callback = callbacks::of_batch(conn, batch.id).await?.map(|(callback, attempts)| CallbackView {
+/// A callback with its delivery attempts, as clients see it (batches and jobs).
+pub fn callback_view((callback, attempts): (callbacks::Callback, Vec<callbacks::Attempt>)) -> CallbackView {
+    CallbackView {
         id: callback.id,
         url: callback.url,
         status: callback.status.as_str(),
@@ -33,7 +32,13 @@ pub async fn batch_view(conn: &mut AsyncPgConnection, batch: Batch) -> ApiResult
                 duration_ms: a.duration_ms,
             })
             .collect(),
-    });
+    }
+}
+
+/// The view of `batch` (two indexed queries: its chunks' counts and its callback).
+pub async fn batch_view(conn: &mut AsyncPgConnection, batch: Batch) -> ApiResult<BatchView> {
+    let counts = batches::chunk_counts(conn, batch.id).await?;
+    let callback = callbacks::of_batch(conn, batch.id).await?.map(callback_view);
     let settings: Option<BatchSettings> = serde_json::from_value(batch.settings.clone()).ok();
     let total = i64::from(batch.series_total);
     let failed = counts.series_failed + counts.series_lost;

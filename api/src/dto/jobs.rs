@@ -45,6 +45,10 @@ pub struct JobView {
     pub result: Option<serde_json::Value>,
     /// Where to poll and where the result will be.
     pub links: JobLinks,
+    /// `GET /v1/jobs/{id}` of a job submitted with a `callback_url`: its completion
+    /// callback and every delivery attempt.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub callback: Option<super::batches::CallbackView>,
 }
 
 /// Where the result of a job of `kind` is read (`409` there until it succeeded).
@@ -91,6 +95,7 @@ impl From<Job> for JobView {
             started_at: j.started_at,
             finished_at: j.finished_at,
             result: j.result,
+            callback: None,
         }
     }
 }

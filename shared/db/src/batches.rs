@@ -216,13 +216,6 @@ pub struct ChunkCounts {
     pub series_lost: i64,
 }
 
-impl ChunkCounts {
-    /// Chunks that have not ended.
-    pub fn unfinished(&self) -> i64 {
-        self.waiting + self.running
-    }
-}
-
 /// Counts a batch's chunk jobs (one indexed query).
 pub async fn chunk_counts(conn: &mut AsyncPgConnection, batch_id: Uuid) -> Result<ChunkCounts> {
     #[derive(QueryableByName)]
@@ -269,6 +262,18 @@ pub async fn chunk_counts(conn: &mut AsyncPgConnection, batch_id: Uuid) -> Resul
         }
     }
     Ok(counts)
+}
+
+/// Whether any chunk of the batch has not ended (one probe of the (batch, status) index).
+pub async fn has_unfinished_chunks(conn: &mut AsyncPgConnection, batch_id: Uuid) -> Result<bool> {
+    Ok(diesel::select(diesel::dsl::exists(
+        jobs_table::table
+            .filter(jobs_table::batch_id.eq(batch_id))
+            .filter(jobs_table::status.eq_any(["queued", "retrying", "running"]))
+            .filter(jobs_table::kind.eq(JobKind::BatchChunk.as_str())),
+    ))
+    .get_result(conn)
+    .await?)
 }
 
 /// What validation found, recorded when the ingest job ends.

@@ -99,7 +99,7 @@ pub struct ListFilter {
     pub kind: Option<JobKind>,
     /// Only this status.
     pub status: Option<JobStatus>,
-    /// Only jobs of this batch.
+    /// Only jobs of this batch (`None` with no `kind`: jobs of no batch).
     pub batch_id: Option<Uuid>,
     /// Keyset cursor: jobs strictly older than this id (ids are UUIDv7, time-ordered).
     pub before: Option<Uuid>,
@@ -119,8 +119,12 @@ pub async fn list(conn: &mut AsyncPgConnection, filter: &ListFilter, limit: i64)
     if let Some(status) = filter.status {
         query = query.filter(jobs::status.eq(status.as_str()));
     }
-    if let Some(batch) = filter.batch_id {
-        query = query.filter(jobs::batch_id.eq(batch));
+    match filter.batch_id {
+        Some(batch) => query = query.filter(jobs::batch_id.eq(batch)),
+        // a bulk batch's own jobs (ingest, chunks, finish) are listed under its batch or
+        // by kind; `GET /v1/batches` shows the batch itself
+        None if filter.kind.is_none() => query = query.filter(jobs::batch_id.is_null()),
+        None => {}
     }
     if let Some(id) = filter.before {
         query = query.filter(jobs::id.lt(id));

@@ -229,7 +229,7 @@ pub async fn after_chunk(ctx: &PoolContext, batch_id: Option<Uuid>) {
     let Some(batch_id) = batch_id else { return };
     let result: Result<(), JobFailure> = async {
         let mut conn = ctx.pool.get().await.map_err(SharedError::from)?;
-        if batches::chunk_counts(&mut conn, batch_id).await?.unfinished() > 0 {
+        if batches::has_unfinished_chunks(&mut conn, batch_id).await? {
             return Ok(());
         }
         if let Some(batch) = batches::find(&mut conn, batch_id).await? {

@@ -42,7 +42,7 @@ pub async fn cancel(
         return Err(ApiError::not_found(format!("batch {id} not found")));
     };
     // nothing left running: the batch finishes now with what it has
-    if batch.status == BatchStatus::Running && batches::chunk_counts(&mut conn, id).await?.unfinished() == 0 {
+    if batch.status == BatchStatus::Running && !batches::has_unfinished_chunks(&mut conn, id).await? {
         batches::enqueue_finish(&mut conn, &batch).await?;
         state.signal.wake();
     }

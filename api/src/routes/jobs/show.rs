@@ -32,5 +32,7 @@ pub async fn show(
     let mut conn = state.pool.get().await.map_err(kronos_db::Error::from)?;
     let job =
         visible(&mut conn, id, &caller).await?.ok_or_else(|| ApiError::not_found(format!("job {id} not found")))?;
-    Ok(Json(job.into()))
+    let mut view = JobView::from(job);
+    view.callback = kronos_db::callbacks::of_job(&mut conn, id).await?.map(crate::batches::view::callback_view);
+    Ok(Json(view))
 }
