@@ -3,7 +3,7 @@
 //! finish (once every chunk has ended: the results and errors files, the outcome and
 //! the completion callback in one transaction).
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 
 use bytes::Bytes;
 use futures::{stream, StreamExt, TryStreamExt};
@@ -301,13 +301,7 @@ async fn finish(ctx: &PoolContext, job: &jobs::Claimed, batch: &Batch) -> Result
         let series = blocking(move || batch_files::read_chunk(bytes.to_vec())).await?;
         errors.extend(series.into_iter().map(|s| SeriesError { series_id: s.id, row: None, reason: reason.clone() }));
     }
-    let series_done = {
-        let mut seen: HashMap<&str, ()> = HashMap::new();
-        for row in &rows {
-            seen.insert(row.series_id.as_str(), ());
-        }
-        seen.len()
-    };
+    let series_done = rows.iter().map(|row| row.series_id.as_str()).collect::<HashSet<_>>().len();
     let error_count = errors.len();
     let (results, error_file) =
         blocking(move || Ok((batch_files::write_results(&rows)?, batch_files::write_errors(&errors)?))).await?;
