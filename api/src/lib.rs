@@ -22,6 +22,7 @@ pub mod server;
 pub mod sse;
 pub mod state;
 pub mod submit;
+pub mod unread_body;
 pub mod web;
 
 pub use routes::{api_document, router};

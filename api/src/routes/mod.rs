@@ -131,6 +131,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(crate::responses::harden))
         .layer(middleware::from_fn_with_state(state.clone(), record_http_metrics))
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn(crate::unread_body::close_when_unread))
         .layer(middleware::from_fn(crate::request_id::assign))
         .with_state(state)
 }
