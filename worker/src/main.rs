@@ -205,6 +205,16 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How often each apalis worker beats. Besides keeping its leases, the beat is what
+/// wakes a worker that went idle right after acknowledging a task: apalis 1.0 does not
+/// always poll its queue again until the next beat (seen in the worker's debug log: a
+/// prediction worker not polled for 1.9 s after an ack, while its poll interval was
+/// 50 ms), so the beat bounds how long a job sent just after another finished waits.
+const HEARTBEAT: Duration = Duration::from_millis(200);
+
+/// A worker silent this long is taken for dead and its tasks go back to the queue.
+const ORPHANED_AFTER: Duration = Duration::from_secs(6);
+
 /// Adds apalis workers for `kind`'s queue, `concurrency` handlers at once, running
 /// with `ctx` (restarted under a new name if one stops with an error).
 fn register(
@@ -219,8 +229,8 @@ fn register(
     let apalis_config = transport
         .apalis_config(kind)
         .batch_size(concurrency)
-        .heartbeat_interval(Duration::from_secs(2))
-        .missed_heartbeats(3);
+        .heartbeat_interval(HEARTBEAT)
+        .missed_heartbeats((ORPHANED_AFTER.as_millis() / HEARTBEAT.as_millis()) as usize);
     let conn = transport.connection();
     monitor.register(move |restarts| {
         let backend =
