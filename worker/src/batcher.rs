@@ -6,10 +6,12 @@
 //!
 //! Two lanes: interactive requests (predictions, backtests, evaluations) and bulk
 //! requests (batch chunks). Bulk work yields to interactive work: bulk batches run on
-//! at most all but one of the device's compute threads (so a thread is free for a
-//! person's forecast), hold a quarter of the interactive batch size (so the bulk call
-//! already running when a forecast arrives ends soon), and a new bulk batch waits while
-//! interactive batches run (at most [`BULK_YIELD`], so batches are never starved).
+//! at most all but one of the device's compute threads, with their own copy of the
+//! model (so a thread and a model are free for a person's forecast); while interactive requests come (one arrived within
+//! [`INTERACTIVE_QUIET`] or one runs) bulk batches hold a quarter of the batch size (so
+//! the bulk call already running when a forecast arrives ends soon) and a new bulk batch
+//! waits while interactive batches run (at most [`BULK_YIELD`], so batches are never
+//! starved); when the interactive lane is quiet, bulk batches take the full batch size.
 
 use std::{
     collections::HashMap,
@@ -80,14 +82,37 @@ pub struct BatchLimits {
 /// Longest a bulk batch waits for running interactive batches to end.
 pub const BULK_YIELD: Duration = Duration::from_millis(500);
 
-/// Interactive batches running on a device, and a wake-up when one ends.
+/// How long after the last interactive request bulk batches stay small.
+pub const INTERACTIVE_QUIET: Duration = Duration::from_secs(3);
+
+/// Interactive batches running on a device, when the last request came, and a wake-up
+/// when a batch ends.
 #[derive(Default)]
 struct InteractiveLoad {
     running: std::sync::atomic::AtomicUsize,
+    last_request: Mutex<Option<tokio::time::Instant>>,
     ended: tokio::sync::Notify,
 }
 
 impl InteractiveLoad {
+    /// Notes an interactive request's arrival.
+    fn arrived(&self) {
+        if let Ok(mut last) = self.last_request.lock() {
+            *last = Some(tokio::time::Instant::now());
+        }
+    }
+
+    /// Whether interactive work runs or came within [`INTERACTIVE_QUIET`].
+    fn active(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        let recent = self
+            .last_request
+            .lock()
+            .map(|last| last.is_some_and(|at| at.elapsed() < INTERACTIVE_QUIET))
+            .unwrap_or(true);
+        recent || self.running.load(Ordering::Acquire) > 0
+    }
+
     /// Waits until no interactive batch runs, or `most` has passed.
     async fn yield_to(&self, most: Duration) {
         use std::sync::atomic::Ordering;
@@ -108,10 +133,22 @@ impl InteractiveLoad {
 
 /// Which lane a collector serves.
 enum Lane {
-    /// Counts its running batches.
+    /// Notes its requests and counts its running batches.
     Interactive(Arc<InteractiveLoad>),
-    /// Runs on the free slots, after interactive work.
-    Bulk { slots: Arc<tokio::sync::Semaphore>, interactive: Arc<InteractiveLoad> },
+    /// Runs on the free slots, after interactive work; `small` is its batch size while
+    /// interactive work is active.
+    Bulk { slots: Arc<tokio::sync::Semaphore>, interactive: Arc<InteractiveLoad>, small: usize },
+}
+
+impl Lane {
+    /// Most requests in the batch about to form.
+    fn batch_size(&self, limits: &BatchLimits) -> usize {
+        match self {
+            Lane::Interactive(_) => limits.max_batch,
+            Lane::Bulk { interactive, small, .. } if interactive.active() => *small,
+            Lane::Bulk { .. } => limits.max_batch,
+        }
+    }
 }
 
 /// Kronos models loaded on one device, by registry id.
@@ -129,13 +166,14 @@ impl Batcher {
     pub fn start(executor: ComputeExecutor, device: ComputeDevice, limits: BatchLimits, threads: usize) -> Self {
         let (tx, rx) = mpsc::channel(limits.max_batch.max(1) * 4);
         let (bulk, bulk_rx) = mpsc::channel(limits.max_batch.max(1) * 4);
-        let loaded: LoadedModels = Arc::default();
+        // each lane has its own copy of a model (a model runs one call at a time), so a
+        // person's forecast never waits for a bulk call to end: the two run side by side
         let load = Arc::new(InteractiveLoad::default());
         let interactive = Lane::Interactive(Arc::clone(&load));
-        tokio::spawn(collect(rx, executor.clone(), device, Arc::clone(&loaded), limits, interactive));
+        tokio::spawn(collect(rx, executor.clone(), device, LoadedModels::default(), limits, interactive));
         let slots = Arc::new(tokio::sync::Semaphore::new(threads.saturating_sub(1).max(1)));
-        let bulk_limits = BatchLimits { max_batch: (limits.max_batch / 4).max(1), max_wait: limits.max_wait };
-        tokio::spawn(collect(bulk_rx, executor, device, loaded, bulk_limits, Lane::Bulk { slots, interactive: load }));
+        let lane = Lane::Bulk { slots, interactive: load, small: (limits.max_batch / 4).max(1) };
+        tokio::spawn(collect(bulk_rx, executor, device, LoadedModels::default(), limits, lane));
         Self { tx, bulk }
     }
 
@@ -168,16 +206,20 @@ async fn collect(
 ) {
     use std::sync::atomic::Ordering;
     while let Some(first) = rx.recv().await {
+        if let Lane::Interactive(load) = &lane {
+            load.arrived();
+        }
+        let size = lane.batch_size(&limits);
         let mut batch = vec![first];
         let deadline = tokio::time::Instant::now() + limits.max_wait;
-        while batch.len() < limits.max_batch {
+        while batch.len() < size {
             match tokio::time::timeout_at(deadline, rx.recv()).await {
                 Ok(Some(next)) => batch.push(next),
                 Ok(None) | Err(_) => break,
             }
         }
         let (permit, load) = match &lane {
-            Lane::Bulk { slots, interactive } => {
+            Lane::Bulk { slots, interactive, .. } => {
                 interactive.yield_to(BULK_YIELD).await;
                 match Arc::clone(slots).acquire_owned().await {
                     Ok(permit) => (Some(permit), None),

@@ -228,6 +228,21 @@ async fn a_parquet_batch_of_ten_thousand_series_reports_its_bad_ones_and_equals_
         assert_eq!(status, 422, "{query}: {error}");
         assert_eq!(error["error"]["field"], field, "{query}: {error}");
     }
+    // refused before its body was read: the answer closes the connection, so the client
+    // does not send its next request into a socket the server is dropping
+    let response = client
+        .post(api.url("/v1/batches?interval=1d&horizon=5"))
+        .header("content-type", "application/vnd.apache.parquet")
+        .body(parquet.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+    assert_eq!(response.headers().get("connection").map(|v| v.as_bytes()), Some(&b"close"[..]));
+    // a body that was read keeps the connection open
+    let response = client.post(api.url("/v1/batches")).json(&json!({"model": "nope"})).send().await.unwrap();
+    assert_eq!(response.status(), 422);
+    assert_eq!(response.headers().get("connection"), None);
 
     let started = Instant::now();
     let (status, created) = upload_parquet(&client, &api, "model=drift&interval=1d&horizon=5", parquet).await;
@@ -624,6 +639,8 @@ async fn tenants_take_turns_and_interactive_predictions_keep_their_pace() {
     assert_eq!(b_done["status"], "succeeded", "{b_done}");
     let (_, a_now) = get(&big.client(), &api, &format!("/v1/batches/{a_id}")).await;
     assert_eq!(a_now["status"], "running", "the small tenant's batch should finish while the big one runs: {a_now}");
+    let millis = |times: &[Duration]| times.iter().map(|t| t.as_millis()).collect::<Vec<_>>();
+    eprintln!("interactive Kronos latencies (ms): idle {:?}, loaded {:?}", millis(&idle), millis(&loaded));
     let (idle_p99, loaded_p99) = (p99(idle), p99(loaded));
     eprintln!(
         "interactive Kronos p99: idle {idle_p99:?}, beside a 4,000-series batch {loaded_p99:?}; tenant B's 256 series \
