@@ -6,6 +6,9 @@
 //! cargo run --release -p kronos-models --example kronos_bench -- \
 //!     --preset small --context 480 --horizon 32 --batches 1,8,32,128 --device cpu
 //! ```
+//!
+//! With `--paths 1,8,16,64`: one series with that many sample paths, its history
+//! encoded once per path (as before) against once for all its paths (shared prefix).
 
 use std::time::Instant;
 
@@ -27,6 +30,7 @@ struct Args {
     modes: Vec<bool>,
     precision: Option<tch::Kind>,
     compare_precision: bool,
+    paths: Vec<usize>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -42,6 +46,7 @@ fn parse_args() -> Result<Args, String> {
         modes: vec![true, false],
         precision: None,
         compare_precision: false,
+        paths: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -71,6 +76,12 @@ fn parse_args() -> Result<Args, String> {
                 })
             }
             "--compare-precision" => args.compare_precision = true,
+            "--paths" => {
+                args.paths = value()?
+                    .split(',')
+                    .map(|b| b.parse().map_err(|e| format!("--paths: {e}")))
+                    .collect::<Result<_, _>>()?
+            }
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -117,7 +128,7 @@ fn compare_precision(
             r
         })
         .collect();
-    let options = GenerateOptions { pred_len: args.horizon, max_context, use_cache: true };
+    let options = GenerateOptions::new(args.horizon, max_context);
     let reference = model.forecast(&requests, &options)?;
     model.set_kind(kind);
     let reduced = model.forecast(&requests, &options)?;
@@ -143,6 +154,43 @@ fn compare_precision(
         worst
     );
     Ok(())
+}
+
+/// One series with each number of sample paths (sampled: temperature 1, top-p 0.9):
+/// median latency with the history run once per path against once for all paths, and
+/// whether every path drew the same tokens both ways.
+fn paths_table(model: &KronosModel, args: &Args, max_context: usize) -> Result<(), Box<dyn std::error::Error>> {
+    println!("| paths | per-path prefix p50 (s) | shared prefix p50 (s) | speed-up | same tokens |");
+    println!("|---|---|---|---|---|");
+    for &paths in &args.paths {
+        let mut request = series(args.context, args.horizon, 7);
+        request.sampling.samples = paths;
+        let requests = std::slice::from_ref(&request);
+        let mut medians = Vec::new();
+        let mut tokens = Vec::new();
+        for share_prefix in [false, true] {
+            let options = GenerateOptions { share_prefix, ..GenerateOptions::new(args.horizon, max_context) };
+            tokens.push(model.forecast(requests, &options)?.remove(0).tokens); // also the warm-up
+            let mut times = Vec::new();
+            for _ in 0..args.reps {
+                let started = Instant::now();
+                model.forecast(requests, &options)?;
+                synchronize(model);
+                times.push(started.elapsed().as_secs_f64());
+            }
+            medians.push(median(times));
+        }
+        let same = if tokens[0] == tokens[1] { "yes" } else { "NO" };
+        println!("| {paths} | {:.3} | {:.3} | {:.1}× | {same} |", medians[0], medians[1], medians[0] / medians[1]);
+    }
+    Ok(())
+}
+
+/// Waits for the model's device to finish its queued work.
+fn synchronize(model: &KronosModel) {
+    if let tch::Device::Cuda(n) = model.device() {
+        tch::Cuda::synchronize(n as i64);
+    }
 }
 
 fn median(mut xs: Vec<f64>) -> f64 {
@@ -173,6 +221,17 @@ fn main() {
         if let Some(kind) = args.precision {
             model.set_kind(kind);
         }
+        if !args.paths.is_empty() {
+            println!(
+                "preset {} | device {} | threads {} | one series, context {} | horizon {}",
+                args.preset,
+                device,
+                tch::get_num_threads(),
+                args.context,
+                args.horizon
+            );
+            return paths_table(&model, &args, max_context);
+        }
         println!(
             "preset {} | device {} | threads {} | context {} | horizon {} | max_context {} | window slides: {}",
             args.preset,
@@ -190,7 +249,7 @@ fn main() {
                 (0..batch).map(|i| series(args.context, args.horizon, i as u64)).collect();
             let mut rates = Vec::new();
             for &use_cache in &args.modes {
-                let options = GenerateOptions { pred_len: args.horizon, max_context, use_cache };
+                let options = GenerateOptions { use_cache, ..GenerateOptions::new(args.horizon, max_context) };
                 model.forecast(&requests[..1], &options)?; // warm-up
                 let mut times = Vec::new();
                 for _ in 0..args.reps {

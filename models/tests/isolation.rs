@@ -50,7 +50,7 @@ fn assert_as_alone(model: &KronosModel, request: &SeriesRequest, options: &Gener
 #[test]
 fn a_series_that_cannot_be_forecast_fails_alone() {
     let model = model();
-    let options = GenerateOptions { pred_len: 6, max_context: 128, use_cache: true };
+    let options = GenerateOptions::new(6, 128);
     let good: Vec<SeriesRequest> = (0..6).map(|i| series(40 + 7 * i, 6, 1.0 + i as f64, 3, i as u64)).collect();
     // 1e308 is a finite f64 but infinite in the model's f32 arithmetic
     let hostile = series(50, 6, 1e306, 3, 9);
@@ -74,7 +74,7 @@ fn a_series_that_cannot_be_forecast_fails_alone() {
 #[test]
 fn a_cancelled_request_leaves_the_batch_between_steps() {
     let model = model();
-    let options = GenerateOptions { pred_len: 48, max_context: 512, use_cache: true };
+    let options = GenerateOptions::new(48, 512);
     let keep = [series(120, 48, 1.0, 4, 1), series(90, 48, 2.0, 2, 2)];
     let watch = Arc::new(RequestWatch::default());
     let mut cancelled = series(100, 48, 3.0, 4, 3);
@@ -102,7 +102,7 @@ fn a_cancelled_request_leaves_the_batch_between_steps() {
 #[test]
 fn progress_counts_every_path_step() {
     let model = model();
-    let options = GenerateOptions { pred_len: 5, max_context: 64, use_cache: true };
+    let options = GenerateOptions::new(5, 64);
     let watch = Arc::new(RequestWatch::default());
     let mut request = series(70, 5, 1.0, 3, 4);
     request.watch = Some(Arc::clone(&watch));

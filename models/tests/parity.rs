@@ -91,6 +91,7 @@ fn cases() -> Vec<Case> {
                     pred_len: c["pred_len"].as_u64().unwrap() as usize,
                     max_context: c["max_context"].as_u64().unwrap() as usize,
                     use_cache: true,
+                    share_prefix: true,
                 },
                 value: c.clone(),
             }
@@ -208,7 +209,7 @@ fn a_mixed_length_batch_equals_each_series_alone() {
     let mut long = all[0].request.clone();
     let mut short = all[2].request.clone();
     let (times, _) = input();
-    let options = GenerateOptions { pred_len: 8, max_context: 512, use_cache: true };
+    let options = GenerateOptions::new(8, 512);
     short.future_stamps = times[64..72].iter().map(|t| time_features(*t)).collect();
     long.sampling = SamplingParams { top_k: 0, top_p: 0.95, samples: 3, seed: 9, ..greedy() };
     short.sampling = SamplingParams { top_k: 0, top_p: 0.95, samples: 2, seed: 5, ..greedy() };

@@ -161,7 +161,7 @@ fn raw(all: &[BatchSeries], run: &Run) -> anyhow::Result<f64> {
             }
         })
         .collect();
-    let options = GenerateOptions { pred_len: run.horizon, max_context: 2048, use_cache: true };
+    let options = GenerateOptions::new(run.horizon, 2048);
     let started = Instant::now();
     for group in requests.chunks(run.group.max(1)) {
         for result in model.forecast_each(group, &options) {

@@ -308,7 +308,7 @@ fn run_kronos(
             entry.insert(model)
         }
     };
-    let options = GenerateOptions { pred_len: key.horizon, max_context: key.max_context, use_cache: true };
+    let options = GenerateOptions::new(key.horizon, key.max_context);
     let started = std::time::Instant::now();
     let results = model.forecast_each(series, &options);
     tracing::debug!(

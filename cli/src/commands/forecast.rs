@@ -112,7 +112,12 @@ pub fn run(args: ForecastArgs) -> anyhow::Result<()> {
     for key in &model.unexpected_keys {
         eprintln!("warning: ignored unexpected weight {key}");
     }
-    let options = GenerateOptions { pred_len: args.pred_len, max_context: args.max_context, use_cache: !args.no_cache };
+    let options = GenerateOptions {
+        pred_len: args.pred_len,
+        max_context: args.max_context,
+        use_cache: !args.no_cache,
+        share_prefix: true,
+    };
     let forecast = model.forecast(std::slice::from_ref(&request), &options)?.remove(0);
     if args.json {
         println!("{}", serde_json::to_string(&to_json(last, &future, &forecast))?);

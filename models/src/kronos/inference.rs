@@ -92,6 +92,18 @@ pub struct GenerateOptions {
     /// Use the key/value cache where it is exact (false: recompute every step, as the
     /// reference does; for comparisons).
     pub use_cache: bool,
+    /// Tokenize each series' history and run it through the predictor once, then fork
+    /// the cache into the series' sample paths (false: once per path; for comparisons).
+    /// The paths draw the same tokens either way.
+    pub share_prefix: bool,
+}
+
+impl GenerateOptions {
+    /// `pred_len` steps over windows of at most `max_context`, with the cache and the
+    /// shared prefix (the fastest exact settings).
+    pub fn new(pred_len: usize, max_context: usize) -> Self {
+        Self { pred_len, max_context, use_cache: true, share_prefix: true }
+    }
 }
 
 /// One series' forecast.
@@ -334,35 +346,49 @@ impl KronosModel {
         let total = lmax + horizon;
         let mut pads: Vec<i64> = lens.iter().map(|l| lmax - l).collect();
 
+        // the rows whose histories are tokenized: each series' first path with a shared
+        // prefix (`owner`: the encoded row each path takes its tokens from), else every path
+        let (encoded, owner) = if options.share_prefix {
+            prefix_groups(rows.iter().map(|row| row.series))
+        } else {
+            ((0..rows.len()).collect(), (0..r).collect())
+        };
+        let e = encoded.len() as i64;
+
         // inputs, right-aligned
-        let mut x = vec![0f32; (r * lmax * 6) as usize];
+        let mut x = vec![0f32; (e * lmax * 6) as usize];
+        for (k, &i) in encoded.iter().enumerate() {
+            let series = rows[i].series;
+            let pad = pads[i] as usize;
+            for (t, bar) in requests[series].history.iter().enumerate() {
+                let at = (k * lmax as usize + pad + t) * 6;
+                x[at..at + 6].copy_from_slice(&norms[series].apply(bar));
+            }
+        }
         let mut stamps = vec![0i64; (r * total * TIME_FEATURES as i64) as usize];
         for (i, row) in rows.iter().enumerate() {
             let request = requests[row.series];
-            let norm = &norms[row.series];
             let pad = pads[i] as usize;
-            for (t, bar) in request.history.iter().enumerate() {
-                let at = (i * lmax as usize + pad + t) * 6;
-                x[at..at + 6].copy_from_slice(&norm.apply(bar));
-            }
             let stamp_rows = request.stamps.iter().chain(request.future_stamps.iter());
             for (t, stamp) in stamp_rows.enumerate() {
                 let at = (i * total as usize + pad + t) * TIME_FEATURES;
                 stamps[at..at + TIME_FEATURES].copy_from_slice(stamp);
             }
         }
-        let x = Tensor::from_slice(&x).view([r, lmax, 6]).to_device(device).to_kind(kind);
+        let x = Tensor::from_slice(&x).view([e, lmax, 6]).to_device(device).to_kind(kind);
         let mut stamps = Tensor::from_slice(&stamps).view([r, total, TIME_FEATURES as i64]).to_device(device);
         // rows still generating, as indices into `rows` (cancelled requests leave)
         let mut alive: Vec<usize> = (0..rows.len()).collect();
 
         tch::no_grad(|| {
-            let encode_ctx = AttentionContext::new(self.tokenizer.inv_freq(), &pads, 0, lmax, lmax);
+            let encoded_pads: Vec<i64> = encoded.iter().map(|&i| pads[i]).collect();
+            let encode_ctx = AttentionContext::new(self.tokenizer.inv_freq(), &encoded_pads, 0, lmax, lmax);
             let (s1_hist, s2_hist) = self.tokenizer.encode(&x, &encode_ctx);
             let mut s1 = Tensor::zeros([r, total], (Kind::Int64, device));
             let mut s2 = Tensor::zeros([r, total], (Kind::Int64, device));
-            s1.narrow(1, 0, lmax).copy_(&s1_hist);
-            s2.narrow(1, 0, lmax).copy_(&s2_hist);
+            let owner = Tensor::from_slice(&owner).to_device(device);
+            s1.narrow(1, 0, lmax).copy_(&s1_hist.index_select(0, &owner));
+            s2.narrow(1, 0, lmax).copy_(&s2_hist.index_select(0, &owner));
 
             let predictor = &self.predictor;
             let mut cache: Option<PredictorCache> = None;
@@ -389,7 +415,29 @@ impl KronosModel {
                 let end = lmax + step;
                 let windows: Vec<i64> = lens.iter().map(|l| (l + step).min(max_context)).collect();
                 let slid = lens.iter().any(|l| l + step > max_context);
-                let (last, keys, key_mask) = if options.use_cache && !slid {
+                let (last, keys, key_mask) = if options.use_cache && options.share_prefix && step == 0 && !slid {
+                    // the history, once per series (the paths have drawn nothing yet); the
+                    // cache forks into the paths
+                    let (heads, owner) = prefix_groups(alive.iter().map(|&i| rows[i].series));
+                    let heads: Vec<i64> = heads.into_iter().map(|k| k as i64).collect();
+                    let head_pads: Vec<i64> = heads.iter().map(|&k| pads[k as usize]).collect();
+                    let (heads, owner) =
+                        (Tensor::from_slice(&heads).to_device(device), Tensor::from_slice(&owner).to_device(device));
+                    let mut prefix = predictor.new_cache(head_pads.len() as i64, total, kind);
+                    let ctx = AttentionContext::new(predictor.inv_freq(), &head_pads, 0, end, end);
+                    let hidden = predictor.hidden(
+                        &s1.narrow(1, 0, end).index_select(0, &heads),
+                        &s2.narrow(1, 0, end).index_select(0, &heads),
+                        &stamps.narrow(1, 0, end).index_select(0, &heads),
+                        &ctx,
+                        Some(&mut prefix),
+                        false,
+                    );
+                    let keys = predictor.dependency_keys(&hidden, Some(&mut prefix)).select_rows(&owner);
+                    prefix.retain_rows(&owner);
+                    cache = Some(prefix);
+                    (hidden.select(1, -1).index_select(0, &owner), keys, key_padding_mask(&pads, end, device))
+                } else if options.use_cache && !slid {
                     let cache = cache.get_or_insert_with(|| predictor.new_cache(rows_now, total, kind));
                     let start = cache.len();
                     let ctx = AttentionContext::new(predictor.inv_freq(), &pads, start, end - start, end);
@@ -448,6 +496,22 @@ impl KronosModel {
             Ok(out)
         })
     }
+}
+
+/// Groups consecutive rows of the same series (a series' sample paths): the position
+/// of each group's first row, and each row's group number.
+fn prefix_groups(series: impl Iterator<Item = usize>) -> (Vec<usize>, Vec<i64>) {
+    let mut heads = Vec::new();
+    let mut owner = Vec::new();
+    let mut previous = None;
+    for (k, s) in series.enumerate() {
+        if previous != Some(s) {
+            heads.push(k);
+            previous = Some(s);
+        }
+        owner.push(heads.len() as i64 - 1);
+    }
+    (heads, owner)
 }
 
 /// Counts one generated step for every live row, per request.

@@ -60,6 +60,13 @@ pub struct DependencyKeys {
     values: Tensor,
 }
 
+impl DependencyKeys {
+    /// The rows at `index` (an Int64 tensor; a row may repeat: one per sample path).
+    pub fn select_rows(&self, index: &Tensor) -> Self {
+        Self { keys: self.keys.index_select(0, index), values: self.values.index_select(0, index) }
+    }
+}
+
 /// Everything one generation caches: a key/value cache per block plus the dependency
 /// layer's keys and values.
 #[derive(Debug)]

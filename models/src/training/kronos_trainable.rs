@@ -109,6 +109,7 @@ impl Trainable for KronosTrainable {
             pred_len: horizon,
             max_context: self.max_context.min(set.spec.lookback + horizon),
             use_cache: true,
+            share_prefix: true,
         };
         let mut outcomes = Vec::with_capacity(set.validation.len());
         for chunk in set.validation.chunks(EVAL_CHUNK) {
