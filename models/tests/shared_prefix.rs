@@ -6,19 +6,16 @@
 
 #![expect(clippy::unwrap_used, reason = "tests fail loudly on a broken fixture")]
 
-use std::{path::PathBuf, sync::Arc};
+use std::sync::Arc;
 
 use chrono::{Duration as Step, NaiveDate};
 use kronos_models::kronos::{
     time_features, GenerateOptions, KronosError, KronosModel, RequestWatch, SamplingParams, SeriesForecast,
     SeriesRequest,
 };
-use tch::Device;
 
-fn model() -> KronosModel {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kronos-tiny");
-    KronosModel::load(&dir.join("tokenizer"), &dir.join("predictor"), Device::Cpu).unwrap()
-}
+mod common;
+use common::tiny_model as model;
 
 /// A wavy series of `len` hourly bars, offset by `shift`, with `samples` paths.
 fn series(len: usize, horizon: usize, shift: f64, sampling: SamplingParams) -> SeriesRequest {
