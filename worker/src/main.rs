@@ -7,8 +7,7 @@ use std::{sync::Arc, time::Duration};
 
 use anyhow::{bail, Context};
 use apalis::prelude::ParallelizeExt;
-use apalis::prelude::{BackendExt, Monitor, WorkerBuilder, WorkerBuilderExt};
-use apalis_redis::RedisStorage;
+use apalis::prelude::{Monitor, WorkerBuilder, WorkerBuilderExt};
 use clap::Parser;
 use kronos_config::Config;
 use kronos_exchanges::aggregator::MarketData;
@@ -16,7 +15,7 @@ use kronos_models::ComputeDevice;
 use kronos_observability::metrics::Metrics;
 use kronos_queue::transport::QueueTransport;
 use kronos_storage::Storage;
-use kronos_types::{jobs::JobKind, jobs::JobRef};
+use kronos_types::jobs::JobKind;
 use kronos_worker::{
     batcher::BatchLimits,
     handler, heartbeat, identity,
@@ -205,12 +204,9 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// How often each apalis worker beats (its leases, orphan recovery). apalis 1.0 may leave
-/// a worker unpolled after it acknowledges a task until its next beat (a prediction
-/// worker was seen idle 1.9 s after an ack while its poll interval was 50 ms), so a job
-/// sent just after another finished can wait up to this long. Shorter beats (200 ms)
-/// removed that wait but left prediction jobs never fetched in two long tests of the
-/// full suite; until that is understood the beat stays at 2 s.
+/// How often each apalis worker beats (its leases, orphan recovery). Pickup of new
+/// tasks does not wait for it: an idle worker fetches every queue poll interval
+/// (`kronos_queue::polling` says why that needed our own timer).
 const HEARTBEAT: Duration = Duration::from_secs(2);
 
 /// A worker silent this long is taken for dead and its tasks go back to the queue.
@@ -227,15 +223,9 @@ fn register(
     name: String,
     ctx: Arc<PoolContext>,
 ) -> Monitor {
-    let apalis_config = transport
-        .apalis_config(kind)
-        .batch_size(concurrency)
-        .heartbeat_interval(HEARTBEAT)
-        .missed_heartbeats((ORPHANED_AFTER.as_millis() / HEARTBEAT.as_millis()) as usize);
-    let conn = transport.connection();
+    let transport = transport.clone();
     monitor.register(move |restarts| {
-        let backend =
-            RedisStorage::<JobRef>::new(conn.clone()).with_config(apalis_config.clone()).poll_with_interval(poll);
+        let backend = transport.worker_backend(kind, concurrency, HEARTBEAT, ORPHANED_AFTER, poll);
         WorkerBuilder::new(format!("{name}-r{restarts}"))
             .backend(backend)
             .concurrency(concurrency)

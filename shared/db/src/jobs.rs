@@ -21,7 +21,7 @@ pub use attempts::{
     cancel_requested, claim, claim_many, expire_leases, heartbeat, mark_cancelled, mark_failed, mark_succeeded,
     mark_succeeded_many, mark_succeeded_with_result, report_progress, set_progress, Claimed,
 };
-pub use dispatch::{dispatched_before, queued_in_transport, take_for_dispatch, undispatch, Dispatch};
+pub use dispatch::{dispatched_before, kinds_due, queued_in_transport, take_for_dispatch, undispatch, Dispatch};
 
 /// A row of `jobs`, without its payload (read it with [`payload`]): status reads are
 /// the hottest query and payloads can hold thousands of candles.

@@ -93,18 +93,31 @@ impl Dispatcher {
         self.dispatch_kinds(&JobKind::ALL).await.0
     }
 
+    /// Which kinds have jobs waiting in PostgreSQL (every kind when that cannot be read).
+    async fn kinds_due(&self) -> Vec<JobKind> {
+        let due = match self.pool.get().await {
+            Ok(mut conn) => jobs::kinds_due(&mut conn, &JobKind::ALL).await.map_err(crate::Error::from),
+            Err(e) => Err(e.into()),
+        };
+        due.unwrap_or_else(|e| {
+            warn!(error = %e, "cannot read which kinds are due; trying them all");
+            JobKind::ALL.to_vec()
+        })
+    }
+
     /// Runs forever. Kinds that just moved jobs are polled again at once and on every
-    /// wake-up; every kind is polled on the idle tick, so idle kinds cost a query per tick.
+    /// wake-up; on the idle tick one query finds the kinds with jobs waiting, so an idle
+    /// dispatcher costs one round trip per tick.
     pub async fn run(self) {
         let mut hot: Vec<JobKind> = Vec::new();
         let mut tick = tokio::time::interval(IDLE_TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            let kinds: &[JobKind] = tokio::select! {
-                _ = tick.tick() => &JobKind::ALL,
-                _ = self.signal.woken() => if hot.is_empty() { &JobKind::ALL } else { &hot },
+            let woken = tokio::select! {
+                _ = tick.tick() => false,
+                _ = self.signal.woken() => true,
             };
-            let kinds = kinds.to_vec();
+            let kinds = if woken && !hot.is_empty() { hot.clone() } else { self.kinds_due().await };
             loop {
                 let (moved, busy) = self.dispatch_kinds(&kinds).await;
                 if !busy.is_empty() {

@@ -7,6 +7,7 @@ pub mod backoff;
 pub mod dispatcher;
 pub mod enqueue;
 pub mod error;
+pub mod polling;
 pub mod reconciler;
 pub mod transport;
 

@@ -6,8 +6,8 @@
 
 use std::time::Duration;
 
-use apalis::prelude::{TaskBuilder, TaskId};
-use apalis_redis::{Config as ApalisConfig, ConnectionManager};
+use apalis::prelude::{PollWith, TaskBuilder, TaskId};
+use apalis_redis::{Config as ApalisConfig, ConnectionManager, RedisStorage};
 use redis::aio::ConnectionManagerConfig;
 use ulid::Ulid;
 use uuid::Uuid;
@@ -15,7 +15,10 @@ use uuid::Uuid;
 use kronos_db::jobs::Dispatch;
 use kronos_types::jobs::{JobKind, JobRef};
 
-use crate::error::{Error, Result};
+use crate::{
+    error::{Error, Result},
+    polling::RearmingInterval,
+};
 
 /// Tasks per push script call (each call is one Lua script run in Redis).
 const PUSH_CHUNK: usize = 500;
@@ -63,6 +66,27 @@ impl QueueTransport {
     /// Acknowledged tasks land in the done set, which [`QueueTransport::vacuum`] empties.
     pub fn apalis_config(&self, kind: JobKind) -> ApalisConfig {
         ApalisConfig::default().queue(self.queue_name(kind)).emit_events(false).persist_results(true)
+    }
+
+    /// The apalis backend a worker takes `kind`'s tasks from: `batch_size` ids fetched at
+    /// once, a heartbeat every `heartbeat` (a worker silent for `orphaned_after` is taken
+    /// for dead and its tasks go back to the queue), and a fetch every `poll` while idle.
+    pub fn worker_backend(
+        &self,
+        kind: JobKind,
+        batch_size: usize,
+        heartbeat: Duration,
+        orphaned_after: Duration,
+        poll: Duration,
+    ) -> PollWith<RedisStorage<JobRef>, RearmingInterval> {
+        let heartbeat = heartbeat.max(Duration::from_millis(1));
+        let missed = (orphaned_after.as_millis() / heartbeat.as_millis()).max(1) as usize;
+        let config = self
+            .apalis_config(kind)
+            .batch_size(batch_size.max(1))
+            .heartbeat_interval(heartbeat)
+            .missed_heartbeats(missed);
+        PollWith::new(RedisStorage::new(self.conn.clone()).with_config(config), RearmingInterval::new(poll))
     }
 
     /// The apalis task id of dispatch number `dispatch_count` of a job.

@@ -157,6 +157,28 @@ async fn dispatcher_keeps_the_redis_backlog_bounded() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_idle_dispatcher_finds_the_kinds_with_jobs_waiting() {
+    let (env, pool) = setup().await;
+    let mut conn = pool.get().await.unwrap();
+    assert_eq!(jobs::kinds_due(&mut conn, &JobKind::ALL).await.unwrap(), vec![]);
+    let later = NewJob::new(JobKind::Training, serde_json::json!({"test": true}), 3);
+    let cancelled = NewJob::new(JobKind::Backtest, serde_json::json!({"test": true}), 3);
+    let due = new_job(3);
+    jobs::insert_many(&mut conn, &[later.clone(), cancelled.clone(), due]).await.unwrap();
+    diesel::sql_query("UPDATE jobs SET run_after = now() + interval '1 hour' WHERE id = $1")
+        .bind::<diesel::sql_types::Uuid, _>(later.id)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    jobs::request_cancel(&mut conn, cancelled.id).await.unwrap();
+    assert_eq!(jobs::kinds_due(&mut conn, &JobKind::ALL).await.unwrap(), vec![JobKind::Prediction]);
+    let t = transport(&env).await;
+    let d = Dispatcher::new(pool.clone(), t, env.config.queue.clone(), DispatchSignal::new(), Metrics::new());
+    assert_eq!(d.dispatch_all().await, 1);
+    assert_eq!(jobs::kinds_due(&mut conn, &JobKind::ALL).await.unwrap(), vec![], "dispatched jobs are not due");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconciler_redispatches_jobs_lost_from_redis_and_vacuums() {
     let (mut env, pool) = setup().await;
     env.config.queue.redispatch_check = Duration::ZERO;
@@ -179,4 +201,52 @@ async fn reconciler_redispatches_jobs_lost_from_redis_and_vacuums() {
     assert_eq!(r.run_once().await.unwrap().lost, 10);
     assert_eq!(d.dispatch_all().await, 10);
     assert_eq!(t.depth(JobKind::Prediction).await.unwrap(), 10);
+}
+
+/// Records when each task's handler started.
+async fn record_start(
+    job: kronos_types::jobs::JobRef,
+    started: apalis::prelude::Data<tokio::sync::mpsc::UnboundedSender<(Uuid, std::time::Instant)>>,
+) -> Result<(), apalis::prelude::BoxDynError> {
+    let _ = started.send((job.id, std::time::Instant::now()));
+    Ok(())
+}
+
+/// apalis's own interval timer could leave an idle worker parked until its next
+/// heartbeat; the worker backend must pick up every task within a few poll intervals,
+/// however the pushes fall against its polls (the heartbeat here is 30 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_workers_pick_up_tasks_without_waiting_for_their_heartbeat() {
+    use apalis::prelude::{ParallelizeExt, WorkerBuilder, WorkerBuilderExt};
+    let (env, _pool) = setup().await;
+    let t = transport(&env).await;
+    let heartbeat = Duration::from_secs(30);
+    let backend = t.worker_backend(JobKind::Prediction, 4, heartbeat, heartbeat * 3, Duration::from_millis(20));
+    let (tx, mut started) = tokio::sync::mpsc::unbounded_channel::<(Uuid, std::time::Instant)>();
+    let worker = WorkerBuilder::new(format!("pickup-{}", Uuid::now_v7()))
+        .backend(backend)
+        .concurrency(4)
+        .parallelize(tokio::spawn)
+        .data(tx)
+        .build(record_start);
+    let running = tokio::spawn(worker.run());
+    let mut waits = Vec::new();
+    for i in 0..60u64 {
+        // idle through a varying number of polls before each push
+        tokio::time::sleep(Duration::from_millis(i * 37 % 150)).await;
+        let id = Uuid::now_v7();
+        let pushed = std::time::Instant::now();
+        t.push(JobKind::Prediction, &[jobs::Dispatch { id, dispatch_count: 1 }]).await.unwrap();
+        let (got, at) = tokio::time::timeout(Duration::from_secs(90), started.recv())
+            .await
+            .expect("the task was picked up")
+            .expect("the worker is running");
+        assert_eq!(got, id);
+        waits.push(at.duration_since(pushed));
+    }
+    running.abort();
+    waits.sort();
+    let (p50, max) = (waits[waits.len() / 2], waits[waits.len() - 1]);
+    eprintln!("pickup after push: p50 {p50:?}, max {max:?} (poll 20 ms, heartbeat 30 s)");
+    assert!(max < Duration::from_secs(10), "a task waited {max:?}: the worker slept until its heartbeat");
 }
