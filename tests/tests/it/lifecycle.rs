@@ -214,14 +214,16 @@ async fn record_start(
 
 /// apalis's own interval timer could leave an idle worker parked until its next
 /// heartbeat; the worker backend must pick up every task within a few poll intervals,
-/// however the pushes fall against its polls (the heartbeat here is 30 s).
+/// however the pushes fall against its polls (the heartbeat here is 30 s). A 1 ms poll
+/// makes the lost-timer race likely: with apalis's `IntervalStrategy` in the backend
+/// this test saw a task wait 29.8 s.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_workers_pick_up_tasks_without_waiting_for_their_heartbeat() {
     use apalis::prelude::{ParallelizeExt, WorkerBuilder, WorkerBuilderExt};
     let (env, _pool) = setup().await;
     let t = transport(&env).await;
     let heartbeat = Duration::from_secs(30);
-    let backend = t.worker_backend(JobKind::Prediction, 4, heartbeat, heartbeat * 3, Duration::from_millis(20));
+    let backend = t.worker_backend(JobKind::Prediction, 4, heartbeat, heartbeat * 3, Duration::from_millis(1));
     let (tx, mut started) = tokio::sync::mpsc::unbounded_channel::<(Uuid, std::time::Instant)>();
     let worker = WorkerBuilder::new(format!("pickup-{}", Uuid::now_v7()))
         .backend(backend)
@@ -247,6 +249,6 @@ async fn idle_workers_pick_up_tasks_without_waiting_for_their_heartbeat() {
     running.abort();
     waits.sort();
     let (p50, max) = (waits[waits.len() / 2], waits[waits.len() - 1]);
-    eprintln!("pickup after push: p50 {p50:?}, max {max:?} (poll 20 ms, heartbeat 30 s)");
+    eprintln!("pickup after push: p50 {p50:?}, max {max:?} (poll 1 ms, heartbeat 30 s)");
     assert!(max < Duration::from_secs(10), "a task waited {max:?}: the worker slept until its heartbeat");
 }
