@@ -481,10 +481,33 @@ impl KronosModel {
             let decoded: Vec<i64> = lens.iter().map(|l| (l + horizon).min(max_context)).collect();
             let width = decoded.iter().copied().max().unwrap_or(1);
             let decode_pads: Vec<i64> = decoded.iter().map(|d| width - d).collect();
-            let ctx = AttentionContext::new(self.tokenizer.inv_freq(), &decode_pads, 0, width, width);
             let start = total - width;
-            let bars = self.tokenizer.decode(&s1.narrow(1, start, width), &s2.narrow(1, start, width), &ctx);
-            let bars = host_f32(&bars.narrow(1, width - horizon, horizon))?;
+            let shared = width - horizon;
+            let (heads, owner) = prefix_groups(alive.iter().map(|&i| rows[i].series));
+            let bars = if options.use_cache && options.share_prefix && shared > 0 && heads.len() < alive.len() {
+                // the tokens before the generated ones are the same for a series' paths:
+                // decode them once per series and only the generated tail per path (with
+                // one path per series, one pass over the whole window is cheaper)
+                let heads: Vec<i64> = heads.into_iter().map(|k| k as i64).collect();
+                let head_pads: Vec<i64> = heads.iter().map(|&k| decode_pads[k as usize]).collect();
+                let heads = Tensor::from_slice(&heads).to_device(device);
+                let owner = Tensor::from_slice(&owner).to_device(device);
+                let inv_freq = self.tokenizer.inv_freq();
+                self.tokenizer.decode_after_shared_prefix(
+                    &s1.narrow(1, start, shared).index_select(0, &heads),
+                    &s2.narrow(1, start, shared).index_select(0, &heads),
+                    &AttentionContext::new(inv_freq, &head_pads, 0, shared, shared),
+                    &owner,
+                    &s1.narrow(1, lmax, horizon),
+                    &s2.narrow(1, lmax, horizon),
+                    &AttentionContext::new(inv_freq, &decode_pads, shared, horizon, width),
+                )
+            } else {
+                let ctx = AttentionContext::new(self.tokenizer.inv_freq(), &decode_pads, 0, width, width);
+                let bars = self.tokenizer.decode(&s1.narrow(1, start, width), &s2.narrow(1, start, width), &ctx);
+                bars.narrow(1, width - horizon, horizon)
+            };
+            let bars = host_f32(&bars)?;
             let s1_gen = host_i64(&s1.narrow(1, lmax, horizon))?;
             let s2_gen = host_i64(&s2.narrow(1, lmax, horizon))?;
             let h = horizon as usize;

@@ -4,7 +4,7 @@
 
 use tch::{nn, Kind, Tensor};
 
-use super::attention::{inv_freq, AttentionContext};
+use super::attention::{inv_freq, AttentionContext, KvCache};
 use super::config::TokenizerConfig;
 use super::layers::{Dropouts, Linear, LinearInit, TransformerBlock};
 
@@ -85,6 +85,50 @@ impl Tokenizer {
     pub fn decode(&self, s1: &Tensor, s2: &Tensor, ctx: &AttentionContext) -> Tensor {
         let quantized = self.codes(s1, s2).to_kind(self.head_kind());
         self.decode_codes(&self.post_quant_embed.forward(&quantized), ctx, false)
+    }
+
+    /// Decodes the tails of sequences that share their earlier tokens, running the
+    /// decoder over each shared prefix once: `prefix_s1/s2 [G, P]` (left-padded as
+    /// `prefix_ctx` says) fill each decoder block's key/value cache, the cache forks to
+    /// the rows of `owner` (row i continues prefix `owner[i]`), and only the tails
+    /// `tail_s1/s2 [R, H]` run through the decoder, attending to their prefix's cached
+    /// keys (`tail_ctx`: queries from P, keys `P + H`). The decoder is causal, so this
+    /// equals decoding every row's whole sequence (up to float rounding). Returns the
+    /// tails' normalised candles `[R, H, d_in]`.
+    #[expect(clippy::too_many_arguments, reason = "a prefix and a tail, each tokens and their attention context")]
+    pub fn decode_after_shared_prefix(
+        &self,
+        prefix_s1: &Tensor,
+        prefix_s2: &Tensor,
+        prefix_ctx: &AttentionContext,
+        owner: &Tensor,
+        tail_s1: &Tensor,
+        tail_s2: &Tensor,
+        tail_ctx: &AttentionContext,
+    ) -> Tensor {
+        let kind = self.head_kind();
+        let (groups, prefix_len) = prefix_s1.size2().unwrap_or((0, 0));
+        let tail_len = tail_s1.size().get(1).copied().unwrap_or(0);
+        let d = self.config.d_model as i64;
+        let heads = self.config.n_heads as i64;
+        let device = self.inv_freq.device();
+        let mut caches: Vec<KvCache> = self
+            .decoder
+            .iter()
+            .map(|_| KvCache::new(groups, heads, prefix_len + tail_len, d / heads, kind, device))
+            .collect();
+        let mut z = self.post_quant_embed.forward(&self.codes(prefix_s1, prefix_s2).to_kind(kind));
+        for (block, cache) in self.decoder.iter().zip(caches.iter_mut()) {
+            z = block.forward(&z, prefix_ctx, Some(cache), false);
+        }
+        for cache in caches.iter_mut() {
+            cache.retain_rows(owner);
+        }
+        let mut z = self.post_quant_embed.forward(&self.codes(tail_s1, tail_s2).to_kind(kind));
+        for (block, cache) in self.decoder.iter().zip(caches.iter_mut()) {
+            z = block.forward(&z, tail_ctx, Some(cache), false);
+        }
+        self.head.forward(&z)
     }
 
     /// Runs the decoder blocks and the head on embedded codes.
