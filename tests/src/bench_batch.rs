@@ -180,9 +180,9 @@ fn raw(all: &[BatchSeries], run: &Run) -> anyhow::Result<f64> {
     Ok(started.elapsed().as_secs_f64())
 }
 
-/// Writes random Kronos-mini weights (`seed`) to `out/tokenizer` and `out/predictor`.
-pub fn init_mini(out: &Path, seed: u64) -> anyhow::Result<()> {
-    let model = KronosModel::init(Preset::Mini, seed, kronos_models::ComputeDevice::Cpu.to_tch())?;
+/// Writes random weights of `preset` (`seed`) to `out/tokenizer` and `out/predictor`.
+pub fn init_model(out: &Path, preset: Preset, seed: u64) -> anyhow::Result<()> {
+    let model = KronosModel::init(preset, seed, kronos_models::ComputeDevice::Cpu.to_tch())?;
     model.save(&out.join("tokenizer"), &out.join("predictor"))?;
     Ok(())
 }

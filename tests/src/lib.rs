@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod bench_batch;
+pub mod bench_forecast;
 pub mod callback_receiver;
 pub mod db;
 pub mod demo;

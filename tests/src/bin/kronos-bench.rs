@@ -87,10 +87,29 @@ async fn main() -> anyhow::Result<()> {
             };
             batch::run(&bench_client(8)?, run).await
         }
-        Some("init-mini") => {
-            batch::init_mini(std::path::Path::new(&arg(&args, "--out", "mini")), arg(&args, "--seed", "7").parse()?)
+        Some("forecast") => {
+            let run = kronos_tests::bench_forecast::Run {
+                api: api.clone(),
+                symbol: arg(&args, "--symbol", "BENCH"),
+                interval: arg(&args, "--interval", "1m"),
+                model: arg(&args, "--model", "bench-mini"),
+                horizon: arg(&args, "--horizon", "16").parse()?,
+                samples: arg(&args, "--samples", "16").parse()?,
+                context: arg(&args, "--context", "512").parse()?,
+                requests: arg(&args, "--requests", "20").parse()?,
+            };
+            kronos_tests::bench_forecast::run(&bench_client(2)?, run).await
         }
-        _ => bail!("usage: kronos-bench throughput|status|login|gen-candles|candles|batch|init-mini [--api URL] [--concurrency N] [--jobs N] [--seconds N] [--database-url URL] [--rows N --out FILE] [--symbol S --interval I --limit N]"),
+        Some("init-mini") => {
+            let preset = match arg(&args, "--preset", "mini").as_str() {
+                "mini" => kronos_models::kronos::Preset::Mini,
+                "small" => kronos_models::kronos::Preset::Small,
+                other => bail!("--preset {other:?}: expected mini or small"),
+            };
+            let out = arg(&args, "--out", "mini");
+            batch::init_model(std::path::Path::new(&out), preset, arg(&args, "--seed", "7").parse()?)
+        }
+        _ => bail!("usage: kronos-bench throughput|status|login|gen-candles|candles|batch|forecast|init-mini [--api URL] [--concurrency N] [--jobs N] [--seconds N] [--database-url URL] [--rows N --out FILE] [--symbol S --interval I --limit N]"),
     }
 }
 
