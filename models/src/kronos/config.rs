@@ -107,6 +107,13 @@ impl std::str::FromStr for Preset {
 }
 
 impl Preset {
+    /// The preset whose predictor has this shape (bits, layers, width, heads, feed-forward
+    /// width), if any: how weights from elsewhere are recognised.
+    pub fn of_predictor(config: &PredictorConfig) -> Option<Self> {
+        let shape = |c: &PredictorConfig| (c.s1_bits, c.s2_bits, c.n_layers, c.d_model, c.n_heads, c.ff_dim);
+        [Self::Mini, Self::Small, Self::Base].into_iter().find(|p| shape(&p.predictor()) == shape(config))
+    }
+
     /// The predictor's configuration.
     pub fn predictor(self) -> PredictorConfig {
         let (d_model, n_layers, n_heads, ff_dim) = match self {
@@ -236,5 +243,16 @@ mod tests {
         assert_eq!(Preset::from_hub_repo("acme/Kronos-small"), None);
         assert_eq!(Preset::Mini.hub_repos().1, "NeoQuasar/Kronos-Tokenizer-2k");
         assert_eq!(Preset::Base.hub_repos().1, "NeoQuasar/Kronos-Tokenizer-base");
+    }
+
+    #[test]
+    fn presets_are_recognised_by_their_predictor_shape() {
+        for preset in [Preset::Mini, Preset::Small, Preset::Base] {
+            let mut config = preset.predictor();
+            config.ffn_dropout_p = 0.0; // dropouts do not change the shape
+            assert_eq!(Preset::of_predictor(&config), Some(preset));
+        }
+        let other = PredictorConfig { n_layers: 2, d_model: 64, ..Preset::Mini.predictor() };
+        assert_eq!(Preset::of_predictor(&other), None);
     }
 }

@@ -52,9 +52,11 @@ pub struct ImportArgs {
     /// Predictor directory (config.json + model.safetensors).
     #[arg(long)]
     predictor: PathBuf,
-    /// Default longest window of predictions (512 unless given).
-    #[arg(long, default_value_t = 512)]
-    max_context: i32,
+    /// Default longest window of predictions (default: the published model's window
+    /// when the predictor has a preset's shape — 2048 for mini, 512 for small and base —
+    /// else 512).
+    #[arg(long)]
+    max_context: Option<i32>,
 }
 
 /// Arguments of `kronos models init`.
@@ -120,16 +122,16 @@ pub async fn run(config: &Config, command: ModelsCommand) -> anyhow::Result<()> 
             Ok(())
         }
         ModelsCommand::Import(args) => {
-            if !(1..=4096).contains(&args.max_context) {
+            let max_context = match args.max_context {
+                Some(given) => given,
+                None => imported_window(&args.predictor),
+            };
+            if !(1..=4096).contains(&max_context) {
                 bail!("--max-context must be between 1 and 4096");
             }
             let dirs = ModelDirs { tokenizer: args.tokenizer, predictor: args.predictor };
-            let registration = Registration {
-                name: &args.name,
-                source: ModelSource::Import,
-                max_context: args.max_context,
-                origin: None,
-            };
+            let registration =
+                Registration { name: &args.name, source: ModelSource::Import, max_context, origin: None };
             register(config, &mut conn, &registration, &dirs).await
         }
         ModelsCommand::Pull(args) => pull::run(config, &mut conn, args).await,
@@ -151,6 +153,17 @@ pub async fn run(config: &Config, command: ModelsCommand) -> anyhow::Result<()> 
             result
         }
     }
+}
+
+/// The window of an imported predictor: its preset's when it has one's shape (a
+/// Kronos-mini registered with 512 would slide its window, and lose the exact cache, 4×
+/// earlier than it was trained for), else 512. An unreadable config is reported later,
+/// when the weights are checked.
+fn imported_window(predictor: &std::path::Path) -> i32 {
+    kronos_models::kronos::config::read_config::<kronos_models::kronos::PredictorConfig>(&predictor.join("config.json"))
+        .ok()
+        .and_then(|config| Preset::of_predictor(&config))
+        .map_or(512, |preset| preset.max_context() as i32)
 }
 
 /// What a registration records besides the weights.
@@ -227,4 +240,23 @@ fn tempdir() -> anyhow::Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!("kronos-init-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     Ok(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn imports_get_their_presets_window_else_512() {
+        let dir = tempdir().unwrap();
+        assert_eq!(imported_window(&dir), 512, "no config: the default");
+        for (preset, window) in [(Preset::Mini, 2048), (Preset::Small, 512)] {
+            std::fs::write(dir.join("config.json"), serde_json::to_vec(&preset.predictor()).unwrap()).unwrap();
+            assert_eq!(imported_window(&dir), window);
+        }
+        let other = kronos_models::kronos::PredictorConfig { d_model: 64, n_layers: 2, ..Preset::Mini.predictor() };
+        std::fs::write(dir.join("config.json"), serde_json::to_vec(&other).unwrap()).unwrap();
+        assert_eq!(imported_window(&dir), 512);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
