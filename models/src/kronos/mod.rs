@@ -5,7 +5,7 @@
 //! Layout follows candle's model files: `config` (official `config.json` keys and the
 //! published presets), the building blocks in `layers` and `attention`, one file per
 //! network (`tokenizer`, `predictor`), then loading (`weights`, `model`) and
-//! inference (`sampling`, `inference`, `time_features`).
+//! inference (`sampling`, `inference`, `series`, `time_features`).
 
 pub mod attention;
 pub mod config;
@@ -14,14 +14,16 @@ pub mod layers;
 pub mod model;
 pub mod predictor;
 pub mod sampling;
+pub mod series;
 pub mod time_features;
 pub mod tokenizer;
 pub mod weights;
 
 pub use config::{PredictorConfig, Preset, TokenizerConfig};
-pub use inference::{fill_missing_amount, GenerateOptions, Normalisation, RequestWatch, SeriesForecast, SeriesRequest};
+pub use inference::GenerateOptions;
 pub use model::KronosModel;
 pub use sampling::SamplingParams;
+pub use series::{fill_missing_amount, Normalisation, RequestWatch, SeriesForecast, SeriesRequest};
 pub use time_features::{continue_times, time_features, typical_step};
 
 use thiserror::Error;

@@ -236,7 +236,7 @@ impl Regressor {
         let x = Tensor::from_slice(&x).view([1, lookback as i64, 6]).to_device(self.vars.device());
         let out: Vec<f32> =
             Vec::<f32>::try_from(tch::no_grad(|| self.forward(&x, false)).to_kind(Kind::Float).view([-1]))?;
-        let scale = f64::from(norm.std[CLOSE] + crate::kronos::inference::STD_EPSILON);
+        let scale = f64::from(norm.std[CLOSE] + crate::kronos::series::STD_EPSILON);
         let mean_close = f64::from(norm.mean[CLOSE]);
         let denorm = |v: f64| v * scale + mean_close;
         let last_close = window[lookback - 1][CLOSE];
