@@ -11,18 +11,13 @@
 //! - tokens are drawn on the host from one seeded generator per sample path, so a
 //!   path's result does not depend on what else shares its batch.
 
-use std::sync::Arc;
-
-use rand_chacha::ChaCha8Rng;
-use tch::{Device, Kind, Tensor};
+use tch::{Kind, Tensor};
 
 use super::attention::{key_padding_mask, AttentionContext};
 use super::model::KronosModel;
+use super::paths::{draw, host_f32, host_i64, prefix_groups, report_step, PathRow, SeriesHeads};
 use super::predictor::{PredictorCache, TIME_FEATURES};
-use super::sampling::{sample_token, SamplingParams};
-use super::series::{
-    check_series, summarise, GeneratedPath, Normalisation, RequestWatch, SeriesForecast, SeriesRequest,
-};
+use super::series::{check_series, summarise, GeneratedPath, Normalisation, SeriesForecast, SeriesRequest};
 use super::KronosError;
 
 /// Most sample paths generated in one pass on a CPU (see `ops/bench-kronos`: 128-row
@@ -50,21 +45,6 @@ impl GenerateOptions {
     /// shared prefix (the fastest exact settings).
     pub fn new(pred_len: usize, max_context: usize) -> Self {
         Self { pred_len, max_context, use_cache: true, share_prefix: true }
-    }
-}
-
-/// One sample path during generation.
-struct PathRow {
-    series: usize,
-    len: usize,
-    rng: ChaCha8Rng,
-    params: SamplingParams,
-    watch: Option<Arc<RequestWatch>>,
-}
-
-impl PathRow {
-    fn cancelled(&self) -> bool {
-        self.watch.as_ref().is_some_and(|w| w.is_cancelled())
     }
 }
 
@@ -275,12 +255,9 @@ impl KronosModel {
                 let (last, keys, key_mask) = if options.use_cache && options.share_prefix && step == 0 && !slid {
                     // the history, once per series (the paths have drawn nothing yet); the
                     // cache forks into the paths
-                    let (heads, owner) = prefix_groups(alive.iter().map(|&i| rows[i].series));
-                    let heads: Vec<i64> = heads.into_iter().map(|k| k as i64).collect();
-                    let head_pads: Vec<i64> = heads.iter().map(|&k| pads[k as usize]).collect();
-                    let (heads, owner) =
-                        (Tensor::from_slice(&heads).to_device(device), Tensor::from_slice(&owner).to_device(device));
-                    let mut prefix = predictor.new_cache(head_pads.len() as i64, total, kind);
+                    let SeriesHeads { heads, owner, pads: head_pads, count } =
+                        SeriesHeads::of(rows, &alive, &pads, device);
+                    let mut prefix = predictor.new_cache(count as i64, total, kind);
                     let ctx = AttentionContext::new(predictor.inv_freq(), &head_pads, 0, end, end);
                     let hidden = predictor.hidden(
                         &s1.narrow(1, 0, end).index_select(0, &heads),
@@ -340,21 +317,17 @@ impl KronosModel {
             let decode_pads: Vec<i64> = decoded.iter().map(|d| width - d).collect();
             let start = total - width;
             let shared = width - horizon;
-            let (heads, owner) = prefix_groups(alive.iter().map(|&i| rows[i].series));
-            let bars = if options.use_cache && options.share_prefix && shared > 0 && heads.len() < alive.len() {
+            let series = SeriesHeads::of(rows, &alive, &decode_pads, device);
+            let bars = if options.use_cache && options.share_prefix && shared > 0 && series.count < alive.len() {
                 // the tokens before the generated ones are the same for a series' paths:
                 // decode them once per series and only the generated tail per path (with
                 // one path per series, one pass over the whole window is cheaper)
-                let heads: Vec<i64> = heads.into_iter().map(|k| k as i64).collect();
-                let head_pads: Vec<i64> = heads.iter().map(|&k| decode_pads[k as usize]).collect();
-                let heads = Tensor::from_slice(&heads).to_device(device);
-                let owner = Tensor::from_slice(&owner).to_device(device);
                 let inv_freq = self.tokenizer.inv_freq();
                 self.tokenizer.decode_after_shared_prefix(
-                    &s1.narrow(1, start, shared).index_select(0, &heads),
-                    &s2.narrow(1, start, shared).index_select(0, &heads),
-                    &AttentionContext::new(inv_freq, &head_pads, 0, shared, shared),
-                    &owner,
+                    &s1.narrow(1, start, shared).index_select(0, &series.heads),
+                    &s2.narrow(1, start, shared).index_select(0, &series.heads),
+                    &AttentionContext::new(inv_freq, &series.pads, 0, shared, shared),
+                    &series.owner,
                     &s1.narrow(1, lmax, horizon),
                     &s2.narrow(1, lmax, horizon),
                     &AttentionContext::new(inv_freq, &decode_pads, shared, horizon, width),
@@ -376,64 +349,6 @@ impl KronosModel {
             Ok(out)
         })
     }
-}
-
-/// Groups consecutive rows of the same series (a series' sample paths): the position
-/// of each group's first row, and each row's group number.
-fn prefix_groups(series: impl Iterator<Item = usize>) -> (Vec<usize>, Vec<i64>) {
-    let mut heads = Vec::new();
-    let mut owner = Vec::new();
-    let mut previous = None;
-    for (k, s) in series.enumerate() {
-        if previous != Some(s) {
-            heads.push(k);
-            previous = Some(s);
-        }
-        owner.push(heads.len() as i64 - 1);
-    }
-    (heads, owner)
-}
-
-/// Counts one generated step for every live row, per request.
-fn report_step(rows: &[PathRow], alive: &[usize]) {
-    let mut k = 0;
-    while k < alive.len() {
-        let series = rows[alive[k]].series;
-        let mut n = 0;
-        while k < alive.len() && rows[alive[k]].series == series {
-            n += 1;
-            k += 1;
-        }
-        if let Some(watch) = &rows[alive[k - 1]].watch {
-            watch.advance(n);
-        }
-    }
-}
-
-/// Samples one token per live row from `logits [R, V]` (row k is `rows[alive[k]]`);
-/// returns the ids `[R]` on `device`.
-fn draw(rows: &mut [PathRow], alive: &[usize], logits: &Tensor, device: Device) -> Result<Tensor, KronosError> {
-    let vocab = logits.size()[1] as usize;
-    let host = host_f32(logits)?;
-    let ids: Vec<i64> = alive
-        .iter()
-        .enumerate()
-        .map(|(k, &i)| {
-            let row = &mut rows[i];
-            sample_token(&host[k * vocab..(k + 1) * vocab], &row.params, &mut row.rng) as i64
-        })
-        .collect();
-    Ok(Tensor::from_slice(&ids).to_device(device))
-}
-
-fn host_f32(t: &Tensor) -> Result<Vec<f32>, KronosError> {
-    let flat = t.to_kind(Kind::Float).to_device(Device::Cpu).contiguous().view(-1);
-    Vec::<f32>::try_from(&flat).map_err(KronosError::from)
-}
-
-fn host_i64(t: &Tensor) -> Result<Vec<i64>, KronosError> {
-    let flat = t.to_device(Device::Cpu).contiguous().view(-1);
-    Vec::<i64>::try_from(&flat).map_err(KronosError::from)
 }
 
 fn validate_options(options: &GenerateOptions) -> Result<(), KronosError> {

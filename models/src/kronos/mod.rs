@@ -5,13 +5,14 @@
 //! Layout follows candle's model files: `config` (official `config.json` keys and the
 //! published presets), the building blocks in `layers` and `attention`, one file per
 //! network (`tokenizer`, `predictor`), then loading (`weights`, `model`) and
-//! inference (`sampling`, `inference`, `series`, `time_features`).
+//! inference (`sampling`, `inference`, `paths`, `series`, `time_features`).
 
 pub mod attention;
 pub mod config;
 pub mod inference;
 pub mod layers;
 pub mod model;
+mod paths;
 pub mod predictor;
 pub mod sampling;
 pub mod series;
