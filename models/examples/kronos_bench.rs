@@ -10,6 +10,8 @@
 //! With `--paths 1,8,16,64`: one series with that many sample paths, its history
 //! encoded once per path (as before) against once for all its paths (shared prefix).
 
+mod common;
+
 use std::time::Instant;
 
 use chrono::{Duration, NaiveDateTime};
@@ -17,6 +19,8 @@ use kronos_models::kronos::{
     continue_times, time_features, GenerateOptions, KronosModel, Preset, SamplingParams, SeriesRequest,
 };
 use kronos_models::ComputeDevice;
+
+use common::{median, synchronize};
 
 struct Args {
     preset: String,
@@ -56,12 +60,7 @@ fn parse_args() -> Result<Args, String> {
             "--context" => args.context = value()?.parse().map_err(|e| format!("--context: {e}"))?,
             "--horizon" => args.horizon = value()?.parse().map_err(|e| format!("--horizon: {e}"))?,
             "--max-context" => args.max_context = Some(value()?.parse().map_err(|e| format!("--max-context: {e}"))?),
-            "--batches" => {
-                args.batches = value()?
-                    .split(',')
-                    .map(|b| b.parse().map_err(|e| format!("--batches: {e}")))
-                    .collect::<Result<_, _>>()?
-            }
+            "--batches" => args.batches = common::parse_list("--batches", &value()?)?,
             "--device" => args.device = value()?,
             "--threads" => args.threads = Some(value()?.parse().map_err(|e| format!("--threads: {e}"))?),
             "--reps" => args.reps = value()?.parse().map_err(|e| format!("--reps: {e}"))?,
@@ -76,12 +75,7 @@ fn parse_args() -> Result<Args, String> {
                 })
             }
             "--compare-precision" => args.compare_precision = true,
-            "--paths" => {
-                args.paths = value()?
-                    .split(',')
-                    .map(|b| b.parse().map_err(|e| format!("--paths: {e}")))
-                    .collect::<Result<_, _>>()?
-            }
+            "--paths" => args.paths = common::parse_list("--paths", &value()?)?,
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -175,7 +169,7 @@ fn paths_table(model: &KronosModel, args: &Args, max_context: usize) -> Result<(
             for _ in 0..args.reps {
                 let started = Instant::now();
                 model.forecast(requests, &options)?;
-                synchronize(model);
+                synchronize(model.device());
                 times.push(started.elapsed().as_secs_f64());
             }
             medians.push(median(times));
@@ -184,18 +178,6 @@ fn paths_table(model: &KronosModel, args: &Args, max_context: usize) -> Result<(
         println!("| {paths} | {:.3} | {:.3} | {:.1}× | {same} |", medians[0], medians[1], medians[0] / medians[1]);
     }
     Ok(())
-}
-
-/// Waits for the model's device to finish its queued work.
-fn synchronize(model: &KronosModel) {
-    if let tch::Device::Cuda(n) = model.device() {
-        tch::Cuda::synchronize(n as i64);
-    }
-}
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
 }
 
 fn main() {
@@ -255,12 +237,7 @@ fn main() {
                 for _ in 0..args.reps {
                     let started = Instant::now();
                     model.forecast(&requests, &options)?;
-                    if device != ComputeDevice::Cpu {
-                        tch::Cuda::synchronize(match device {
-                            ComputeDevice::Cuda(n) => n as i64,
-                            ComputeDevice::Cpu => 0,
-                        });
-                    }
+                    synchronize(device.to_tch());
                     times.push(started.elapsed().as_secs_f64());
                 }
                 let p50 = median(times);

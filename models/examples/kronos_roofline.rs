@@ -10,6 +10,8 @@
 //! norms, rotary embeddings and softmax are left out, so the rates are a slight
 //! undercount.
 
+mod common;
+
 use std::time::Instant;
 
 use kronos_models::{
@@ -17,6 +19,8 @@ use kronos_models::{
     ComputeDevice,
 };
 use tch::{Device, Kind, Tensor};
+
+use common::{median, synchronize};
 
 struct Args {
     preset: String,
@@ -36,12 +40,7 @@ fn parse_args() -> Result<Args, String> {
         match flag.as_str() {
             "--preset" => args.preset = value()?,
             "--context" => args.context = value()?.parse().map_err(|e| format!("--context: {e}"))?,
-            "--rows" => {
-                args.rows = value()?
-                    .split(',')
-                    .map(|r| r.parse().map_err(|e| format!("--rows: {e}")))
-                    .collect::<Result<_, _>>()?
-            }
+            "--rows" => args.rows = common::parse_list("--rows", &value()?)?,
             "--steps" => args.steps = value()?.parse().map_err(|e| format!("--steps: {e}"))?,
             "--reps" => args.reps = value()?.parse().map_err(|e| format!("--reps: {e}"))?,
             "--device" => args.device = value()?,
@@ -49,17 +48,6 @@ fn parse_args() -> Result<Args, String> {
         }
     }
     Ok(args)
-}
-
-fn synchronize(device: Device) {
-    if let Device::Cuda(n) = device {
-        tch::Cuda::synchronize(n as i64);
-    }
-}
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
 }
 
 /// The best f32 rate of a 2048² matrix product on `device`, in GFLOP/s.
