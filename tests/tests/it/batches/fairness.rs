@@ -103,33 +103,3 @@ async fn tenants_take_turns_and_interactive_predictions_keep_their_pace() {
     let response = big.client().post(api.url(&format!("/v1/batches/{a_id}/cancel"))).send().await.unwrap();
     assert_eq!(response.status(), 200);
 }
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn results_on_s3_are_streamed_or_presigned() {
-    let env = TestEnv::with_store(kronos_tests::StoreKind::S3).await;
-    let api = TestApi::start(&env, true).await;
-    let _worker = worker(&env, &[]);
-    let owner = enterprise(&env, "s3").await;
-    let client = owner.client();
-    let body = json!({"model": "drift", "interval": "1d", "horizon": 4,
-                      "series": [{"id": "a", "candles": series("a", 30, 1).candles},
-                                 {"id": "b", "candles": series("b", 30, 2).candles}]});
-    let response = client.post(api.url("/v1/batches")).json(&body).send().await.unwrap();
-    assert_eq!(response.status(), 202);
-    let created: Value = response.json().await.unwrap();
-    let id = created["id"].as_str().unwrap().to_owned();
-    let batch = wait_batch(&client, &api, &id, Duration::from_secs(60), ended).await;
-    assert_eq!(batch["status"], "succeeded", "{batch}");
-    let (status, streamed) = download(&client, &api, &id, "").await;
-    assert_eq!(status, 200);
-    assert_eq!(batch_files::read_results(streamed.clone()).unwrap().len(), 8);
-    let (status, presigned) = get(&client, &api, &format!("/v1/batches/{id}/results?presign=true")).await;
-    assert_eq!(status, 200, "{presigned}");
-    let url = presigned["url"].as_str().unwrap();
-    // no credentials of ours: the URL carries its own signature
-    let fetched = reqwest::get(url).await.unwrap();
-    assert_eq!(fetched.status(), 200, "{url}");
-    assert_eq!(fetched.bytes().await.unwrap().to_vec(), streamed);
-    let (status, error) = get(&client, &api, &format!("/v1/batches/{id}/results?presign=maybe")).await;
-    assert_eq!((status, error["error"]["field"].as_str()), (422, Some("presign")));
-}
