@@ -108,19 +108,21 @@ pub fn key_padding_mask(pads: &[i64], k_len: i64, device: Device) -> Option<Tens
 }
 
 /// Keys and values of one attention layer for the positions seen so far, in a buffer
-/// allocated once for the whole generation.
+/// allocated once for the whole generation. The first `rows` rows of the buffer are in
+/// use (a continuous batch keeps spare rows for requests that join).
 #[derive(Debug)]
 pub struct KvCache {
     keys: Tensor,
     values: Tensor,
     len: i64,
+    rows: i64,
 }
 
 impl KvCache {
     /// An empty cache for `[rows, heads, capacity, head_dim]`.
     pub fn new(rows: i64, heads: i64, capacity: i64, head_dim: i64, kind: Kind, device: Device) -> Self {
         let shape = [rows, heads, capacity, head_dim];
-        Self { keys: Tensor::zeros(shape, (kind, device)), values: Tensor::zeros(shape, (kind, device)), len: 0 }
+        Self { keys: Tensor::zeros(shape, (kind, device)), values: Tensor::zeros(shape, (kind, device)), len: 0, rows }
     }
 
     /// Positions cached.
@@ -137,14 +139,77 @@ impl KvCache {
     pub fn retain_rows(&mut self, index: &Tensor) {
         self.keys = self.keys.index_select(0, index);
         self.values = self.values.index_select(0, index);
+        self.rows = index.size().first().copied().unwrap_or(0);
     }
 
-    /// Appends `k, v [B, H, T, hd]` and returns views of everything cached.
+    /// Rows of several caches stacked into a buffer of at least `row_capacity` rows and
+    /// `capacity` columns holding `len` positions: part `(cache, shift)` moves its column
+    /// `c` to `c + shift` (columns that would fall before 0 must be padding; they are
+    /// dropped). Columns no part fills are zero, for padding that masks hide. Used when
+    /// rows join a running batch that has no room for them.
+    pub fn join(parts: &[(&KvCache, i64)], len: i64, capacity: i64, row_capacity: i64) -> Self {
+        let first = parts.first().map(|(cache, _)| cache.keys.size()).unwrap_or_default();
+        let rows: i64 = parts.iter().map(|(cache, _)| cache.rows).sum();
+        let (heads, head_dim) = (first.get(1).copied().unwrap_or(0), first.get(3).copied().unwrap_or(0));
+        let options = parts.first().map_or((Kind::Float, Device::Cpu), |(c, _)| (c.keys.kind(), c.keys.device()));
+        let shape = [rows.max(row_capacity), heads, capacity, head_dim];
+        let mut joined =
+            Self { keys: Tensor::zeros(shape, options), values: Tensor::zeros(shape, options), len, rows: 0 };
+        for (part, shift) in parts {
+            joined.insert_rows(part, *shift);
+        }
+        joined
+    }
+
+    /// Copies the rows of `part` after the rows in use, its column `c` to `c + shift`
+    /// (the buffer must have room: see [`KvCache::has_room`]).
+    pub fn insert_rows(&mut self, part: &KvCache, shift: i64) {
+        let from = (-shift).max(0);
+        let count = part.len.min(self.capacity() - shift) - from;
+        if count > 0 {
+            let to = from + shift;
+            let rows = |t: &Tensor| t.narrow(0, self.rows, part.rows).narrow(2, to, count);
+            rows(&self.keys).copy_(&part.keys.narrow(0, 0, part.rows).narrow(2, from, count));
+            rows(&self.values).copy_(&part.values.narrow(0, 0, part.rows).narrow(2, from, count));
+        }
+        self.rows += part.rows;
+    }
+
+    /// Whether `rows` more rows fit in the buffer.
+    pub fn has_room(&self, rows: i64) -> bool {
+        self.rows + rows <= self.keys.size()[0]
+    }
+
+    /// Columns of the buffer.
+    pub fn capacity(&self) -> i64 {
+        self.keys.size()[2]
+    }
+
+    /// Copies rows `from` over rows `to` (Int64 tensors of equal length), then keeps the
+    /// first `rows` rows in use: how rows leave a continuous batch without moving the
+    /// others (the last rows fill the holes).
+    pub fn move_rows(&mut self, from: &Tensor, to: &Tensor, rows: i64) {
+        if from.numel() > 0 {
+            let _ = self.keys.index_copy_(0, to, &self.keys.index_select(0, from));
+            let _ = self.values.index_copy_(0, to, &self.values.index_select(0, from));
+        }
+        self.rows = rows;
+    }
+
+    /// Bytes held by the keys and values.
+    pub fn bytes(&self) -> i64 {
+        2 * self.keys.numel() as i64 * self.keys.kind().elt_size_in_bytes() as i64
+    }
+
+    /// Appends `k, v [B, H, T, hd]` (B: the rows in use) and returns views of
+    /// everything cached.
     pub fn append(&mut self, k: &Tensor, v: &Tensor) -> (Tensor, Tensor) {
         let t = k.size()[2];
-        self.keys.narrow(2, self.len, t).copy_(k);
-        self.values.narrow(2, self.len, t).copy_(v);
+        let keys = self.keys.narrow(0, 0, self.rows);
+        let values = self.values.narrow(0, 0, self.rows);
+        keys.narrow(2, self.len, t).copy_(k);
+        values.narrow(2, self.len, t).copy_(v);
         self.len += t;
-        (self.keys.narrow(2, 0, self.len), self.values.narrow(2, 0, self.len))
+        (keys.narrow(2, 0, self.len), values.narrow(2, 0, self.len))
     }
 }

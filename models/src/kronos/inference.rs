@@ -351,7 +351,7 @@ impl KronosModel {
     }
 }
 
-fn validate_options(options: &GenerateOptions) -> Result<(), KronosError> {
+pub(crate) fn validate_options(options: &GenerateOptions) -> Result<(), KronosError> {
     if options.pred_len == 0 {
         return Err(KronosError::Param("pred_len", "must be at least 1".into()));
     }

@@ -9,6 +9,8 @@
 
 pub mod attention;
 pub mod config;
+pub mod continuous;
+mod decode_layout;
 pub mod inference;
 pub mod layers;
 pub mod model;
@@ -21,6 +23,7 @@ pub mod tokenizer;
 pub mod weights;
 
 pub use config::{PredictorConfig, Preset, TokenizerConfig};
+pub use continuous::{ContinuousBatch, ContinuousLimits};
 pub use inference::GenerateOptions;
 pub use model::KronosModel;
 pub use sampling::SamplingParams;

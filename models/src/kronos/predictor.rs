@@ -93,6 +93,45 @@ impl PredictorCache {
         }
         self.dependency.retain_rows(index);
     }
+
+    /// Rows of several caches stacked into one (see [`KvCache::join`]).
+    pub fn join(parts: &[(&PredictorCache, i64)], len: i64, capacity: i64, row_capacity: i64) -> Self {
+        let layer = |pick: &dyn Fn(&PredictorCache) -> &KvCache| {
+            let layer_parts: Vec<(&KvCache, i64)> = parts.iter().map(|(cache, shift)| (pick(cache), *shift)).collect();
+            KvCache::join(&layer_parts, len, capacity, row_capacity)
+        };
+        let blocks = parts.first().map_or(0, |(cache, _)| cache.blocks.len());
+        Self {
+            blocks: (0..blocks).map(|i| layer(&|cache: &PredictorCache| &cache.blocks[i])).collect(),
+            dependency: layer(&|cache: &PredictorCache| &cache.dependency),
+        }
+    }
+
+    /// Copies the rows of `part` after the rows in use (see [`KvCache::insert_rows`]).
+    pub fn insert_rows(&mut self, part: &PredictorCache, shift: i64) {
+        for (block, other) in self.blocks.iter_mut().zip(&part.blocks) {
+            block.insert_rows(other, shift);
+        }
+        self.dependency.insert_rows(&part.dependency, shift);
+    }
+
+    /// Whether `rows` more rows fit.
+    pub fn has_room(&self, rows: i64) -> bool {
+        self.dependency.has_room(rows)
+    }
+
+    /// Copies rows `from` over rows `to` and keeps `rows` rows (see [`KvCache::move_rows`]).
+    pub fn move_rows(&mut self, from: &Tensor, to: &Tensor, rows: i64) {
+        for block in &mut self.blocks {
+            block.move_rows(from, to, rows);
+        }
+        self.dependency.move_rows(from, to, rows);
+    }
+
+    /// Bytes held by every layer's keys and values.
+    pub fn bytes(&self) -> i64 {
+        self.blocks.iter().map(KvCache::bytes).sum::<i64>() + self.dependency.bytes()
+    }
 }
 
 /// The predictor network (variable names as in `Kronos-*`).
