@@ -1,8 +1,11 @@
-//! Dynamic batching of prediction requests across concurrent jobs (as Triton's
-//! dynamic batcher): requests queue up until `max_batch` are waiting or the oldest
-//! has waited `max_wait`, then the whole batch runs on the device's compute thread.
-//! Kronos requests for the same model, horizon and window run as one batched
-//! generation; baselines run one by one (they take microseconds).
+//! Batching of prediction requests across concurrent jobs. Interactive Kronos
+//! requests whose window never slides decode continuously ([`crate::decoder`]: they
+//! join the running decode between steps and leave when done). Everything else is
+//! batched dynamically (as Triton's dynamic batcher): requests queue up until
+//! `max_batch` are waiting or the oldest has waited `max_wait`, then the whole batch
+//! runs on the device's compute thread. Kronos requests for the same model, horizon and
+//! window run as one batched generation; baselines run one by one (they take
+//! microseconds).
 //!
 //! Two lanes: interactive requests (predictions, backtests, evaluations) and bulk
 //! requests (batch chunks). Bulk work yields to interactive work: bulk batches run on
@@ -21,13 +24,14 @@ use std::{
 
 use kronos_models::{
     baselines::Baseline,
-    kronos::{GenerateOptions, KronosError, KronosModel, SeriesRequest},
+    kronos::{ContinuousLimits, GenerateOptions, KronosModel, SeriesRequest},
     Bar, ComputeDevice, Forecast, ForecastError,
 };
 use tokio::sync::{mpsc, oneshot};
 use tracing::info;
 
 use crate::{
+    decoder::{outcome, ContinuousDecoder},
     executor::{ComputeExecutor, ExecutorStopped},
     model_library::LocalModel,
 };
@@ -113,6 +117,12 @@ impl InteractiveLoad {
         recent || self.running.load(Ordering::Acquire) > 0
     }
 
+    /// Counts an interactive batch (or request) running until the guard drops.
+    fn running(self: &Arc<Self>) -> RunningGuard {
+        self.running.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        RunningGuard(Arc::clone(self))
+    }
+
     /// Waits until no interactive batch runs, or `most` has passed.
     async fn yield_to(&self, most: Duration) {
         use std::sync::atomic::Ordering;
@@ -128,6 +138,16 @@ impl InteractiveLoad {
                 return;
             }
         }
+    }
+}
+
+/// An interactive batch or request running; its end wakes the bulk lane.
+struct RunningGuard(Arc<InteractiveLoad>);
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        self.0.running.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+        self.0.ended.notify_waiters();
     }
 }
 
@@ -159,11 +179,21 @@ type LoadedModels = Arc<Mutex<HashMap<i64, KronosModel>>>;
 pub struct Batcher {
     tx: mpsc::Sender<Pending>,
     bulk: mpsc::Sender<Pending>,
+    decoder: Option<ContinuousDecoder>,
+    load: Arc<InteractiveLoad>,
 }
 
 impl Batcher {
-    /// Starts the batching tasks for `executor` (`threads` compute threads on `device`).
-    pub fn start(executor: ComputeExecutor, device: ComputeDevice, limits: BatchLimits, threads: usize) -> Self {
+    /// Starts the batching tasks for `executor` (`threads` compute threads on `device`)
+    /// and, with `decoding` limits, the device's continuous decoder.
+    pub fn start(
+        executor: ComputeExecutor,
+        device: ComputeDevice,
+        limits: BatchLimits,
+        threads: usize,
+        decoding: Option<ContinuousLimits>,
+    ) -> std::io::Result<Self> {
+        let decoder = decoding.map(|limits| ContinuousDecoder::start(device, limits)).transpose()?;
         let (tx, rx) = mpsc::channel(limits.max_batch.max(1) * 4);
         let (bulk, bulk_rx) = mpsc::channel(limits.max_batch.max(1) * 4);
         // each lane has its own copy of a model (a model runs one call at a time), so a
@@ -172,14 +202,26 @@ impl Batcher {
         let interactive = Lane::Interactive(Arc::clone(&load));
         tokio::spawn(collect(rx, executor.clone(), device, LoadedModels::default(), limits, interactive));
         let slots = Arc::new(tokio::sync::Semaphore::new(threads.saturating_sub(1).max(1)));
-        let lane = Lane::Bulk { slots, interactive: load, small: (limits.max_batch / 4).max(1) };
+        let lane = Lane::Bulk { slots, interactive: Arc::clone(&load), small: (limits.max_batch / 4).max(1) };
         tokio::spawn(collect(bulk_rx, executor, device, LoadedModels::default(), limits, lane));
-        Self { tx, bulk }
+        Ok(Self { tx, bulk, decoder, load })
     }
 
-    /// Forecasts one series as part of whatever batch forms around it (interactive lane).
+    /// Forecasts one series for a person or a backtest (interactive lane): with a
+    /// continuous decoder, a Kronos request whose window never slides joins its model's
+    /// running decode; anything else is part of whatever batch forms around it.
     pub async fn forecast(&self, request: ForecastRequest) -> Result<Forecast, BatchError> {
-        Self::submit(&self.tx, request).await
+        match (request.model, &self.decoder) {
+            (RequestModel::Kronos { model, series, max_context }, Some(decoder))
+                if ContinuousDecoder::accepts(&series, &GenerateOptions::new(request.horizon, max_context)) =>
+            {
+                self.load.arrived();
+                let _running = self.load.running();
+                let options = GenerateOptions::new(request.horizon, max_context);
+                Ok(decoder.forecast(model, *series, options).await??)
+            }
+            (model, _) => Self::submit(&self.tx, ForecastRequest { model, horizon: request.horizon }).await,
+        }
     }
 
     /// Forecasts one series of a bulk batch (bulk lane: never more than all but one of
@@ -204,7 +246,6 @@ async fn collect(
     limits: BatchLimits,
     lane: Lane,
 ) {
-    use std::sync::atomic::Ordering;
     while let Some(first) = rx.recv().await {
         if let Lane::Interactive(load) = &lane {
             load.arrived();
@@ -226,20 +267,14 @@ async fn collect(
                     Err(_) => return,
                 }
             }
-            Lane::Interactive(load) => {
-                load.running.fetch_add(1, Ordering::AcqRel);
-                (None, Some(Arc::clone(load)))
-            }
+            Lane::Interactive(load) => (None, Some(load.running())),
         };
         let executor = executor.clone();
         let loaded = Arc::clone(&loaded);
         tokio::spawn(async move {
             let _ = executor.run(move || run_batch(batch, device, &loaded)).await;
             drop(permit);
-            if let Some(load) = load {
-                load.running.fetch_sub(1, Ordering::AcqRel);
-                load.ended.notify_waiters();
-            }
+            drop(load);
         });
     }
 }
@@ -317,12 +352,5 @@ fn run_kronos(
         seconds = started.elapsed().as_secs_f64(),
         "Kronos batch"
     );
-    Ok(results
-        .into_iter()
-        .map(|r| match r {
-            Ok(forecast) => Ok(forecast.to_forecast()),
-            Err(KronosError::Cancelled) => Err(ForecastError::Cancelled),
-            Err(e) => Err(ForecastError::Model(e.to_string())),
-        })
-        .collect())
+    Ok(results.into_iter().map(outcome).collect())
 }

@@ -6,6 +6,7 @@
 pub mod backtest;
 pub mod batcher;
 pub mod callback_bodies;
+pub mod decoder;
 pub mod error;
 pub mod executor;
 pub mod handler;

@@ -46,6 +46,20 @@ struct Args {
     /// Longest a prediction request waits for a batch to fill, in milliseconds.
     #[arg(long, env = "KRONOS_BATCH_WAIT_MS", default_value_t = 2)]
     max_wait_ms: u64,
+    /// How interactive Kronos forecasts are batched: `continuous` (they join the running
+    /// decode between steps), `dynamic` (batches form and run whole) or `auto`:
+    /// continuous on GPUs, dynamic on CPUs, where continuous batching measured no faster
+    /// (docs/BENCHMARKS.md, "Serving").
+    #[arg(long, env = "KRONOS_DECODE", default_value = "auto")]
+    decode: DecodeMode,
+    /// Most sample paths decoding together per model in a device's continuous batch
+    /// (default: 32 on a CPU, 256 on a GPU).
+    #[arg(long, env = "KRONOS_DECODE_MAX_ROWS")]
+    decode_max_rows: Option<usize>,
+    /// Most key/value cache per model in a device's continuous batch, in MiB (default:
+    /// 2048 on a CPU, 16384 on a GPU).
+    #[arg(long, env = "KRONOS_DECODE_CACHE_MIB")]
+    decode_cache_mib: Option<i64>,
     /// Per-device batching overrides, `DEVICE=MAX_BATCH/MAX_WAIT_MS`, comma-separated
     /// (e.g. `cuda:0=128/10`); other devices use --max-batch and --max-wait-ms.
     #[arg(long, env = "KRONOS_POOL_BATCH", value_delimiter = ',')]
@@ -136,6 +150,7 @@ async fn main() -> anyhow::Result<()> {
             concurrency: args.concurrency,
             threads: if device == ComputeDevice::Cpu { args.cpu_threads } else { 1 },
             batch: limits.get(&device).copied().unwrap_or(default_limits),
+            decoding: args.decode.continuous(device).then(|| decode_limits(device, &args)),
         };
         let ctx = PoolContext::start(
             settings,
@@ -254,6 +269,37 @@ fn parse_devices(raw: &[String]) -> anyhow::Result<Vec<ComputeDevice>> {
 }
 
 /// Parses `DEVICE=MAX_BATCH/MAX_WAIT_MS` entries.
+/// How a pool batches interactive Kronos forecasts (`--decode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum DecodeMode {
+    /// Continuous on GPUs, dynamic on CPUs.
+    Auto,
+    /// Requests join the running decode between steps.
+    Continuous,
+    /// Batches form and run whole.
+    Dynamic,
+}
+
+impl DecodeMode {
+    /// Whether `device`'s pool decodes continuously.
+    fn continuous(self, device: ComputeDevice) -> bool {
+        match self {
+            DecodeMode::Auto => device != ComputeDevice::Cpu,
+            DecodeMode::Continuous => true,
+            DecodeMode::Dynamic => false,
+        }
+    }
+}
+
+/// The continuous decoder's limits on `device`: its defaults unless overridden.
+fn decode_limits(device: ComputeDevice, args: &Args) -> kronos_models::kronos::ContinuousLimits {
+    let defaults = kronos_models::kronos::ContinuousLimits::for_device(device.to_tch());
+    kronos_models::kronos::ContinuousLimits {
+        max_rows: args.decode_max_rows.map_or(defaults.max_rows, |rows| rows.max(1)),
+        max_cache_bytes: args.decode_cache_mib.map_or(defaults.max_cache_bytes, |mib| mib.max(1) << 20),
+    }
+}
+
 fn parse_pool_batch(raw: &[String]) -> anyhow::Result<std::collections::HashMap<ComputeDevice, BatchLimits>> {
     let mut out = std::collections::HashMap::new();
     for entry in raw.iter().map(|e| e.trim()).filter(|e| !e.is_empty()) {

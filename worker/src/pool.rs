@@ -60,6 +60,9 @@ pub struct PoolSettings {
     pub threads: usize,
     /// Batching limits.
     pub batch: BatchLimits,
+    /// Continuous decoding of interactive Kronos forecasts with these limits (rows,
+    /// cache memory, per model), or none: dynamic batching.
+    pub decoding: Option<kronos_models::kronos::ContinuousLimits>,
 }
 
 impl PoolContext {
@@ -81,7 +84,8 @@ impl PoolContext {
         batches: kronos_config::BatchConfig,
     ) -> std::io::Result<Arc<Self>> {
         let executor = ComputeExecutor::start(&format!("compute-{}", settings.device), settings.threads)?;
-        let batcher = Batcher::start(executor.clone(), settings.device, settings.batch, settings.threads);
+        let batcher =
+            Batcher::start(executor.clone(), settings.device, settings.batch, settings.threads, settings.decoding)?;
         let recorder = Recorder::start(pool.clone(), relaxed, worker_name, settings.device.to_string());
         Ok(Arc::new(Self {
             device: settings.device,

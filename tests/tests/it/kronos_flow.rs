@@ -64,6 +64,20 @@ fn close(a: f64, b: f64) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kronos_jobs_equal_the_cli() {
+    jobs_equal_the_cli("dynamic").await;
+}
+
+/// The same jobs through a worker that decodes continuously (the default on GPUs):
+/// requests join the running decode, and the one whose window slides is batched
+/// dynamically.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kronos_jobs_decoded_continuously_equal_the_cli() {
+    jobs_equal_the_cli("continuous").await;
+}
+
+/// Prediction jobs through the API and a worker batching with `decode` give what the
+/// CLI gives for the same series.
+async fn jobs_equal_the_cli(decode: &str) {
     let env = TestEnv::new().await;
     let fixtures = kronos_tests::fixtures::kronos_tiny_dir();
     let (tok, pred) = (fixtures.join("tokenizer"), fixtures.join("predictor"));
@@ -84,7 +98,7 @@ async fn kronos_jobs_equal_the_cli() {
     let _worker = Proc::start(
         "kronos-worker",
         &env,
-        &["--devices", "cpu", "--concurrency", "8", "--max-wait-ms", "200"],
+        &["--devices", "cpu", "--concurrency", "8", "--max-wait-ms", "200", "--decode", decode],
         &[("KRONOS_MODEL_CACHE", cache.display().to_string())],
     );
 
