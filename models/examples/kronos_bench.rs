@@ -11,16 +11,16 @@
 //! encoded once per path (as before) against once for all its paths (shared prefix).
 
 mod common;
+#[path = "common/series.rs"]
+mod series;
 
 use std::time::Instant;
 
-use chrono::{Duration, NaiveDateTime};
-use kronos_models::kronos::{
-    continue_times, time_features, GenerateOptions, KronosModel, Preset, SamplingParams, SeriesRequest,
-};
+use kronos_models::kronos::{GenerateOptions, KronosModel, Preset, SeriesRequest};
 use kronos_models::ComputeDevice;
 
 use common::{median, synchronize};
+use series::series;
 
 struct Args {
     preset: String,
@@ -80,31 +80,6 @@ fn parse_args() -> Result<Args, String> {
         }
     }
     Ok(args)
-}
-
-#[expect(clippy::expect_used, reason = "a constant time")]
-fn series(len: usize, horizon: usize, seed: u64) -> SeriesRequest {
-    let start = NaiveDateTime::parse_from_str("2025-01-06 09:30:00", "%Y-%m-%d %H:%M:%S").expect("valid time");
-    let times = continue_times(start, Duration::minutes(5), len + horizon);
-    let mut price = 100.0 + seed as f64;
-    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-    let history = (0..len)
-        .map(|_| {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            let step = ((state >> 33) as f64 / (1u64 << 31) as f64 - 0.5) * 0.02;
-            let open = price;
-            price *= 1.0 + step;
-            let volume = 1000.0 + (state >> 50) as f64;
-            [open, open.max(price) * 1.001, open.min(price) * 0.999, price, volume, volume * price]
-        })
-        .collect();
-    SeriesRequest {
-        history,
-        stamps: times[..len].iter().map(|t| time_features(*t)).collect(),
-        future_stamps: times[len..].iter().map(|t| time_features(*t)).collect(),
-        sampling: SamplingParams { temperature: 1.0, top_k: 0, top_p: 0.9, samples: 1, seed },
-        watch: None,
-    }
 }
 
 /// Greedy forecasts of 16 series in f32, then in `kind`: token agreement and the
@@ -181,13 +156,7 @@ fn paths_table(model: &KronosModel, args: &Args, max_context: usize) -> Result<(
 }
 
 fn main() {
-    let args = match parse_args() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::exit(2);
-        }
-    };
+    let args = common::args_or_exit(parse_args());
     let run = || -> Result<(), Box<dyn std::error::Error>> {
         let preset: Preset = args.preset.parse()?;
         let device: ComputeDevice = args.device.parse()?;

@@ -77,13 +77,7 @@ fn trunk_flops(d: f64, ff: f64, layers: f64, rows: f64, new: i64, seen: i64) -> 
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args = match parse_args() {
-        Ok(args) => args,
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::exit(2);
-        }
-    };
+    let args = common::args_or_exit(parse_args());
     let preset: Preset = args.preset.parse()?;
     let device = args.device.parse::<ComputeDevice>()?.to_tch();
     let model = KronosModel::init(preset, 0, device)?;

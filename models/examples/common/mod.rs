@@ -1,4 +1,4 @@
-//! What the benchmark examples share: waiting for the device, medians, list flags.
+//! What the benchmark examples share: waiting for the device, medians, flags.
 
 use tch::Device;
 
@@ -21,4 +21,15 @@ where
     T::Err: std::fmt::Display,
 {
     raw.split(',').map(|v| v.parse().map_err(|e| format!("{flag}: {e}"))).collect()
+}
+
+/// The parsed flags, or the parse error on stderr and exit status 2.
+pub fn args_or_exit<A>(parsed: Result<A, String>) -> A {
+    match parsed {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        }
+    }
 }
