@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use chrono::{Duration, NaiveDate};
 use kronos_models::{
-    kronos::{KronosModel, Preset},
+    kronos::{layers::with_matmul_kind, KronosModel, Preset},
     training::{
         optimizer::AdamW, KronosTrainable, Regressor, RegressorConfig, RegressorKind, Series, Trainable, WindowSet,
         WindowSpec,
@@ -31,6 +31,10 @@ struct Args {
     device: String,
     threads: Option<i32>,
     regressors: bool,
+    /// Linear layers' products in bf16 (mixed precision) instead of f32.
+    bf16: bool,
+    /// Only this stage (tokenizer or predictor).
+    stage: Option<String>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -42,6 +46,8 @@ fn parse_args() -> Result<Args, String> {
         device: "cpu".into(),
         threads: None,
         regressors: false,
+        bf16: false,
+        stage: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -54,6 +60,14 @@ fn parse_args() -> Result<Args, String> {
             "--device" => args.device = value()?,
             "--threads" => args.threads = Some(value()?.parse().map_err(|e| format!("--threads: {e}"))?),
             "--regressors" => args.regressors = true,
+            "--precision" => {
+                args.bf16 = match value()?.as_str() {
+                    "f32" => false,
+                    "bf16" => true,
+                    other => return Err(format!("--precision {other}: expected f32 or bf16")),
+                }
+            }
+            "--stage" => args.stage = Some(value()?),
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -94,7 +108,11 @@ fn measure<M: Trainable>(model: &M, stage: usize, set: &WindowSet, args: &Args, 
         let batch = set.train_batch(1, step, args.batch, device);
         let started = Instant::now();
         optimizer.zero_grad();
-        let loss = model.loss(stage, &batch, true);
+        let loss = if args.bf16 {
+            with_matmul_kind(tch::Kind::BFloat16, || model.loss(stage, &batch, true))
+        } else {
+            model.loss(stage, &batch, true)
+        };
         loss.loss.backward();
         optimizer.step(1e-4);
         if device.is_cuda() {
@@ -143,8 +161,8 @@ fn main() {
     };
     let report = |what: &str, stage: &str, (ms, tps): (f64, f64)| {
         println!(
-            "{{\"model\":\"{what}\",\"stage\":\"{stage}\",\"device\":\"{}\",\"batch\":{},\"window\":{},\"steps\":{},\"median_step_ms\":{ms:.1},\"tokens_per_s\":{tps:.0}}}",
-            args.device, args.batch, args.window, args.steps
+            "{{\"model\":\"{what}\",\"stage\":\"{stage}\",\"precision\":\"{}\",\"device\":\"{}\",\"batch\":{},\"window\":{},\"steps\":{},\"median_step_ms\":{ms:.1},\"tokens_per_s\":{tps:.0}}}",
+            if args.bf16 { "bf16" } else { "f32" }, args.device, args.batch, args.window, args.steps
         );
     };
     if args.regressors {
@@ -172,6 +190,9 @@ fn main() {
         }
     };
     let trainable = KronosTrainable::new(model, (1, 1), (2e-4, 4e-5), 2048);
-    report(&args.preset, "tokenizer", measure(&trainable, 0, &set, &args, device));
-    report(&args.preset, "predictor", measure(&trainable, 1, &set, &args, device));
+    for (index, stage) in ["tokenizer", "predictor"].into_iter().enumerate() {
+        if args.stage.as_deref().is_none_or(|only| only == stage) {
+            report(&args.preset, stage, measure(&trainable, index, &set, &args, device));
+        }
+    }
 }

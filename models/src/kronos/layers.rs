@@ -17,6 +17,23 @@ pub enum LinearInit {
     XavierNormal,
 }
 
+thread_local! {
+    /// The element type linear layers multiply in on this thread, when set.
+    static MATMUL_KIND: std::cell::Cell<Option<Kind>> = const { std::cell::Cell::new(None) };
+}
+
+/// Runs `f` with every linear layer's matrix product in `kind` (inputs and weights cast
+/// to it, results cast back to the input's type): mixed-precision training as
+/// `torch.autocast` does it for linear layers, with the weights, their gradients, the
+/// optimizer state and everything but the products kept in f32. Backward passes follow
+/// the casts recorded in the forward pass.
+pub fn with_matmul_kind<T>(kind: Kind, f: impl FnOnce() -> T) -> T {
+    let previous = MATMUL_KIND.with(|k| k.replace(Some(kind)));
+    let out = f();
+    MATMUL_KIND.with(|k| k.set(previous));
+    out
+}
+
 /// `y = x Wᵀ + b`.
 #[derive(Debug)]
 pub struct Linear {
@@ -47,9 +64,16 @@ impl Linear {
         self.weight.kind()
     }
 
-    /// Applies the layer to the last dimension.
+    /// Applies the layer to the last dimension (in the kind [`with_matmul_kind`] set, if
+    /// any).
     pub fn forward(&self, x: &Tensor) -> Tensor {
-        x.linear(&self.weight, self.bias.as_ref())
+        match MATMUL_KIND.with(std::cell::Cell::get) {
+            Some(kind) if kind != self.weight.kind() => {
+                let bias = self.bias.as_ref().map(|b| b.to_kind(kind));
+                x.to_kind(kind).linear(&self.weight.to_kind(kind), bias.as_ref()).to_kind(x.kind())
+            }
+            _ => x.linear(&self.weight, self.bias.as_ref()),
+        }
     }
 }
 

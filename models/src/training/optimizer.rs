@@ -68,20 +68,34 @@ impl AdamW {
         let AdamWConfig { beta1, beta2, eps, weight_decay, .. } = self.config;
         let bias1 = 1.0 - beta1.powf(t);
         let bias2 = 1.0 - beta2.powf(t);
+        // in place, as torch's AdamW: three temporaries per parameter instead of ten
+        // (the step is memory-bound on small tensors; see docs/BENCHMARKS.md, Training)
+        let step_size = lr / bias1;
+        let bias2_sqrt = bias2.sqrt();
         tch::no_grad(|| {
             for (i, grad) in grads.into_iter().enumerate() {
-                let Some(grad) = grad else { continue };
-                let grad = grad.to_kind(Kind::Float) * scale;
+                let Some(mut grad) = grad else { continue };
+                if grad.kind() != Kind::Float {
+                    grad = grad.to_kind(Kind::Float);
+                }
+                if scale != 1.0 {
+                    let _ = grad.g_mul_scalar_(scale);
+                }
                 let m = &mut self.first[i];
                 let v = &mut self.second[i];
-                let _ = m.g_mul_scalar_(beta1).g_add_(&(&grad * (1.0 - beta1)));
-                let _ = v.g_mul_scalar_(beta2).g_add_(&(&grad * &grad * (1.0 - beta2)));
-                let update = (&*m / bias1) / ((&*v / bias2).sqrt() + eps);
+                let _ = m.lerp_(&grad, 1.0 - beta1);
+                let _ = v.g_mul_scalar_(beta2).addcmul_(&(&grad * (1.0 - beta2)), &grad);
+                let mut denom = v.sqrt();
+                let _ = denom.g_div_scalar_(bias2_sqrt).g_add_scalar_(eps);
                 let p = &mut self.params[i].1;
                 if weight_decay > 0.0 {
                     let _ = p.g_mul_scalar_(1.0 - lr * weight_decay);
                 }
-                let _ = p.g_sub_(&(update * lr).to_kind(p.kind()));
+                if p.kind() == Kind::Float {
+                    let _ = p.addcdiv_(&(&*m * -step_size), &denom);
+                } else {
+                    let _ = p.g_sub_(&((&*m * step_size) / denom).to_kind(p.kind()));
+                }
             }
         });
         norm
