@@ -48,7 +48,7 @@ struct Args {
     max_wait_ms: u64,
     /// How interactive Kronos forecasts are batched: `continuous` (they join the running
     /// decode between steps), `dynamic` (batches form and run whole) or `auto`:
-    /// continuous on GPUs, dynamic on CPUs, where continuous batching measured no faster
+    /// continuous on GPUs, dynamic on CPUs, where continuous batching measured slower
     /// (docs/BENCHMARKS.md, "Serving").
     #[arg(long, env = "KRONOS_DECODE", default_value = "auto")]
     decode: DecodeMode,
