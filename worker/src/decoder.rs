@@ -6,7 +6,8 @@
 //! One thread per device pool (`decode-{device}`) owns a [`ContinuousBatch`] and its
 //! own copy of each model it has served; the models take turns step by step. Requests
 //! whose window would slide (no exact cache) are not sent here: the dynamic batcher
-//! runs them (see [`crate::batcher`]).
+//! runs them (see [`crate::batcher`]). A step that panics drops its model's batch (its
+//! jobs fail as if the worker had stopped) and the thread goes on.
 
 use std::{collections::HashMap, sync::Arc, thread};
 
@@ -16,7 +17,7 @@ use kronos_models::{
     ComputeDevice, Forecast, ForecastError,
 };
 use tokio::sync::oneshot;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use crate::{executor::ExecutorStopped, model_library::LocalModel};
 
@@ -80,13 +81,26 @@ fn decode_loop(rx: &Receiver<Submission>, device: ComputeDevice, limits: Continu
         while let Ok(next) = rx.try_recv() {
             admit(&mut engines, next, device, limits);
         }
-        for (model, batch) in engines.values_mut() {
+        let mut broken = Vec::new();
+        for (&id, (model, batch)) in engines.iter_mut() {
             if batch.is_idle() {
                 continue;
             }
-            for (done, result) in batch.step(model) {
-                let _ = done.send(outcome(result));
+            // libtorch reports some failures by panicking: a step that panics loses its
+            // model's batch (its requests' jobs see the decoder gone and fail), not the
+            // thread that serves every model of the device
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| batch.step(model))) {
+                Ok(finished) => {
+                    for (done, result) in finished {
+                        let _ = done.send(outcome(result));
+                    }
+                }
+                Err(_) => broken.push(id),
             }
+        }
+        for id in broken {
+            error!(model_id = id, %device, "a continuous decode step panicked; its batch was dropped");
+            engines.remove(&id);
         }
     }
 }
