@@ -3,9 +3,12 @@
 //! One task per API process reads PostgreSQL (the system of record) every
 //! [`POLL_EVERY`] while anyone watches, whatever the number of streams: the watched
 //! jobs by id in one query, and the recent jobs of the watched owners that changed
-//! since the last read in another. Nothing is added to the write path of jobs. A
-//! stream sees each job's latest state: a change that is overtaken within one poll
-//! (a job queued and finished in 100 ms) is seen as its outcome.
+//! since the last read in another. When jobs end, the database notifies
+//! (`kronos_db::notifications::JOB_ENDS_CHANNEL`) and the task reads at once (at most
+//! once per [`MIN_READ_GAP`]), so a person sees a finished forecast without waiting for
+//! the next periodic read. A stream sees each job's latest state: a change that is
+//! overtaken within one read (a job queued and finished in 100 ms) is seen as its
+//! outcome.
 
 use std::{
     collections::HashMap,
@@ -21,8 +24,11 @@ use kronos_db::{
 use tokio::sync::{broadcast, watch, Notify};
 use uuid::Uuid;
 
-/// How often watched jobs are read.
+/// How often watched jobs are read (progress, starts) when no job ends.
 pub const POLL_EVERY: Duration = Duration::from_millis(250);
+
+/// Shortest time between two reads (bursts of job ends share one read).
+pub const MIN_READ_GAP: Duration = Duration::from_millis(10);
 
 /// An owner's feed shows the jobs created within this long.
 pub const FEED_WINDOW: Duration = Duration::from_secs(24 * 3600);
@@ -45,6 +51,19 @@ struct Inner {
     jobs: Mutex<HashMap<Uuid, watch::Sender<Arc<Job>>>>,
     owners: Mutex<Owners>,
     wake: Notify,
+    /// Told when jobs end (the database's notification).
+    ended: Arc<Notify>,
+    poll_every: Duration,
+    /// The notification listener, stopped with the watcher.
+    listener: Mutex<Option<tokio::task::AbortHandle>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(listener) = lock(&self.listener).take() {
+            listener.abort();
+        }
+    }
 }
 
 #[derive(Default)]
@@ -57,14 +76,33 @@ struct Owners {
 }
 
 impl JobWatch {
-    /// A watcher reading with `pool`, and its polling task (which ends when the last
-    /// clone is dropped).
-    pub fn start(pool: DbPool) -> Self {
-        let watcher = Self {
-            inner: Arc::new(Inner { pool, jobs: Mutex::default(), owners: Mutex::default(), wake: Notify::new() }),
-        };
-        tokio::spawn(poll(Arc::downgrade(&watcher.inner)));
-        watcher
+    /// A watcher reading with `pool` every [`POLL_EVERY`] and when the database at
+    /// `database_url` says jobs ended, with its polling and listening tasks (which end
+    /// when the last clone is dropped).
+    pub fn start(pool: DbPool, database_url: String) -> Self {
+        Self::start_with(pool, Some(database_url), POLL_EVERY)
+    }
+
+    /// [`JobWatch::start`] reading every `poll_every`, and without a listener when
+    /// `database_url` is `None`.
+    pub fn start_with(pool: DbPool, database_url: Option<String>, poll_every: Duration) -> Self {
+        let inner = Arc::new(Inner {
+            pool,
+            jobs: Mutex::default(),
+            owners: Mutex::default(),
+            wake: Notify::new(),
+            ended: Arc::new(Notify::new()),
+            poll_every,
+            listener: Mutex::default(),
+        });
+        if let Some(url) = database_url {
+            let ended = Arc::clone(&inner.ended);
+            let channel = kronos_db::notifications::JOB_ENDS_CHANNEL;
+            let task = tokio::spawn(kronos_db::notifications::listen(url, channel, move || ended.notify_one()));
+            *lock(&inner.listener) = Some(task.abort_handle());
+        }
+        tokio::spawn(poll(Arc::downgrade(&inner)));
+        Self { inner }
     }
 
     /// Changes of `job` (its state as read now first).
@@ -111,11 +149,16 @@ async fn poll(watcher: Weak<Inner>) {
             let _ = tokio::time::timeout(Duration::from_millis(500), inner.wake.notified()).await;
             continue;
         }
+        let read_at = tokio::time::Instant::now();
         if let Err(e) = inner.read().await {
             tracing::warn!(error = %e, "live job status: read failed; retrying");
         }
+        let (ended, poll_every) = (Arc::clone(&inner.ended), inner.poll_every);
         drop(inner);
-        tokio::time::sleep(POLL_EVERY).await;
+        // the next read: when jobs end (not sooner than MIN_READ_GAP after this one) or
+        // after poll_every; a notification during the read is kept by Notify
+        let _ = tokio::time::timeout_at(read_at + poll_every, ended.notified()).await;
+        tokio::time::sleep_until(read_at + MIN_READ_GAP).await;
     }
 }
 

@@ -115,7 +115,7 @@ impl AppState {
         })?);
         let counters = Counters::new(transport.connection(), &config.queue.prefix);
         let api_calls = ApiCallMeter::start(transport.connection(), &config.queue.prefix);
-        let live = JobWatch::start(pool.clone());
+        let live = JobWatch::start(pool.clone(), config.database_url.clone());
         let web = Arc::new(WebApp::new(config.api.web_dir.as_deref()));
         let billing = kronos_billing::StripeBilling::new(&config.billing)?;
         Ok(Self(Arc::new(Shared {

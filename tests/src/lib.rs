@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod bench_batch;
 pub mod bench_forecast;
+pub mod bench_job_ends;
 pub mod callback_receiver;
 pub mod db;
 pub mod demo;

@@ -10,6 +10,9 @@
 //! - `batch`: a bulk batch end to end against the raw model time
 //!   (`kronos_tests::bench_batch`).
 //! - `init-mini`: random Kronos-mini weights written to a directory (for `batch`).
+//! - `job-ends`: how long a job's end takes to reach the API's live job status, woken
+//!   by the database's notification against reading every 250 ms
+//!   (`kronos_tests::bench_job_ends`; a database of its own, no running platform).
 
 use kronos_tests::bench_batch as batch;
 
@@ -74,6 +77,10 @@ async fn main() -> anyhow::Result<()> {
             let label = format!("candles limit={}", arg(&args, "--limit", "5000"));
             hammer(&label, urls, Duration::from_secs(seconds), concurrency).await
         }
+        Some("job-ends") => {
+            let db = arg(&args, "--database-url", "postgres://postgres@127.0.0.1:5432/kronos_bench_job_ends");
+            kronos_tests::bench_job_ends::run(&db, arg(&args, "--jobs", "40").parse()?).await
+        }
         Some("batch") => {
             let run = batch::Run {
                 api: api.clone(),
@@ -109,7 +116,7 @@ async fn main() -> anyhow::Result<()> {
             let out = arg(&args, "--out", "mini");
             batch::init_model(std::path::Path::new(&out), preset, arg(&args, "--seed", "7").parse()?)
         }
-        _ => bail!("usage: kronos-bench throughput|status|login|gen-candles|candles|batch|forecast|init-mini [--api URL] [--concurrency N] [--jobs N] [--seconds N] [--database-url URL] [--rows N --out FILE] [--symbol S --interval I --limit N]"),
+        _ => bail!("usage: kronos-bench throughput|status|login|gen-candles|candles|batch|forecast|init-mini|job-ends [--api URL] [--concurrency N] [--jobs N] [--seconds N] [--database-url URL] [--rows N --out FILE] [--symbol S --interval I --limit N]"),
     }
 }
 

@@ -1,10 +1,11 @@
 //! Live job status over server-sent events: a job's stream shows `queued → running →
 //! succeeded` (written by the queries the worker uses) and then ends; another user's
 //! job stream is a `404`; the caller's feed shows their jobs as they change and nobody
-//! else's.
+//! else's; a job's end is shown when the database says so, not at the next read.
 
 use std::time::Duration;
 
+use kronos_api::live::JobWatch;
 use kronos_db::jobs;
 use kronos_tests::{accounts::create_user, http::TestApi, sample, sse::EventStream, TestEnv};
 use kronos_types::accounts::{Role, Tier};
@@ -96,4 +97,35 @@ async fn the_callers_feed_shows_their_jobs_and_nobody_elses() {
 
     let (status, _, body) = EventStream::open(&alice.client(), &api.url("/v1/jobs/events?kind=nonsense")).await;
     assert_eq!((status, body["error"]["field"].as_str()), (422, Some("kind")), "{body}");
+}
+
+/// The watcher reads every 60 s here, yet a job's end arrives within seconds: the
+/// database notifies when jobs end and the watcher reads at once. (Without the
+/// notification the end would come a minute later and the wait below fails.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_jobs_end_is_shown_without_waiting_for_the_next_read() {
+    let env = TestEnv::new().await;
+    let api = TestApi::start(&env, false).await;
+    let alice = create_user(&env, "alice", Role::User, Tier::Pro, true).await;
+    let id = submit(&api, &alice.client()).await;
+    let watch =
+        JobWatch::start_with(api.state.pool.clone(), Some(env.config.database_url.clone()), Duration::from_secs(60));
+    let mut conn = api.state.pool.get().await.expect("conn");
+    let job = jobs::watch::find_many(&mut conn, &[id]).await.expect("read").pop().expect("the job");
+    let mut seen = watch.job(job);
+    // the listener connects and the watcher reads once after it starts listening (as
+    // after any reconnection); only then does the job end
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let claimed = jobs::claim(&mut conn, id, "w1", "cpu").await.expect("claim").expect("claimed");
+    assert!(jobs::mark_succeeded(&mut conn, id, claimed.attempts).await.expect("succeed"));
+    let ended = tokio::time::timeout(WAIT, async {
+        loop {
+            if seen.borrow_and_update().status == kronos_types::jobs::JobStatus::Succeeded {
+                return;
+            }
+            seen.changed().await.expect("the watcher is alive");
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the job's end was not shown within {WAIT:?} (reads every 60 s)");
 }
