@@ -217,8 +217,7 @@ impl Batcher {
             {
                 self.load.arrived();
                 let _running = self.load.running();
-                let options = GenerateOptions::new(request.horizon, max_context);
-                Ok(decoder.forecast(model, *series, options).await??)
+                Ok(decoder.forecast(model, *series, request.horizon, max_context).await??)
             }
             (model, _) => Self::submit(&self.tx, ForecastRequest { model, horizon: request.horizon }).await,
         }

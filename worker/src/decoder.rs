@@ -50,13 +50,16 @@ impl ContinuousDecoder {
         ContinuousBatch::<()>::accepts(series, options)
     }
 
-    /// Forecasts one series in its model's running decode.
+    /// Forecasts one series `horizon` steps ahead (windows of at most `max_context`) in
+    /// its model's running decode.
     pub async fn forecast(
         &self,
         model: Arc<LocalModel>,
         series: SeriesRequest,
-        options: GenerateOptions,
+        horizon: usize,
+        max_context: usize,
     ) -> Result<Outcome, ExecutorStopped> {
+        let options = GenerateOptions::new(horizon, max_context);
         let (done, result) = oneshot::channel();
         self.tx.send(Submission { model, series, options, done }).map_err(|_| ExecutorStopped)?;
         result.await.map_err(|_| ExecutorStopped)

@@ -11,14 +11,14 @@
 //! forked into their paths) and out ([`decode_rows`]: a finished request's paths back
 //! to candles).
 
-use tch::{Kind, Tensor};
+use tch::Tensor;
 
 use super::attention::{key_padding_mask, AttentionContext};
 use super::inference::GenerateOptions;
 use super::model::KronosModel;
-use super::paths::{draw, host_f32, host_i64, report_step, PathRow};
+use super::paths::{decode_generated, draw, report_step, PathRow, SeriesHeads};
 use super::predictor::{PredictorCache, TIME_FEATURES};
-use super::series::{GeneratedPath, Normalisation, SeriesRequest};
+use super::series::{write_history, write_stamps, GeneratedPath, Normalisation, SeriesRequest};
 use super::KronosError;
 
 /// Spare columns a new layout gets beyond what its rows need (the width grows by one
@@ -184,14 +184,8 @@ pub(crate) fn prefill(model: &KronosModel, newcomers: &[Newcomer<'_>]) -> Result
     let mut stamps = vec![0i64; (series * stamp_width) as usize * TIME_FEATURES];
     for (k, r) in newcomers.iter().enumerate() {
         let pad = series_pads[k] as usize;
-        for (t, bar) in r.request.history.iter().enumerate() {
-            let at = (k * lmax as usize + pad + t) * 6;
-            x[at..at + 6].copy_from_slice(&r.norm.apply(bar));
-        }
-        for (t, stamp) in r.request.stamps.iter().chain(r.request.future_stamps.iter()).enumerate() {
-            let at = (k * stamp_width as usize + pad + t) * TIME_FEATURES;
-            stamps[at..at + TIME_FEATURES].copy_from_slice(stamp);
-        }
+        write_history(&mut x, k, lmax as usize, pad, r.request, r.norm);
+        write_stamps(&mut stamps, k, stamp_width as usize, pad, r.request);
     }
     let x = Tensor::from_slice(&x).view([series, lmax, 6]).to_device(device).to_kind(kind);
     let stamps = Tensor::from_slice(&stamps).view([series, stamp_width, TIME_FEATURES as i64]).to_device(device);
@@ -251,42 +245,13 @@ pub(crate) fn decode_rows(
     history: usize,
     options: &GenerateOptions,
 ) -> Result<Vec<GeneratedPath>, KronosError> {
-    let tokenizer = &model.tokenizer;
-    let inv_freq = tokenizer.inv_freq();
-    let paths = rows.len() as i64;
     let horizon = options.pred_len as i64;
-    let len = history as i64 + horizon;
-    let window = len.min(options.max_context as i64);
+    let window = (history as i64 + horizon).min(options.max_context as i64);
     let start = layout.width - window;
     let index: Vec<i64> = rows.iter().map(|&r| r as i64).collect();
     let index = Tensor::from_slice(&index).to_device(layout.s1.device());
     let s1 = layout.s1.index_select(0, &index).narrow(1, start, window);
     let s2 = layout.s2.index_select(0, &index).narrow(1, start, window);
-    let shared = window - horizon;
-    let zeros = vec![0i64; rows.len()];
-    let bars = if paths > 1 && shared > 0 {
-        let owner = Tensor::zeros([paths], (Kind::Int64, s1.device()));
-        tokenizer.decode_after_shared_prefix(
-            &s1.narrow(0, 0, 1).narrow(1, 0, shared),
-            &s2.narrow(0, 0, 1).narrow(1, 0, shared),
-            &AttentionContext::new(inv_freq, &[0], 0, shared, shared),
-            &owner,
-            &s1.narrow(1, shared, horizon),
-            &s2.narrow(1, shared, horizon),
-            &AttentionContext::new(inv_freq, &zeros, shared, horizon, window),
-        )
-    } else {
-        let ctx = AttentionContext::new(inv_freq, &zeros, 0, window, window);
-        tokenizer.decode(&s1, &s2, &ctx).narrow(1, window - horizon, horizon)
-    };
-    let bars = host_f32(&bars)?;
-    let s1_gen = host_i64(&s1.narrow(1, window - horizon, horizon))?;
-    let s2_gen = host_i64(&s2.narrow(1, window - horizon, horizon))?;
-    let h = horizon as usize;
-    Ok((0..rows.len())
-        .map(|k| {
-            let bars = (0..h).map(|t| std::array::from_fn(|c| bars[(k * h + t) * 6 + c])).collect();
-            (bars, s1_gen[k * h..(k + 1) * h].to_vec(), s2_gen[k * h..(k + 1) * h].to_vec())
-        })
-        .collect())
+    let series = SeriesHeads::one(rows.len(), s1.device());
+    decode_generated(&model.tokenizer, &s1, &s2, &vec![0; rows.len()], &series, horizon, true)
 }

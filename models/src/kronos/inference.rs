@@ -15,9 +15,11 @@ use tch::{Kind, Tensor};
 
 use super::attention::{key_padding_mask, AttentionContext};
 use super::model::KronosModel;
-use super::paths::{draw, host_f32, host_i64, prefix_groups, report_step, PathRow, SeriesHeads};
+use super::paths::{decode_generated, draw, prefix_groups, report_step, PathRow, SeriesHeads};
 use super::predictor::{PredictorCache, TIME_FEATURES};
-use super::series::{check_series, summarise, GeneratedPath, Normalisation, SeriesForecast, SeriesRequest};
+use super::series::{
+    check_series, summarise, write_history, write_stamps, GeneratedPath, Normalisation, SeriesForecast, SeriesRequest,
+};
 use super::KronosError;
 
 /// Most sample paths generated in one pass on a CPU (see `ops/bench-kronos`: 128-row
@@ -196,21 +198,11 @@ impl KronosModel {
         let mut x = vec![0f32; (e * lmax * 6) as usize];
         for (k, &i) in encoded.iter().enumerate() {
             let series = rows[i].series;
-            let pad = pads[i] as usize;
-            for (t, bar) in requests[series].history.iter().enumerate() {
-                let at = (k * lmax as usize + pad + t) * 6;
-                x[at..at + 6].copy_from_slice(&norms[series].apply(bar));
-            }
+            write_history(&mut x, k, lmax as usize, pads[i] as usize, requests[series], &norms[series]);
         }
         let mut stamps = vec![0i64; (r * total * TIME_FEATURES as i64) as usize];
         for (i, row) in rows.iter().enumerate() {
-            let request = requests[row.series];
-            let pad = pads[i] as usize;
-            let stamp_rows = request.stamps.iter().chain(request.future_stamps.iter());
-            for (t, stamp) in stamp_rows.enumerate() {
-                let at = (i * total as usize + pad + t) * TIME_FEATURES;
-                stamps[at..at + TIME_FEATURES].copy_from_slice(stamp);
-            }
+            write_stamps(&mut stamps, i, total as usize, pads[i] as usize, requests[row.series]);
         }
         let x = Tensor::from_slice(&x).view([e, lmax, 6]).to_device(device).to_kind(kind);
         let mut stamps = Tensor::from_slice(&stamps).view([r, total, TIME_FEATURES as i64]).to_device(device);
@@ -316,35 +308,19 @@ impl KronosModel {
             let width = decoded.iter().copied().max().unwrap_or(1);
             let decode_pads: Vec<i64> = decoded.iter().map(|d| width - d).collect();
             let start = total - width;
-            let shared = width - horizon;
             let series = SeriesHeads::of(rows, &alive, &decode_pads, device);
-            let bars = if options.use_cache && options.share_prefix && shared > 0 && series.count < alive.len() {
-                // the tokens before the generated ones are the same for a series' paths:
-                // decode them once per series and only the generated tail per path (with
-                // one path per series, one pass over the whole window is cheaper)
-                let inv_freq = self.tokenizer.inv_freq();
-                self.tokenizer.decode_after_shared_prefix(
-                    &s1.narrow(1, start, shared).index_select(0, &series.heads),
-                    &s2.narrow(1, start, shared).index_select(0, &series.heads),
-                    &AttentionContext::new(inv_freq, &series.pads, 0, shared, shared),
-                    &series.owner,
-                    &s1.narrow(1, lmax, horizon),
-                    &s2.narrow(1, lmax, horizon),
-                    &AttentionContext::new(inv_freq, &decode_pads, shared, horizon, width),
-                )
-            } else {
-                let ctx = AttentionContext::new(self.tokenizer.inv_freq(), &decode_pads, 0, width, width);
-                let bars = self.tokenizer.decode(&s1.narrow(1, start, width), &s2.narrow(1, start, width), &ctx);
-                bars.narrow(1, width - horizon, horizon)
-            };
-            let bars = host_f32(&bars)?;
-            let s1_gen = host_i64(&s1.narrow(1, lmax, horizon))?;
-            let s2_gen = host_i64(&s2.narrow(1, lmax, horizon))?;
-            let h = horizon as usize;
+            let generated = decode_generated(
+                &self.tokenizer,
+                &s1.narrow(1, start, width),
+                &s2.narrow(1, start, width),
+                &decode_pads,
+                &series,
+                horizon,
+                options.use_cache && options.share_prefix,
+            )?;
             let mut out: Vec<Option<GeneratedPath>> = rows.iter().map(|_| None).collect();
-            for (k, &i) in alive.iter().enumerate() {
-                let path = (0..h).map(|t| std::array::from_fn(|c| bars[(k * h + t) * 6 + c])).collect();
-                out[i] = Some((path, s1_gen[k * h..(k + 1) * h].to_vec(), s2_gen[k * h..(k + 1) * h].to_vec()));
+            for (&i, path) in alive.iter().zip(generated) {
+                out[i] = Some(path);
             }
             Ok(out)
         })

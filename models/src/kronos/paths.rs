@@ -7,8 +7,11 @@ use std::sync::Arc;
 use rand_chacha::ChaCha8Rng;
 use tch::{Device, Kind, Tensor};
 
+use super::attention::AttentionContext;
 use super::sampling::{sample_token, SamplingParams};
+use super::series::GeneratedPath;
 use super::series::RequestWatch;
+use super::tokenizer::Tokenizer;
 use super::KronosError;
 
 /// One sample path during generation.
@@ -46,6 +49,16 @@ pub(crate) struct SeriesHeads {
 }
 
 impl SeriesHeads {
+    /// `rows` rows of one series, without padding.
+    pub(crate) fn one(rows: usize, device: Device) -> Self {
+        Self {
+            heads: Tensor::zeros([1], (Kind::Int64, device)),
+            owner: Tensor::zeros([rows as i64], (Kind::Int64, device)),
+            pads: vec![0],
+            count: 1,
+        }
+    }
+
     /// Groups `alive` (indices into `rows`); `pads` holds one padding per live row.
     pub(crate) fn of(rows: &[PathRow], alive: &[usize], pads: &[i64], device: Device) -> Self {
         let (heads, owner) = prefix_groups(alive.iter().map(|&i| rows[i].series));
@@ -111,6 +124,49 @@ pub(crate) fn draw(
         })
         .collect();
     Ok(Tensor::from_slice(&ids).to_device(device))
+}
+
+/// Decodes token windows `s1, s2 [R, width]` (row r right-aligned after `pads[r]`,
+/// grouped into series by `series`) back to normalised candles and returns each row's
+/// last `horizon` bars and tokens, in row order. With `share` and fewer series than
+/// rows, the tokens before the generated ones are decoded once per series and only the
+/// tails per row ([`Tokenizer::decode_after_shared_prefix`]); else in one pass.
+pub(crate) fn decode_generated(
+    tokenizer: &Tokenizer,
+    s1: &Tensor,
+    s2: &Tensor,
+    pads: &[i64],
+    series: &SeriesHeads,
+    horizon: i64,
+    share: bool,
+) -> Result<Vec<GeneratedPath>, KronosError> {
+    let (rows, width) = s1.size2()?;
+    let shared = width - horizon;
+    let inv_freq = tokenizer.inv_freq();
+    let (tail_s1, tail_s2) = (s1.narrow(1, shared, horizon), s2.narrow(1, shared, horizon));
+    let bars = if share && shared > 0 && (series.count as i64) < rows {
+        tokenizer.decode_after_shared_prefix(
+            &s1.narrow(1, 0, shared).index_select(0, &series.heads),
+            &s2.narrow(1, 0, shared).index_select(0, &series.heads),
+            &AttentionContext::new(inv_freq, &series.pads, 0, shared, shared),
+            &series.owner,
+            &tail_s1,
+            &tail_s2,
+            &AttentionContext::new(inv_freq, pads, shared, horizon, width),
+        )
+    } else {
+        let ctx = AttentionContext::new(inv_freq, pads, 0, width, width);
+        tokenizer.decode(s1, s2, &ctx).narrow(1, shared, horizon)
+    };
+    let bars = host_f32(&bars)?;
+    let (s1_gen, s2_gen) = (host_i64(&tail_s1)?, host_i64(&tail_s2)?);
+    let h = horizon as usize;
+    Ok((0..rows as usize)
+        .map(|k| {
+            let bars = (0..h).map(|t| std::array::from_fn(|c| bars[(k * h + t) * 6 + c])).collect();
+            (bars, s1_gen[k * h..(k + 1) * h].to_vec(), s2_gen[k * h..(k + 1) * h].to_vec())
+        })
+        .collect())
 }
 
 /// A tensor's values on the host, as f32.

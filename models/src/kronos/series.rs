@@ -151,6 +151,31 @@ impl Normalisation {
     }
 }
 
+/// Writes `request`'s normalised history into row `row` of a `[rows, width, 6]` buffer,
+/// after `pad` padding columns (rows are right-aligned).
+pub(crate) fn write_history(
+    x: &mut [f32],
+    row: usize,
+    width: usize,
+    pad: usize,
+    request: &SeriesRequest,
+    norm: &Normalisation,
+) {
+    for (t, bar) in request.history.iter().enumerate() {
+        let at = (row * width + pad + t) * 6;
+        x[at..at + 6].copy_from_slice(&norm.apply(bar));
+    }
+}
+
+/// Writes the time features of `request`'s history and then of its forecast steps into
+/// row `row` of a `[rows, width, TIME_FEATURES]` buffer, after `pad` padding columns.
+pub(crate) fn write_stamps(stamps: &mut [i64], row: usize, width: usize, pad: usize, request: &SeriesRequest) {
+    for (t, stamp) in request.stamps.iter().chain(request.future_stamps.iter()).enumerate() {
+        let at = (row * width + pad + t) * TIME_FEATURES;
+        stamps[at..at + TIME_FEATURES].copy_from_slice(stamp);
+    }
+}
+
 /// One generated path: normalised bars, then the s1 and s2 tokens of each step.
 pub(crate) type GeneratedPath = (Vec<[f32; 6]>, Vec<i64>, Vec<i64>);
 
