@@ -5,8 +5,12 @@
 //!
 //! ```text
 //! cargo run --release -p kronos-models --example train_bench -- \
-//!     --preset mini --batch 16 --window 101 --steps 10 --device cpu
+//!     --preset mini --batch 16 --window 101 --steps 10 --device cpu [--tokens warm]
 //! ```
+//!
+//! `--tokens warm` times the predictor stage with every window's tokens kept from an
+//! earlier pass (a training run's second pass over its windows on); the default
+//! `cold` has every window new, so each step encodes its batch.
 //!
 //! Prints one JSON line per stage: median step time and tokens/s over the measured
 //! steps (after two warm-up steps).
@@ -17,8 +21,8 @@ use chrono::{Duration, NaiveDate};
 use kronos_models::{
     kronos::{layers::with_matmul_kind, KronosModel, Preset},
     training::{
-        optimizer::AdamW, KronosTrainable, Regressor, RegressorConfig, RegressorKind, Series, Trainable, WindowSet,
-        WindowSpec,
+        data_parallel::DataParallel, optimizer::AdamW, windows::WindowBatch, KronosTrainable, Regressor,
+        RegressorConfig, RegressorKind, Series, Trainable, WindowSet, WindowSpec,
     },
     ComputeDevice,
 };
@@ -35,6 +39,9 @@ struct Args {
     bf16: bool,
     /// Only this stage (tokenizer or predictor).
     stage: Option<String>,
+    /// Predictor stage with every window's tokens kept from an earlier pass (`warm`)
+    /// rather than encoded in the step (`cold`, every window new).
+    warm_tokens: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -48,6 +55,7 @@ fn parse_args() -> Result<Args, String> {
         regressors: false,
         bf16: false,
         stage: None,
+        warm_tokens: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -68,6 +76,13 @@ fn parse_args() -> Result<Args, String> {
                 }
             }
             "--stage" => args.stage = Some(value()?),
+            "--tokens" => {
+                args.warm_tokens = match value()?.as_str() {
+                    "cold" => false,
+                    "warm" => true,
+                    other => return Err(format!("--tokens {other}: expected cold or warm")),
+                }
+            }
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -99,21 +114,43 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Times `steps` optimiser steps of stage `stage` after two warm-up steps.
-fn measure<M: Trainable>(model: &M, stage: usize, set: &WindowSet, args: &Args, device: tch::Device) -> (f64, f64) {
+/// Times `steps` optimiser steps of stage `stage` after two warm-up steps, calling
+/// `before` on every batch first (untimed).
+fn measure<M: Trainable + Send>(
+    model: &M,
+    stage: usize,
+    set: &WindowSet,
+    args: &Args,
+    device: tch::Device,
+    before: impl Fn(&WindowBatch),
+) -> (f64, f64) {
     let plan = &model.stages()[stage];
+    for step in 0..args.steps + 2 {
+        before(&set.train_batch(1, step, args.batch, device));
+    }
     let mut optimizer = AdamW::new(model.var_store(stage), plan.adamw);
+    let mut parallel = match DataParallel::new(model, device, args.batch) {
+        Ok(parallel) => parallel,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        }
+    };
     let mut times = Vec::with_capacity(args.steps);
     for step in 0..args.steps + 2 {
         let batch = set.train_batch(1, step, args.batch, device);
         let started = Instant::now();
         optimizer.zero_grad();
-        let loss = if args.bf16 {
-            with_matmul_kind(tch::Kind::BFloat16, || model.loss(stage, &batch, true))
+        // the training loop's forward and backward passes (split across the cores on a CPU)
+        let done = if args.bf16 {
+            with_matmul_kind(tch::Kind::BFloat16, || parallel.accumulate_gradients(model, stage, &batch))
         } else {
-            model.loss(stage, &batch, true)
+            parallel.accumulate_gradients(model, stage, &batch)
         };
-        loss.loss.backward();
+        if let Err(e) = done {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        }
         optimizer.step(1e-4);
         if device.is_cuda() {
             tch::Cuda::synchronize(0);
@@ -161,15 +198,15 @@ fn main() {
     };
     let report = |what: &str, stage: &str, (ms, tps): (f64, f64)| {
         println!(
-            "{{\"model\":\"{what}\",\"stage\":\"{stage}\",\"precision\":\"{}\",\"device\":\"{}\",\"batch\":{},\"window\":{},\"steps\":{},\"median_step_ms\":{ms:.1},\"tokens_per_s\":{tps:.0}}}",
-            if args.bf16 { "bf16" } else { "f32" }, args.device, args.batch, args.window, args.steps
+            "{{\"model\":\"{what}\",\"stage\":\"{stage}\",\"token_cache\":\"{}\",\"precision\":\"{}\",\"device\":\"{}\",\"batch\":{},\"window\":{},\"steps\":{},\"median_step_ms\":{ms:.1},\"tokens_per_s\":{tps:.0}}}",
+            if args.warm_tokens { "warm" } else { "cold" }, if args.bf16 { "bf16" } else { "f32" }, args.device, args.batch, args.window, args.steps
         );
     };
     if args.regressors {
         for kind in [RegressorKind::Lstm, RegressorKind::Gru, RegressorKind::Transformer] {
             let config = RegressorConfig::small(kind, spec.lookback, spec.horizon);
             match Regressor::new(config, 1, 1e-3, device) {
-                Ok(model) => report(kind.as_str(), "regressor", measure(&model, 0, &set, &args, device)),
+                Ok(model) => report(kind.as_str(), "regressor", measure(&model, 0, &set, &args, device, |_| ())),
                 Err(e) => eprintln!("error: {e}"),
             }
         }
@@ -190,9 +227,15 @@ fn main() {
         }
     };
     let trainable = KronosTrainable::new(model, (1, 1), (2e-4, 4e-5), 2048);
+    // tokens kept from an earlier pass over the same windows
+    let keep_tokens = |batch: &WindowBatch| {
+        if args.warm_tokens {
+            let _ = trainable.tokens.tokens(&trainable.model, &batch.windows, &batch.x.to_kind(trainable.model.kind()));
+        }
+    };
     for (index, stage) in ["tokenizer", "predictor"].into_iter().enumerate() {
         if args.stage.as_deref().is_none_or(|only| only == stage) {
-            report(&args.preset, stage, measure(&trainable, index, &set, &args, device));
+            report(&args.preset, stage, measure(&trainable, index, &set, &args, device, keep_tokens));
         }
     }
 }

@@ -10,7 +10,9 @@ use chrono::{Duration, NaiveDate};
 use kronos_models::kronos::{KronosModel, PredictorConfig, Preset, TokenizerConfig};
 use kronos_models::training::{
     checkpoint::{Checkpoint, TrainingState},
-    kronos_losses::{predictor_loss, tokenizer_loss},
+    data_parallel::DataParallel,
+    kronos_losses::{predictor_loss, tokenizer_loss, StageLoss},
+    token_cache::{encode, TokenCache},
     train, KronosTrainable, Progress, Regressor, RegressorConfig, RegressorKind, Series, TrainError, TrainPlan,
     Trainable, TrainingHooks, WindowSet, WindowSpec,
 };
@@ -121,13 +123,118 @@ fn both_kronos_losses_are_finite_and_have_gradients() {
     let l1 = tokenizer_loss(&model, &x, true);
     assert!(l1.loss.double_value(&[]).is_finite());
     l1.loss.backward();
-    let l2 = predictor_loss(&model, &x, &stamps, true);
+    let (s1, s2) = encode(&model, &x);
+    let l2 = predictor_loss(&model, &s1, &s2, &stamps, true);
     let v = l2.loss.double_value(&[]);
     // two cross-entropies over 16-token vocabularies start near ln 16 ≈ 2.8
     assert!(v.is_finite() && v > 1.0 && v < 5.0, "{v}");
     l2.loss.backward();
     let with_grad = model.predictor_vars().trainable_variables().iter().filter(|v| v.grad().defined()).count();
     assert!(with_grad > 0);
+}
+
+#[test]
+fn kept_tokens_are_the_tokens_the_tokenizer_gives_each_batch() {
+    let set = set();
+    let w = &set.train;
+    let trainable = KronosTrainable::new(tiny_kronos(1), (1, 1), (1e-3, 1e-3), 512);
+    // the second batch repeats two windows of the first and one of its own
+    let batches = [vec![w[0], w[1], w[2], w[3]], vec![w[2], w[5], w[3], w[5], w[4]]];
+    for windows in &batches {
+        let batch = set.batch(windows, Device::Cpu);
+        let (s1, s2) = trainable.tokens.tokens(&trainable.model, &batch.windows, &batch.x);
+        let (e1, e2) = encode(&trainable.model, &batch.x);
+        assert!(s1.equal(&e1) && s2.equal(&e2), "tokens differ from the tokenizer's");
+    }
+    assert_eq!(trainable.tokens.len(), 6);
+    // training the tokenizer forgets them
+    let batch = set.batch(&batches[0], Device::Cpu);
+    let _ = trainable.loss(0, &batch, true);
+    assert!(trainable.tokens.is_empty());
+    // a budget of three windows keeps three, and the rest are still right
+    let len = set.spec.len();
+    let small = TokenCache::new(3 * 4 * len);
+    for windows in &batches {
+        let batch = set.batch(windows, Device::Cpu);
+        let (s1, s2) = small.tokens(&trainable.model, &batch.windows, &batch.x);
+        let (e1, e2) = encode(&trainable.model, &batch.x);
+        assert!(s1.equal(&e1) && s2.equal(&e2));
+    }
+    assert_eq!(small.len(), 3);
+}
+
+/// Least squares from a window's first bars to its last bar: a loss that is a mean over
+/// rows and has no random draws, for checking a split step against the whole batch.
+struct LinearFit {
+    vars: tch::nn::VarStore,
+    weights: tch::Tensor,
+    inputs: i64,
+}
+
+impl LinearFit {
+    fn new(window: usize) -> Self {
+        let vars = tch::nn::VarStore::new(Device::Cpu);
+        let inputs = (window as i64 - 1) * 6;
+        let weights = vars.root().randn("weights", &[inputs, 6], 0.0, 0.1);
+        Self { vars, weights, inputs }
+    }
+}
+
+impl Trainable for LinearFit {
+    fn stages(&self) -> Vec<kronos_models::training::StagePlan> {
+        Vec::new()
+    }
+    fn var_store(&self, _stage: usize) -> &tch::nn::VarStore {
+        &self.vars
+    }
+    fn loss(&self, _stage: usize, batch: &kronos_models::training::windows::WindowBatch, _train: bool) -> StageLoss {
+        let (b, len, _) = batch.x.size3().unwrap();
+        let inputs = batch.x.narrow(1, 0, len - 1).reshape([b, self.inputs]);
+        let target = batch.x.narrow(1, len - 1, 1).reshape([b, 6]);
+        StageLoss { loss: (inputs.matmul(&self.weights) - target).square().mean(tch::Kind::Float) }
+    }
+    fn tokens_per_window(&self, _stage: usize, window_len: usize) -> usize {
+        window_len
+    }
+    fn save_weights(&self, _dir: &Path) -> Result<(), TrainError> {
+        Ok(())
+    }
+    fn evaluate(&self, _set: &WindowSet, _seed: u64) -> Result<kronos_models::metrics::Comparison, TrainError> {
+        Err(TrainError::Param("evaluate", "not needed here".into()))
+    }
+    fn replica(&self) -> Option<Result<Self, TrainError>> {
+        Some(Ok(Self::new(self.inputs as usize / 6 + 1)))
+    }
+    fn loss_splits_by_rows(&self, _stage: usize) -> bool {
+        true
+    }
+}
+
+#[test]
+fn a_step_split_across_threads_has_the_gradient_of_the_whole_batch() {
+    tch::set_num_threads(2);
+    let set = set();
+    let model = LinearFit::new(set.spec.len());
+    let batch = set.train_batch(1, 0, 9, Device::Cpu);
+    let mut parallel = DataParallel::new(&model, Device::Cpu, 9).unwrap();
+    assert_eq!(parallel.parts(&model, 0, 9), 2);
+    let gradient = |model: &LinearFit| model.weights.grad().copy();
+    for step in 0..2 {
+        if step == 1 {
+            // the next step copies the changed weights into the replica first
+            tch::no_grad(|| {
+                let _ = model.weights.shallow_clone().g_mul_scalar_(0.5);
+            });
+        }
+        model.weights.shallow_clone().zero_grad();
+        let split_loss = parallel.accumulate_gradients(&model, 0, &batch).unwrap();
+        let split = gradient(&model);
+        model.weights.shallow_clone().zero_grad();
+        let whole = model.loss(0, &batch, true).loss;
+        whole.backward();
+        assert!((whole.double_value(&[]) - split_loss).abs() < 1e-6, "step {step}: loss differs");
+        assert!(split.allclose(&gradient(&model), 1e-5, 1e-6, false), "step {step}: split gradient differs");
+    }
 }
 
 #[test]

@@ -7,6 +7,7 @@
 use tch::{nn, Kind, Tensor};
 
 use super::attention::{AttentionContext, KvCache};
+use super::dropout::dropout;
 
 /// How a linear layer's weights are initialised when created (loading overwrites them).
 #[derive(Debug, Clone, Copy)]
@@ -32,6 +33,12 @@ pub fn with_matmul_kind<T>(kind: Kind, f: impl FnOnce() -> T) -> T {
     let out = f();
     MATMUL_KIND.with(|k| k.set(previous));
     out
+}
+
+/// The element type set by [`with_matmul_kind`] on this thread, if any (for work handed
+/// to other threads).
+pub fn current_matmul_kind() -> Option<Kind> {
+    MATMUL_KIND.with(|k| k.get())
 }
 
 /// `y = x Wᵀ + b`.
@@ -153,7 +160,7 @@ impl FeedForward {
     /// Applies the network.
     pub fn forward(&self, x: &Tensor, train: bool) -> Tensor {
         let gated = self.w1.forward(x).silu() * self.w3.forward(x);
-        self.w2.forward(&gated).dropout(self.dropout, train)
+        dropout(&self.w2.forward(&gated), self.dropout, train)
     }
 }
 
@@ -202,10 +209,10 @@ impl SelfAttention {
             Some(cache) => cache.append(&k, &v),
             None => (k, v),
         };
-        let dropout = if train { self.attn_dropout } else { 0.0 };
-        let attended = ctx.attend(&q, &k, &v, dropout);
+        let attn_dropout = if train { self.attn_dropout } else { 0.0 };
+        let attended = ctx.attend(&q, &k, &v, attn_dropout);
         let merged = attended.transpose(1, 2).contiguous().view([b, t, d]);
-        self.out_proj.forward(&merged).dropout(self.resid_dropout, train)
+        dropout(&self.out_proj.forward(&merged), self.resid_dropout, train)
     }
 }
 

@@ -4,18 +4,20 @@
 //!
 //! Layout follows candle's model files: `config` (official `config.json` keys and the
 //! published presets), the building blocks in `layers` and `attention`, one file per
-//! network (`tokenizer`, `predictor`), then loading (`weights`, `model`) and
+//! network (`tokenizer`, `predictor`; `dropout` and `random` for training), then loading (`weights`, `model`) and
 //! inference (`sampling`, `inference`, `paths`, `series`, `time_features`).
 
 pub mod attention;
 pub mod config;
 pub mod continuous;
 mod decode_layout;
+pub mod dropout;
 pub mod inference;
 pub mod layers;
 pub mod model;
 mod paths;
 pub mod predictor;
+pub mod random;
 pub mod sampling;
 pub mod series;
 pub mod time_features;

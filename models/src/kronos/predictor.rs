@@ -6,6 +6,7 @@ use tch::{nn, Kind, Tensor};
 
 use super::attention::{inv_freq, AttentionContext, KvCache};
 use super::config::PredictorConfig;
+use super::dropout::dropout;
 use super::layers::{Dropouts, Embedding, Linear, LinearInit, RmsNorm, TransformerBlock};
 
 /// Heads of the dependency layer's cross-attention, whatever the model's head count.
@@ -232,7 +233,7 @@ impl Predictor {
         let e1 = self.emb_s1.forward(s1) * scale;
         let e2 = self.emb_s2.forward(s2) * scale;
         let x = self.fusion_proj.forward(&Tensor::cat(&[e1, e2], -1)) + self.time_emb.forward(stamps);
-        x.dropout(self.config.token_dropout_p, train)
+        dropout(&x, self.config.token_dropout_p, train)
     }
 
     /// The normalised context `[B, T, d]` after all blocks. With a cache, the inputs are

@@ -2,11 +2,13 @@
 //! frozen tokenizer's tokens (hyper-parameters from notes/kronos.md).
 
 use std::path::Path;
+use std::sync::Arc;
 
 use tch::nn::VarStore;
 
 use super::kronos_losses::{predictor_loss, tokenizer_loss, StageLoss};
 use super::optimizer::AdamWConfig;
+use super::token_cache::{TokenCache, DEFAULT_TOKEN_CACHE_BYTES};
 use super::trainer::{StagePlan, Trainable};
 use super::windows::{WindowBatch, WindowSet};
 use super::TrainError;
@@ -35,6 +37,9 @@ pub struct KronosTrainable {
     pub predictor_stage: StagePlan,
     /// Longest window the predictor sees when forecasting validation windows.
     pub max_context: usize,
+    /// The frozen tokenizer's tokens of the windows seen in stage 2 (shared with the
+    /// replicas).
+    pub tokens: Arc<TokenCache>,
 }
 
 impl KronosTrainable {
@@ -60,6 +65,7 @@ impl KronosTrainable {
                 adamw: AdamWConfig { beta1: 0.9, beta2: 0.95, eps: 1e-8, weight_decay: 0.1, clip_norm: 3.0 },
             },
             max_context,
+            tokens: Arc::new(TokenCache::new(DEFAULT_TOKEN_CACHE_BYTES)),
         }
     }
 
@@ -85,9 +91,12 @@ impl Trainable for KronosTrainable {
     fn loss(&self, stage: usize, batch: &WindowBatch, train: bool) -> StageLoss {
         let x = batch.x.to_kind(self.model.kind());
         if stage == 0 {
+            // the tokenizer changes: tokens kept from before would be stale
+            self.tokens.clear();
             tokenizer_loss(&self.model, &x, train)
         } else {
-            predictor_loss(&self.model, &x, &batch.stamps, train)
+            let (s1, s2) = self.tokens.tokens(&self.model, &batch.windows, &x);
+            predictor_loss(&self.model, &s1, &s2, &batch.stamps, train)
         }
     }
 
@@ -101,6 +110,30 @@ impl Trainable for KronosTrainable {
 
     fn save_weights(&self, dir: &Path) -> Result<(), TrainError> {
         Ok(self.model.save(&dir.join(TOKENIZER_DIR), &dir.join(PREDICTOR_DIR))?)
+    }
+
+    fn loss_splits_by_rows(&self, stage: usize) -> bool {
+        // the predictor's cross-entropies are means over rows; the tokenizer's codebook
+        // entropy is of the whole batch's average code distribution
+        stage == 1
+    }
+
+    fn replica(&self) -> Option<Result<Self, TrainError>> {
+        let model = KronosModel::from_configs(
+            self.model.tokenizer.config(),
+            self.model.predictor.config(),
+            self.model.device(),
+        );
+        Some(model.map_err(TrainError::from).map(|mut model| {
+            model.set_kind(self.model.kind());
+            Self {
+                model,
+                tokenizer_stage: self.tokenizer_stage.clone(),
+                predictor_stage: self.predictor_stage.clone(),
+                max_context: self.max_context,
+                tokens: Arc::clone(&self.tokens),
+            }
+        }))
     }
 
     fn evaluate(&self, set: &WindowSet, seed: u64) -> Result<Comparison, TrainError> {

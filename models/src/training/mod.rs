@@ -7,11 +7,13 @@
 //! checkpoints to the object store through [`TrainingHooks`].
 
 pub mod checkpoint;
+pub mod data_parallel;
 pub mod kronos_losses;
 pub mod kronos_trainable;
 pub mod optimizer;
 pub mod regressor;
 pub mod schedule;
+pub mod token_cache;
 pub mod trainer;
 pub mod windows;
 

@@ -21,6 +21,7 @@ use super::windows::{WindowBatch, WindowSet};
 use super::TrainError;
 use crate::kronos::{
     attention::{inv_freq, AttentionContext},
+    dropout::dropout,
     layers::{Dropouts, Linear, LinearInit, RmsNorm, TransformerBlock},
     Normalisation,
 };
@@ -220,7 +221,7 @@ impl Regressor {
         };
         let t = last.size()[1];
         let last = last.select(1, t - 1);
-        self.head.forward(&last.dropout(self.config.dropout, train))
+        self.head.forward(&dropout(&last, self.config.dropout, train))
     }
 
     /// Forecasts the closes after `history` (at least `lookback` bars; the last

@@ -5,7 +5,8 @@
 //!
 //! A step's batch and its random draws (dropout, sampled sibling tokens) are seeded from
 //! the run's seed and the step number, so a run resumed from a checkpoint takes the same
-//! steps the uninterrupted run would have.
+//! steps the uninterrupted run would have. On the CPU a step's batch is split across the
+//! cores (`data_parallel`).
 
 use std::path::Path;
 use std::time::Instant;
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use tch::{nn::VarStore, Device};
 
 use super::checkpoint::{Checkpoint, LossPoint, TrainingState};
+use super::data_parallel::DataParallel;
 use super::kronos_losses::StageLoss;
 use super::optimizer::{AdamW, AdamWConfig};
 use super::schedule::OneCycle;
@@ -67,6 +69,20 @@ pub trait Trainable {
     fn save_weights(&self, dir: &Path) -> Result<(), TrainError>;
     /// Forecast metrics on the validation windows, beside the naive baseline.
     fn evaluate(&self, set: &WindowSet, seed: u64) -> Result<Comparison, TrainError>;
+    /// A model of the same structure with variables of its own (their values are
+    /// copied in before use), for running part of a step's batch on another core
+    /// ([`DataParallel`](super::data_parallel::DataParallel)); `None` without one.
+    fn replica(&self) -> Option<Result<Self, TrainError>>
+    where
+        Self: Sized,
+    {
+        None
+    }
+    /// Whether stage `stage`'s loss is a mean over the batch's rows, so that parts of a
+    /// batch weighted by their rows add up to it (a loss with a batch-wide term is not).
+    fn loss_splits_by_rows(&self, _stage: usize) -> bool {
+        false
+    }
 }
 
 /// What the hooks see after each step.
@@ -119,7 +135,7 @@ pub struct TrainReport {
 
 /// Runs (or resumes) training. `resume` is a checkpoint read back with its weights
 /// already loaded into `model`.
-pub fn train<M: Trainable>(
+pub fn train<M: Trainable + Send>(
     model: &M,
     set: &WindowSet,
     plan: &TrainPlan,
@@ -139,6 +155,7 @@ pub fn train<M: Trainable>(
     let started = Instant::now();
     let mut tokens = 0usize;
     let scratch = tempdir()?;
+    let mut parallel = DataParallel::new(model, plan.device, plan.batch_size)?;
     let mut first = 0usize;
     for (index, stage) in stages.iter().enumerate() {
         let end = first + stage.steps;
@@ -158,12 +175,10 @@ pub fn train<M: Trainable>(
             tch::manual_seed((plan.seed ^ (state.step as u64).wrapping_mul(0x2545_F491_4F6C_DD1D)) as i64);
             let batch = set.train_batch(plan.seed.wrapping_add(index as u64), local, plan.batch_size, plan.device);
             optimizer.zero_grad();
-            let loss = model.loss(index, &batch, true);
-            let value = loss.loss.double_value(&[]);
+            let value = parallel.accumulate_gradients(model, index, &batch)?;
             if !value.is_finite() {
                 return Err(TrainError::Diverged(state.step));
             }
-            loss.loss.backward();
             let lr = schedule.lr(local);
             optimizer.step(lr);
             state.step += 1;

@@ -55,7 +55,7 @@ impl WindowSpec {
 }
 
 /// Where a window starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct WindowRef {
     /// Index into the series list.
     pub series: usize,
@@ -72,6 +72,20 @@ pub struct WindowBatch {
     pub stamps: Tensor,
     /// Each window's normalisation (from its look-back rows).
     pub norms: Vec<Normalisation>,
+    /// Which window each row is.
+    pub windows: Vec<WindowRef>,
+}
+
+impl WindowBatch {
+    /// Rows `start .. start + len` of the batch (views of its tensors).
+    pub fn rows(&self, start: usize, len: usize) -> WindowBatch {
+        WindowBatch {
+            x: self.x.narrow(0, start as i64, len as i64),
+            stamps: self.stamps.narrow(0, start as i64, len as i64),
+            norms: self.norms[start..start + len].to_vec(),
+            windows: self.windows[start..start + len].to_vec(),
+        }
+    }
 }
 
 /// The series with their training and validation windows.
@@ -173,6 +187,7 @@ impl WindowSet {
             x: Tensor::from_slice(&x).view([b, len as i64, 6]).to_device(device),
             stamps: Tensor::from_slice(&stamps).view([b, len as i64, TIME_FEATURES as i64]).to_device(device),
             norms,
+            windows: windows.to_vec(),
         }
     }
 
