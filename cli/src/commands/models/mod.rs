@@ -122,13 +122,8 @@ pub async fn run(config: &Config, command: ModelsCommand) -> anyhow::Result<()> 
             Ok(())
         }
         ModelsCommand::Import(args) => {
-            let max_context = match args.max_context {
-                Some(given) => given,
-                None => imported_window(&args.predictor),
-            };
-            if !(1..=4096).contains(&max_context) {
-                bail!("--max-context must be between 1 and 4096");
-            }
+            let preset = imported_preset(&args.predictor);
+            let max_context = max_context(args.max_context, preset)?;
             let dirs = ModelDirs { tokenizer: args.tokenizer, predictor: args.predictor };
             let registration =
                 Registration { name: &args.name, source: ModelSource::Import, max_context, origin: None };
@@ -159,11 +154,21 @@ pub async fn run(config: &Config, command: ModelsCommand) -> anyhow::Result<()> 
 /// Kronos-mini registered with 512 would slide its window, and lose the exact cache, 4×
 /// earlier than it was trained for), else 512. An unreadable config is reported later,
 /// when the weights are checked.
-fn imported_window(predictor: &std::path::Path) -> i32 {
+/// The published preset whose shape the predictor in `predictor` has, if any.
+fn imported_preset(predictor: &std::path::Path) -> Option<Preset> {
     kronos_models::kronos::config::read_config::<kronos_models::kronos::PredictorConfig>(&predictor.join("config.json"))
         .ok()
         .and_then(|config| Preset::of_predictor(&config))
-        .map_or(512, |preset| preset.max_context() as i32)
+}
+
+/// A registration's default longest window: `--max-context` when given, else the
+/// preset's window, else 512; 1–4096.
+fn max_context(given: Option<i32>, preset: Option<Preset>) -> anyhow::Result<i32> {
+    let max_context = given.unwrap_or_else(|| preset.map_or(512, |p| p.max_context() as i32));
+    if !(1..=4096).contains(&max_context) {
+        bail!("--max-context must be between 1 and 4096");
+    }
+    Ok(max_context)
 }
 
 /// What a registration records besides the weights.
@@ -249,6 +254,7 @@ mod tests {
     #[test]
     fn imports_get_their_presets_window_else_512() {
         let dir = tempdir().unwrap();
+        let imported_window = |dir: &std::path::Path| max_context(None, imported_preset(dir)).unwrap();
         assert_eq!(imported_window(&dir), 512, "no config: the default");
         for (preset, window) in [(Preset::Mini, 2048), (Preset::Small, 512)] {
             std::fs::write(dir.join("config.json"), serde_json::to_vec(&preset.predictor()).unwrap()).unwrap();
@@ -258,5 +264,11 @@ mod tests {
         std::fs::write(dir.join("config.json"), serde_json::to_vec(&other).unwrap()).unwrap();
         assert_eq!(imported_window(&dir), 512);
         std::fs::remove_dir_all(&dir).unwrap();
+        // a given window wins; out of range is refused, as pull refuses it
+        assert_eq!(max_context(Some(96), Some(Preset::Mini)).unwrap(), 96);
+        for bad in [0, 4097] {
+            let err = max_context(Some(bad), None).unwrap_err().to_string();
+            assert!(err.contains("--max-context"), "{err}");
+        }
     }
 }

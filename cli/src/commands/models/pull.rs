@@ -65,10 +65,7 @@ pub async fn run(config: &Config, conn: &mut diesel_async::AsyncPgConnection, ar
             "--tokenizer: {predictor_repo} is not one of the official Kronos repositories; name its tokenizer's repository"
         ),
     };
-    let max_context = args.max_context.unwrap_or_else(|| preset.map_or(512, |p| p.max_context() as i32));
-    if !(1..=4096).contains(&max_context) {
-        bail!("--max-context must be between 1 and 4096");
-    }
+    let max_context = super::max_context(args.max_context, preset)?;
     let name = args.name.clone().unwrap_or_else(|| default_name(&predictor_repo));
     check_name_free(conn, &name).await?;
 
