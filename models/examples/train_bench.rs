@@ -230,7 +230,7 @@ fn main() {
     // tokens kept from an earlier pass over the same windows
     let keep_tokens = |batch: &WindowBatch| {
         if args.warm_tokens {
-            let _ = trainable.tokens.tokens(&trainable.model, &batch.windows, &batch.x.to_kind(trainable.model.kind()));
+            let _ = trainable.tokens.tokens(&trainable.model, batch, &batch.x.to_kind(trainable.model.kind()));
         }
     };
     for (index, stage) in ["tokenizer", "predictor"].into_iter().enumerate() {

@@ -142,11 +142,20 @@ fn kept_tokens_are_the_tokens_the_tokenizer_gives_each_batch() {
     let batches = [vec![w[0], w[1], w[2], w[3]], vec![w[2], w[5], w[3], w[5], w[4]]];
     for windows in &batches {
         let batch = set.batch(windows, Device::Cpu);
-        let (s1, s2) = trainable.tokens.tokens(&trainable.model, &batch.windows, &batch.x);
+        let (s1, s2) = trainable.tokens.tokens(&trainable.model, &batch, &batch.x);
         let (e1, e2) = encode(&trainable.model, &batch.x);
         assert!(s1.equal(&e1) && s2.equal(&e2), "tokens differ from the tokenizer's");
     }
     assert_eq!(trainable.tokens.len(), 6);
+    // another set's windows of the same names are other bars: not taken for these
+    let other =
+        WindowSet::new(vec![Series { bars: series(400).bars.into_iter().rev().collect(), ..series(400) }], set.spec)
+            .unwrap();
+    let batch = other.batch(&batches[0], Device::Cpu);
+    let (s1, s2) = trainable.tokens.tokens(&trainable.model, &batch, &batch.x);
+    let (e1, e2) = encode(&trainable.model, &batch.x);
+    assert!(s1.equal(&e1) && s2.equal(&e2), "another set's tokens were taken");
+    assert_eq!(trainable.tokens.len(), 10);
     // training the tokenizer forgets them
     let batch = set.batch(&batches[0], Device::Cpu);
     let _ = trainable.loss(0, &batch, true);
@@ -156,7 +165,7 @@ fn kept_tokens_are_the_tokens_the_tokenizer_gives_each_batch() {
     let small = TokenCache::new(3 * 4 * len);
     for windows in &batches {
         let batch = set.batch(windows, Device::Cpu);
-        let (s1, s2) = small.tokens(&trainable.model, &batch.windows, &batch.x);
+        let (s1, s2) = small.tokens(&trainable.model, &batch, &batch.x);
         let (e1, e2) = encode(&trainable.model, &batch.x);
         assert!(s1.equal(&e1) && s2.equal(&e2));
     }

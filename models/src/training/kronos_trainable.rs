@@ -95,7 +95,7 @@ impl Trainable for KronosTrainable {
             self.tokens.clear();
             tokenizer_loss(&self.model, &x, train)
         } else {
-            let (s1, s2) = self.tokens.tokens(&self.model, &batch.windows, &x);
+            let (s1, s2) = self.tokens.tokens(&self.model, batch, &x);
             predictor_loss(&self.model, &s1, &s2, &batch.stamps, train)
         }
     }

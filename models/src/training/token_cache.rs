@@ -13,16 +13,20 @@ use std::sync::Mutex;
 
 use tch::{Device, Kind, Tensor};
 
-use super::windows::WindowRef;
+use super::windows::{WindowBatch, WindowRef};
 use crate::kronos::{tokenizer::causal_context, KronosModel};
 
 /// Default byte budget: 256 MiB (about 330,000 windows of 101 bars).
 pub const DEFAULT_TOKEN_CACHE_BYTES: usize = 256 << 20;
 
+/// A window of a window set: `(WindowSet::id, window)`.
+type SetWindow = (u64, WindowRef);
+
 /// Each window's `(s1, s2)` tokens as the frozen tokenizer encodes them.
 #[derive(Debug)]
 pub struct TokenCache {
-    windows: Mutex<HashMap<WindowRef, Box<[u16]>>>,
+    /// By window set and window.
+    windows: Mutex<HashMap<SetWindow, Box<[u16]>>>,
     budget_bytes: usize,
 }
 
@@ -47,10 +51,11 @@ impl TokenCache {
         self.len() == 0
     }
 
-    /// The tokens `s1, s2 [B, L]` (i64, on `x`'s device) of the normalised windows
-    /// `x [B, L, 6]` (in the model's type), `windows[i]` naming row `i`. Rows not seen
-    /// before are encoded together, without gradients, and kept while the budget lasts.
-    pub fn tokens(&self, model: &KronosModel, windows: &[WindowRef], x: &Tensor) -> (Tensor, Tensor) {
+    /// The tokens `s1, s2 [B, L]` (i64, on `x`'s device) of `batch`'s windows, `x` being
+    /// its normalised bars in the model's type. Windows not seen before are encoded
+    /// together, without gradients, and kept while the budget lasts.
+    pub fn tokens(&self, model: &KronosModel, batch: &WindowBatch, x: &Tensor) -> (Tensor, Tensor) {
+        let windows: Vec<SetWindow> = batch.windows.iter().map(|w| (batch.set, *w)).collect();
         let (b, len, _) = x.size3().unwrap_or((0, 0, 0));
         let len = len as usize;
         let config = model.tokenizer.config();
@@ -74,7 +79,7 @@ impl TokenCache {
         }
         // encode the new windows without holding the lock (another thread's part may
         // be looking up its own)
-        let mut fresh: HashMap<WindowRef, Box<[u16]>> = HashMap::new();
+        let mut fresh: HashMap<SetWindow, Box<[u16]>> = HashMap::new();
         if !missing.is_empty() {
             let rows = Tensor::from_slice(&missing.iter().map(|r| *r as i64).collect::<Vec<_>>()).to_device(x.device());
             let (s1, s2) = encode(model, &x.index_select(0, &rows));
@@ -89,8 +94,8 @@ impl TokenCache {
         let mut kept = self.lock();
         let mut s1 = Vec::with_capacity(windows.len() * len);
         let mut s2 = Vec::with_capacity(windows.len() * len);
-        for window in windows {
-            let Some(tokens) = kept.get(window).or_else(|| fresh.get(window)) else {
+        for window in &windows {
+            let Some(tokens) = kept.get(window).or_else(|| fresh.get(window)).filter(|t| t.len() == 2 * len) else {
                 return encode(model, x);
             };
             s1.extend(tokens[..len].iter().map(|t| i64::from(*t)));
@@ -109,7 +114,7 @@ impl TokenCache {
         )
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<WindowRef, Box<[u16]>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SetWindow, Box<[u16]>>> {
         self.windows.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }

@@ -8,6 +8,8 @@
 //! asset's training data. Batches are drawn from a seed and the step number, so a
 //! resumed run draws exactly the batches the interrupted one would have.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use chrono::NaiveDateTime;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
@@ -74,6 +76,8 @@ pub struct WindowBatch {
     pub norms: Vec<Normalisation>,
     /// Which window each row is.
     pub windows: Vec<WindowRef>,
+    /// The [`WindowSet::id`] of the set the windows are from.
+    pub set: u64,
 }
 
 impl WindowBatch {
@@ -84,6 +88,7 @@ impl WindowBatch {
             stamps: self.stamps.narrow(0, start as i64, len as i64),
             norms: self.norms[start..start + len].to_vec(),
             windows: self.windows[start..start + len].to_vec(),
+            set: self.set,
         }
     }
 }
@@ -101,7 +106,13 @@ pub struct WindowSet {
     pub validation: Vec<WindowRef>,
     /// First validation bar time.
     pub cut: NaiveDateTime,
+    /// Tells this set from every other made in the process (a window is named by its
+    /// series index and start, which another set may use for other bars).
+    pub id: u64,
 }
+
+/// The next [`WindowSet::id`].
+static NEXT_SET_ID: AtomicU64 = AtomicU64::new(1);
 
 impl WindowSet {
     /// Cuts windows from `series` (missing amounts are filled as at inference).
@@ -152,7 +163,7 @@ impl WindowSet {
             )));
         }
         let validation = evenly_spaced(validation, spec.max_validation_windows.max(1));
-        Ok(Self { series, spec, train, validation, cut })
+        Ok(Self { series, spec, train, validation, cut, id: NEXT_SET_ID.fetch_add(1, Ordering::Relaxed) })
     }
 
     /// The training batch of step `step`: `batch_size` windows drawn with replacement
@@ -188,6 +199,7 @@ impl WindowSet {
             stamps: Tensor::from_slice(&stamps).view([b, len as i64, TIME_FEATURES as i64]).to_device(device),
             norms,
             windows: windows.to_vec(),
+            set: self.id,
         }
     }
 
