@@ -22,3 +22,6 @@ fi
 # Kronos-mini training step ~7 % faster and a 16-path forecast ~12 % (docs/BENCHMARKS.md,
 # "Allocator settings"). Used as `env "${TORCH_MALLOC_ENV[@]}" program …`.
 TORCH_MALLOC_ENV=(MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824 MALLOC_TOP_PAD_=67108864)
+# Runs a program in the foreground with those settings (`exec` and `nohup` need the
+# array itself: they cannot run a shell function).
+torch_run() { env "${TORCH_MALLOC_ENV[@]}" "$@"; }

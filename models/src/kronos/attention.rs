@@ -101,9 +101,7 @@ impl AttentionContext {
             }
         }
     }
-}
 
-impl AttentionContext {
     /// `softmax(q kᵀ / √d + mask) · v` with dropout on the weights, as the fused
     /// kernel computes it (a causal mask is the top-left lower triangle).
     fn attend_with_host_dropout(&self, q: &Tensor, k: &Tensor, v: &Tensor, dropout: f64) -> Tensor {

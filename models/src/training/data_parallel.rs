@@ -142,11 +142,7 @@ fn part_backward<M: Trainable>(model: &M, stage: usize, batch: &WindowBatch, wei
     with_stream(seed, || {
         let loss = model.loss(stage, batch, true).loss;
         let value = loss.double_value(&[]) * weight;
-        if weight == 1.0 {
-            loss.backward();
-        } else {
-            (loss * weight).backward();
-        }
+        (loss * weight).backward();
         value
     })
 }
